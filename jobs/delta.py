@@ -1,0 +1,66 @@
+"""Writing Delta tables the one way flowlake does: replace exactly a slice, retry on conflicts."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+# Delta's optimistic concurrency raises these when another writer committed
+# first; the write is a deterministic replace of a slice, so retrying is safe.
+_CONFLICTS = (
+    "ConcurrentAppendException",
+    "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException",
+    "ConcurrentWriteException",
+    "ConcurrentTransactionException",
+    "MetadataChangedException",
+    "ProtocolChangedException",
+    "DELTA_CONCURRENT",
+    "DELTA_METADATA_CHANGED",
+    "DELTA_PROTOCOL_CHANGED",
+)
+MAX_ATTEMPTS = 8
+
+
+def table_path(lake: str, table: str) -> str:
+    return f"{lake.rstrip('/')}/{table}"
+
+
+def is_conflict(error: Exception) -> bool:
+    text = f"{type(error).__name__} {error}"
+    return any(name in text for name in _CONFLICTS)
+
+
+def replace_where(df: DataFrame, path: str, predicate: str, partition_by: tuple[str, ...] = ()) -> None:
+    """Atomically replaces the rows matching predicate with df (whose rows must all match it).
+
+    Creates the table on first write. A crash before the commit leaves the
+    table as it was: uncommitted files are never read and vacuum removes them.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            (
+                df.write.format("delta")
+                .mode("overwrite")
+                .option("replaceWhere", predicate)
+                .partitionBy(*partition_by)
+                .save(path)
+            )
+            return
+        except Exception as error:  # py4j surfaces Delta's Java exceptions as plain Exceptions
+            if attempt == MAX_ATTEMPTS or not is_conflict(error):
+                raise
+            delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+            log.warning("concurrent write to %s (attempt %d), retrying in %.1fs: %s", path, attempt, delay, type(error).__name__)
+            time.sleep(delay)
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    return DeltaTable.isDeltaTable(spark, path)

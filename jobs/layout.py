@@ -1,0 +1,168 @@
+"""Where AWS puts VPC flow-log objects, and how to find those of a window.
+
+Keys (prefix optional, daily or hourly partitions):
+  prefix/AWSLogs/{account}/vpcflowlogs/{region}/YYYY/MM/DD[/HH]/name
+  prefix/AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}/
+      year=YYYY/month=MM/day=DD[/hour=HH]/name
+Name: {account}_vpcflowlogs_{region}_{flow-log-id}_{YYYYMMDDTHHmmZ}_{hash}.log.gz
+      (.log.parquet / .gz.parquet for Parquet delivery)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+log = logging.getLogger(__name__)
+
+OBJECT_NAME = re.compile(
+    r"^(?P<account_id>[0-9]{12}|unknown)_vpcflowlogs_(?P<region>[a-z0-9-]+)_"
+    r"(?P<flow_log_id>fl-[0-9a-zA-Z]+)_(?P<timestamp>[0-9]{8}T[0-9]{4}Z)_[0-9a-zA-Z]+"
+    r"\.(?P<extension>log\.gz|log\.parquet|gz\.parquet)$"
+)
+
+# Partition folders, default or Hive-compatible: (level, pattern).
+_DATE_SEGMENTS = (
+    ("year", re.compile(r"^(?:year=)?([0-9]{4})$")),
+    ("month", re.compile(r"^(?:month=)?([0-9]{2})$")),
+    ("day", re.compile(r"^(?:day=)?([0-9]{2})$")),
+    ("hour", re.compile(r"^(?:hour=)?([0-9]{2})$")),
+)
+
+# Partition folders are named after the objects' timestamps; one hour on each
+# side keeps objects near a boundary when pruning folders.
+_FOLDER_SLACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FlowLogObject:
+    uri: str
+    key: str
+    size_bytes: int
+    account_id: str
+    region: str
+    flow_log_id: str
+    object_time: datetime
+    file_format: str  # "text" or "parquet"
+
+
+@dataclass
+class Listing:
+    root: str  # the source as Hadoop qualifies it; object keys are relative to it
+    objects: list[FlowLogObject]
+    skipped: list[str]  # URIs of objects that are not VPC flow logs
+
+
+def normalize_uri(location: str) -> str:
+    """s3:// is the same bucket as s3a://; a local folder becomes an absolute file: URI."""
+    if location.startswith("s3://"):
+        return "s3a://" + location[len("s3://") :]
+    if "://" in location or location.startswith("file:"):
+        return location.rstrip("/")
+    from pathlib import Path
+
+    return Path(location).resolve().as_uri().rstrip("/")
+
+
+def parse_object_name(name: str) -> dict | None:
+    """Fields of a flow-log object's file name, or None when it is not one."""
+    match = OBJECT_NAME.match(name)
+    if not match:
+        return None
+    fields = match.groupdict()
+    fields["object_time"] = datetime.strptime(fields.pop("timestamp"), "%Y%m%dT%H%MZ").replace(
+        tzinfo=timezone.utc
+    )
+    fields["file_format"] = "parquet" if fields.pop("extension").endswith("parquet") else "text"
+    return fields
+
+
+def parse_utc(text: str) -> datetime:
+    """ISO-8601 instant, naive means UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _partition_range(parts: dict[str, int]) -> tuple[datetime, datetime]:
+    year = parts["year"]
+    if "month" not in parts:
+        return datetime(year, 1, 1, tzinfo=timezone.utc), datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+    month = parts["month"]
+    if "day" not in parts:
+        start = datetime(year, month, 1, tzinfo=timezone.utc)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+        return start, end
+    start = datetime(year, month, parts["day"], parts.get("hour", 0), tzinfo=timezone.utc)
+    return start, start + (timedelta(hours=1) if "hour" in parts else timedelta(days=1))
+
+
+def _date_part(segment: str, parts: dict[str, int]) -> tuple[str, int] | None:
+    """The date level this folder name adds to the partial date above it, if any."""
+    for level, pattern in _DATE_SEGMENTS:
+        if level in parts:
+            continue
+        match = pattern.match(segment)
+        if match and (level == "year" or parts):
+            return level, int(match.group(1))
+        return None
+    return None
+
+
+def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
+    """Flow-log objects under source whose name timestamp is in [start, end).
+
+    Walks the tree one folder level at a time and descends only into date
+    partitions that can hold the window, so a year of history is not listed.
+    Anything else found there (other services' logs, stray files) is skipped.
+    """
+    root_uri = normalize_uri(source)
+    jvm = spark.sparkContext._jvm
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    root = jvm.org.apache.hadoop.fs.Path(root_uri)
+    fs = root.getFileSystem(hadoop_conf)
+    if not fs.exists(root):
+        raise FileNotFoundError(f"source {source} does not exist")
+    root_text = fs.makeQualified(root).toString().rstrip("/")
+    low, high = start - _FOLDER_SLACK, end + _FOLDER_SLACK
+    objects: list[FlowLogObject] = []
+    skipped: list[str] = []
+    pending = [(root, {})]
+    while pending:
+        folder, parts = pending.pop()
+        for status in fs.listStatus(folder):
+            path = status.getPath()
+            name = path.getName()
+            if status.isDirectory():
+                date_part = _date_part(name, parts)
+                child_parts = {**parts, date_part[0]: date_part[1]} if date_part else parts
+                if date_part:
+                    try:
+                        folder_start, folder_end = _partition_range(child_parts)
+                    except ValueError:  # e.g. month=13: not a date folder after all
+                        folder_start, folder_end = low, high
+                    if folder_end <= low or folder_start >= high:
+                        continue
+                pending.append((path, child_parts))
+                continue
+            uri = path.toString()
+            fields = parse_object_name(name)
+            if fields is None:
+                skipped.append(uri)
+                continue
+            if not (start <= fields["object_time"] < end):
+                continue
+            objects.append(
+                FlowLogObject(
+                    uri=uri,
+                    key=uri[len(root_text) :].lstrip("/"),
+                    size_bytes=int(status.getLen()),
+                    **fields,
+                )
+            )
+    objects.sort(key=lambda o: (o.object_time, o.uri))
+    log.info("listed %d flow-log objects in [%s, %s), skipped %d others", len(objects), start, end, len(skipped))
+    return Listing(root=root_text, objects=objects, skipped=sorted(skipped))

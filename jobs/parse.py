@@ -1,0 +1,371 @@
+"""Parses one flow-log object (gzip text or Parquet) into typed Arrow rows.
+
+Runs inside Spark's Python workers (mapInArrow), one object at a time, fully
+vectorized with pyarrow.compute. Every data line ends up in exactly one of two
+places: a record row or a quarantine row with the reason. An object that cannot
+be decoded at all gives one quarantine row and no records, never a partial read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from jobs.layout import parse_object_name
+from jobs.schemas import field_catalogue
+
+ROW_RECORD = "record"
+ROW_QUARANTINE = "quarantine"
+ROW_OBJECT = "object"
+
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"
+STATUS_EMPTY = "empty"
+STATUS_CORRUPT = "corrupt"
+
+# A value above 2^31 in start/end is milliseconds (some exports carry them).
+_MILLISECONDS_ABOVE = 2**31
+_HEADER_FIELD = re.compile(r"^[a-z][a-z0-9-]*$")
+_ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
+# Digits that fit the column type without overflow: int32 up to 2147483647.
+_DIGITS = {"int": r"^[0-9]{1,9}$|^[0-2][0-9]{9}$", "bigint": r"^[0-9]{1,18}$"}
+_INT32_MAX = 2**31 - 1
+EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
+TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+@lru_cache(maxsize=None)
+def parsed_schema() -> pa.Schema:
+    """The wide row every object is parsed into; row_kind says which part is filled."""
+    catalogue = [pa.field(f.column, _ARROW_TYPES[f.type]) for f in field_catalogue()]
+    return pa.schema(
+        [
+            pa.field("row_kind", pa.string()),
+            pa.field("source_file", pa.string()),
+            pa.field("line_number", pa.int32()),
+            *catalogue,
+            pa.field("extra_fields", EXTRA_FIELDS_TYPE),
+            pa.field("key_account_id", pa.string()),
+            pa.field("key_region", pa.string()),
+            pa.field("flow_log_id", pa.string()),
+            pa.field("object_time", TIMESTAMP_TYPE),
+            pa.field("raw_line", pa.string()),
+            pa.field("reason", pa.string()),
+            pa.field("file_format", pa.string()),
+            pa.field("log_format", pa.string()),
+            pa.field("size_bytes", pa.int64()),
+            pa.field("lines_read", pa.int64()),
+            pa.field("records_written", pa.int64()),
+            pa.field("lines_quarantined", pa.int64()),
+            pa.field("status", pa.string()),
+        ]
+    )
+
+
+@lru_cache(maxsize=None)
+def _catalogue_by_name() -> dict:
+    by_name = {}
+    for f in field_catalogue():
+        by_name[f.name] = f
+        by_name[f.column] = f  # Parquet delivery names columns with '_'
+    return by_name
+
+
+class ObjectError(Exception):
+    """The object as a whole cannot be read: it is quarantined in one row."""
+
+
+@dataclass
+class _Parsed:
+    columns: dict[str, pa.Array]  # catalogue column -> typed values of good rows
+    extra_fields: pa.Array
+    line_numbers: pa.Array  # of good rows
+    bad_line_numbers: pa.Array
+    bad_lines: pa.Array
+    bad_reasons: pa.Array
+    lines_read: int
+    log_format: str
+
+
+def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> list[pa.RecordBatch]:
+    """All rows for one object: its records, its quarantine rows, and one object row."""
+    name = uri.rsplit("/", 1)[-1]
+    key_fields = parse_object_name(name)
+    if key_fields is None:
+        raise ValueError(f"{uri} is not a VPC flow-log object name")
+    constants = {
+        "source_file": uri,
+        "key_account_id": key_fields["account_id"],
+        "key_region": key_fields["region"],
+        "flow_log_id": key_fields["flow_log_id"],
+        "object_time": key_fields["object_time"],
+        "file_format": key_fields["file_format"],
+    }
+    size = len(content) if size_bytes is None else size_bytes
+    try:
+        if key_fields["file_format"] == "parquet":
+            parsed = _parse_parquet(content)
+        else:
+            parsed = _parse_text(_gunzip(content))
+    except ObjectError as error:
+        quarantine = _batch(
+            1,
+            constants,
+            row_kind=ROW_QUARANTINE,
+            reason=pa.array([str(error)]),
+        )
+        summary = _batch(
+            1,
+            constants,
+            row_kind=ROW_OBJECT,
+            size_bytes=size,
+            records_written=0,
+            lines_quarantined=1,
+            status=STATUS_CORRUPT,
+            reason=pa.array([str(error)]),
+        )
+        return [quarantine, summary]
+
+    records_count = len(parsed.line_numbers)
+    bad_count = len(parsed.bad_line_numbers)
+    batches = []
+    if records_count:
+        batches.append(
+            _batch(
+                records_count,
+                constants,
+                row_kind=ROW_RECORD,
+                line_number=parsed.line_numbers,
+                extra_fields=parsed.extra_fields,
+                **parsed.columns,
+            )
+        )
+    if bad_count:
+        batches.append(
+            _batch(
+                bad_count,
+                constants,
+                row_kind=ROW_QUARANTINE,
+                line_number=parsed.bad_line_numbers,
+                raw_line=parsed.bad_lines,
+                reason=parsed.bad_reasons,
+            )
+        )
+    if parsed.lines_read == 0:
+        status = STATUS_EMPTY
+    elif bad_count:
+        status = STATUS_PARTIAL
+    else:
+        status = STATUS_OK
+    batches.append(
+        _batch(
+            1,
+            constants,
+            row_kind=ROW_OBJECT,
+            size_bytes=size,
+            log_format=parsed.log_format,
+            lines_read=parsed.lines_read,
+            records_written=records_count,
+            lines_quarantined=bad_count,
+            status=status,
+        )
+    )
+    return batches
+
+
+def _batch(length: int, constants: dict, **columns) -> pa.RecordBatch:
+    """A batch of the parsed schema: given arrays, repeated scalars, NULL elsewhere."""
+    values = {**constants, **columns}
+    arrays = []
+    for field in parsed_schema():
+        value = values.get(field.name)
+        if value is None:
+            arrays.append(pa.nulls(length, field.type))
+        elif isinstance(value, (pa.Array, pa.ChunkedArray)):
+            arrays.append(value.cast(field.type) if value.type != field.type else value)
+        else:
+            arrays.append(pa.repeat(pa.scalar(value, field.type), length))
+    return pa.RecordBatch.from_arrays(arrays, schema=parsed_schema())
+
+
+def _gunzip(content: bytes) -> str:
+    try:
+        raw = gzip.decompress(content)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ObjectError(f"not a valid gzip object: {error}") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def _split_lines(text: str) -> pa.Array:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        return pa.array([], pa.string())
+    return pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten().cast(pa.string())
+
+
+def _parse_text(text: str) -> _Parsed:
+    lines = _split_lines(text)
+    if len(lines) == 0:
+        raise ObjectError("empty object: no header line")
+    header = lines[0].as_py().strip()
+    names = header.split()
+    if not names or not all(_HEADER_FIELD.match(n) for n in names):
+        raise ObjectError(f"first line is not a flow-log header: {header[:200]!r}")
+    if len(set(names)) != len(names):
+        raise ObjectError(f"header names a field twice: {header!r}")
+    data = lines.slice(1)
+    line_numbers = pa.array(np.arange(2, len(data) + 2, dtype=np.int32))
+    tokens = pc.split_pattern(data, " ")
+    counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
+    width = len(names)
+    well_formed = counts == width
+    reasons = np.full(len(data), None, dtype=object)
+    reasons[~well_formed] = [
+        "blank line" if not line else f"expected {width} fields, found {count}"
+        for line, count in zip(
+            data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed]
+        )
+    ]
+    if well_formed.all():
+        flat = tokens.flatten()
+    else:
+        flat = tokens.filter(pa.array(well_formed)).flatten()
+    good_index = np.flatnonzero(well_formed)
+    values = {
+        name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64)))
+        for i, name in enumerate(names)
+    }
+    return _type_columns(
+        values,
+        names,
+        good_index=good_index,
+        reasons=reasons,
+        data=data,
+        line_numbers=line_numbers,
+        log_format=" ".join(names),
+    )
+
+
+def _type_columns(values, names, good_index, reasons, data, line_numbers, log_format) -> _Parsed:
+    """Casts text columns to the catalogue's types; rows with a bad number are quarantined."""
+    catalogue = _catalogue_by_name()
+    typed: dict[str, pa.Array] = {}
+    unknown: list[str] = []
+    for name in names:
+        field = catalogue.get(name)
+        if field is None:
+            unknown.append(name)
+            continue
+        column = values[name]
+        is_dash = pc.equal(column, "-")
+        if field.type == "string":
+            typed[field.column] = pc.if_else(is_dash, pa.scalar(None, pa.string()), column)
+            continue
+        is_number = pc.match_substring_regex(column, _DIGITS[field.type])
+        bad = pc.invert(pc.or_(is_dash, is_number)).to_numpy(zero_copy_only=False)
+        numbers = pc.cast(pc.if_else(is_number, column, pa.scalar(None, pa.string())), pa.int64())
+        if field.type == "int":
+            too_big = pc.fill_null(pc.greater(numbers, _INT32_MAX), False).to_numpy(zero_copy_only=False)
+            bad = bad | too_big
+        if bad.any():
+            rows = good_index[bad]
+            for row, value in zip(rows, column.filter(pa.array(bad)).to_pylist()):
+                if reasons[row] is None:
+                    reasons[row] = f"{name} is not a valid {field.type}: {value!r}"
+        if field.column in ("start", "end"):
+            numbers = pc.if_else(pc.greater(numbers, _MILLISECONDS_ABOVE), pc.divide(numbers, 1000), numbers)
+        typed[field.column] = numbers
+    extra = _extra_fields(values, unknown, len(good_index))
+    keep = np.array([reasons[i] is None for i in good_index], dtype=bool) if len(good_index) else np.zeros(0, bool)
+    bad_rows = np.flatnonzero(np.array([r is not None for r in reasons], dtype=bool))
+    keep_mask = pa.array(keep)
+    return _Parsed(
+        columns={column: array.filter(keep_mask) for column, array in typed.items()},
+        extra_fields=extra.filter(keep_mask),
+        line_numbers=line_numbers.take(pa.array(good_index[keep], type=pa.int64())),
+        bad_line_numbers=line_numbers.take(pa.array(bad_rows, type=pa.int64())),
+        bad_lines=data.take(pa.array(bad_rows, type=pa.int64())) if data is not None else pa.nulls(len(bad_rows), pa.string()),
+        bad_reasons=pa.array(reasons[bad_rows].tolist(), pa.string()),
+        lines_read=len(reasons),
+        log_format=log_format,
+    )
+
+
+def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) -> pa.Array:
+    """Fields flowlake does not know, kept per row as {aws-name: value}."""
+    if not unknown:
+        return pa.nulls(length, EXTRA_FIELDS_TYPE)
+    columns = [pc.if_else(pc.equal(values[n], "-"), pa.scalar(None, pa.string()), values[n].cast(pa.string())) for n in unknown]
+    width = len(unknown)
+    # Interleave: row r's entries are items[r*width:(r+1)*width].
+    order = (np.arange(length)[:, None] + np.arange(width)[None, :] * length).reshape(-1)
+    items = pa.concat_arrays(columns).take(pa.array(order))
+    keys = pa.array(unknown * length, pa.string())
+    offsets = pa.array(np.arange(0, (length + 1) * width, width, dtype=np.int32))
+    return pa.MapArray.from_arrays(offsets, keys, items)
+
+
+def _parse_parquet(content: bytes) -> _Parsed:
+    try:
+        table = pq.read_table(pa.BufferReader(content))
+    except (pa.ArrowException, OSError) as error:
+        raise ObjectError(f"not a valid Parquet object: {error}") from None
+    names = table.column_names
+    rows = table.num_rows
+    catalogue = _catalogue_by_name()
+    values = {}
+    for name in names:
+        column = table.column(name).combine_chunks()
+        field = catalogue.get(name)
+        if field is None or field.type == "string":
+            column = column.cast(pa.string())
+        values[name] = column
+    typed: dict[str, pa.Array] = {}
+    unknown = []
+    for name in names:
+        field = catalogue.get(name)
+        if field is None:
+            unknown.append(name)
+            continue
+        try:
+            column = values[name].cast(_ARROW_TYPES[field.type])
+        except pa.ArrowInvalid as error:
+            raise ObjectError(f"Parquet column {name} is not a valid {field.type}: {error}") from None
+        if field.type == "string":
+            column = pc.if_else(pc.equal(column, "-"), pa.scalar(None, pa.string()), column)
+        if field.column in ("start", "end"):
+            column = pc.if_else(pc.greater(column, _MILLISECONDS_ABOVE), pc.divide(column, 1000), column)
+        typed[field.column] = column
+    line_numbers = pa.array(np.arange(1, rows + 1, dtype=np.int32))
+    return _Parsed(
+        columns=typed,
+        extra_fields=_extra_fields(values, unknown, rows),
+        line_numbers=line_numbers,
+        bad_line_numbers=pa.array([], pa.int32()),
+        bad_lines=pa.array([], pa.string()),
+        bad_reasons=pa.array([], pa.string()),
+        lines_read=rows,
+        log_format=" ".join(names),
+    )
+
+
+def parse_binary_batches(batches):
+    """mapInArrow body over binaryFile rows (path, length, content)."""
+    for batch in batches:
+        paths = batch.column("path").to_pylist()
+        lengths = batch.column("length").to_pylist()
+        contents = batch.column("content")
+        for i, (path, length) in enumerate(zip(paths, lengths)):
+            yield from parse_object(path, contents[i].as_py(), length)
+

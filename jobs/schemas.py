@@ -1,0 +1,68 @@
+"""Loads the data contracts in schemas/: the flow-log field catalogue and table schemas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pyspark.sql import types as T
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # as in a format's header, e.g. "log-status"
+    column: str  # as in the tables, e.g. "log_status"
+    type: str  # Spark SQL type: string, int or bigint
+    version: int
+    description: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    table: str
+    description: str
+    partition_by: tuple[str, ...]
+    columns: tuple[dict, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c["name"] for c in self.columns]
+
+    def struct(self) -> T.StructType:
+        return T.StructType(
+            [T.StructField(c["name"], parse_type(c["type"]), nullable=True) for c in self.columns]
+        )
+
+
+def parse_type(spark_sql_type: str) -> T.DataType:
+    return T._parse_datatype_string(spark_sql_type)
+
+
+@lru_cache(maxsize=None)
+def field_catalogue() -> tuple[Field, ...]:
+    raw = yaml.safe_load((SCHEMAS_DIR / "flow_log_fields.yaml").read_text())["fields"]
+    return tuple(
+        Field(
+            name=f["name"],
+            column=f["name"].replace("-", "_"),
+            type=f["type"],
+            version=int(f["version"]),
+            description=f["description"],
+        )
+        for f in raw
+    )
+
+
+@lru_cache(maxsize=None)
+def table_schema(table: str) -> TableSchema:
+    raw = yaml.safe_load((SCHEMAS_DIR / table / "schema.yaml").read_text())
+    return TableSchema(
+        table=raw["table"],
+        description=raw["description"],
+        partition_by=tuple(raw.get("partition_by") or ()),
+        columns=tuple(raw["columns"]),
+    )
