@@ -66,6 +66,39 @@ def normalize_uri(location: str) -> str:
     return Path(location).resolve().as_uri().rstrip("/")
 
 
+def object_key(
+    account_id: str,
+    region: str,
+    flow_log_id: str,
+    object_time: datetime,
+    object_hash: str,
+    *,
+    prefix: str = "",
+    hive: bool = False,
+    hourly: bool = False,
+    parquet: bool = False,
+) -> str:
+    """The key AWS gives an object, in the default or Hive-compatible layout."""
+    t = object_time.astimezone(timezone.utc)
+    if hive:
+        folders = [
+            "AWSLogs",
+            f"aws-account-id={account_id}",
+            "aws-service=vpcflowlogs",
+            f"aws-region={region}",
+            f"year={t:%Y}",
+            f"month={t:%m}",
+            f"day={t:%d}",
+        ] + ([f"hour={t:%H}"] if hourly else [])
+    else:
+        folders = ["AWSLogs", account_id, "vpcflowlogs", region, f"{t:%Y}", f"{t:%m}", f"{t:%d}"] + (
+            [f"{t:%H}"] if hourly else []
+        )
+    extension = "log.parquet" if parquet else "log.gz"
+    name = f"{account_id}_vpcflowlogs_{region}_{flow_log_id}_{t:%Y%m%dT%H%M}Z_{object_hash}.{extension}"
+    return "/".join(([prefix.strip("/")] if prefix.strip("/") else []) + folders + [name])
+
+
 def parse_object_name(name: str) -> dict | None:
     """Fields of a flow-log object's file name, or None when it is not one."""
     match = OBJECT_NAME.match(name)

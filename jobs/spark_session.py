@@ -123,3 +123,10 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("FLOWLAKE_SPARK_LOG_LEVEL", "ERROR"))
     return spark
+
+
+if __name__ == "__main__":
+    # `make jars`: resolve and cache the jars by starting (and stopping) a session.
+    session = get_spark("flowlake-resolve-jars")
+    print("jars cached in", ivy_cache_dir(), "for Spark", session.version)
+    session.stop()

@@ -1,0 +1,86 @@
+"""One SparkSession for the whole run, and a real S3-compatible server on 127.0.0.1.
+
+The S3 server is moto's standalone server (moto[server], from PyPI): a real HTTP
+endpoint that speaks the S3 and EC2 APIs, so s3a and boto3 talk to it exactly
+as to AWS. MinIO and LocalStack need binaries or Docker that this machine
+cannot fetch.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+S3_ACCESS_KEY = "flowlake-test"
+S3_SECRET_KEY = "flowlake-test-secret"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from jobs.spark_session import get_spark
+
+    session = get_spark(
+        "flowlake-tests",
+        extra_conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.ui.enabled": "false",
+            "spark.databricks.delta.snapshotPartitions": "2",
+        },
+    )
+    yield session
+    session.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """URL of a moto server on 127.0.0.1 (S3 and EC2 APIs), for the whole run."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+    )
+
+
+@pytest.fixture(scope="session")
+def spark_s3(spark, s3_endpoint):
+    """The session, with s3a pointed at the local server (set before any s3a use)."""
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in {
+        "fs.s3a.endpoint": s3_endpoint,
+        "fs.s3a.endpoint.region": "us-east-1",
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false",
+        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "fs.s3a.access.key": S3_ACCESS_KEY,
+        "fs.s3a.secret.key": S3_SECRET_KEY,
+        "fs.s3a.change.detection.mode": "none",
+    }.items():
+        conf.set(key, value)
+    return spark
