@@ -1,0 +1,25 @@
+"""Hourly aggregate tables built from flow_logs: one module per table, registered here.
+
+Each module `jobs.aggregates.<table>` defines TABLE (its name) and a pure
+`transform(flow_logs: DataFrame, **options) -> DataFrame` whose rows carry an
+`hour` TIMESTAMP column; its schema and documentation live in schemas/<table>/.
+Registering a table here puts it into `flowlake aggregate`, `flowlake run`,
+the hourly DAG (as a task's Asset outlet) and the data-quality reconciliation.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+HOURLY_TABLES: tuple[str, ...] = (
+    "traffic_hourly",
+    "rejects_hourly",
+    "nat_gateway_hourly",
+    "log_status_hourly",
+)
+
+
+def module_for(table: str):
+    if table not in HOURLY_TABLES:
+        raise KeyError(f"{table} is not a registered hourly table: {', '.join(HOURLY_TABLES)}")
+    return importlib.import_module(f"jobs.aggregates.{table}")
