@@ -9,6 +9,7 @@ import sys
 COMMANDS = {
     "ingest": "jobs.ingest",
     "compact": "jobs.compact",
+    "generate": "jobs.generate",
 }
 
 
