@@ -1,0 +1,60 @@
+"""Where flowlake's DAGs take their settings from, and the names they share.
+
+Each setting is an Airflow Variable read when a task runs, so an operator changes
+it in the UI without a deploy. Without the Variable, the environment of the DAG
+processor decides (FLOWLAKE_SOURCE, ...), and without that the repository's local
+sample data does, so `make airflow` works on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+SPARK_CONNECTION = "spark_default"
+# Delta on S3 loses data when two drivers write one table at once: every task that
+# writes a Delta table, in any DAG, takes the pool's only slot.
+DELTA_WRITERS_POOL = "flowlake_delta_writers"
+DELTA_WRITERS_POOL_SLOTS = 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    variable: str
+    environment: str
+    local_default: str
+
+    @property
+    def expression(self) -> str:
+        """A Jinja expression of the value, read when the task runs."""
+        default = os.environ.get(self.environment, self.local_default)
+        return f"var.value.get({self.variable!r}, {default!r})"
+
+    @property
+    def template(self) -> str:
+        return "{{ " + self.expression + " }}"
+
+
+SOURCE = Setting("flowlake_source", "FLOWLAKE_SOURCE", str(PROJECT_ROOT / "sample" / "source"))
+LAKE = Setting("flowlake_lake", "FLOWLAKE_LAKE", str(PROJECT_ROOT / "sample" / "lake"))
+# AWS publishes an object about 10 minutes after its 5 minutes end, best effort.
+DELIVERY_LAG_MINUTES = Setting("flowlake_delivery_lag_minutes", "FLOWLAKE_DELIVERY_LAG_MINUTES", "15")
+# Objects later than the lag are picked up by the runs of the following hours.
+LOOKBACK_HOURS = Setting("flowlake_lookback_hours", "FLOWLAKE_LOOKBACK_HOURS", "2")
+# Empty: aggregation reads the lake's nat_gateways table (refreshed daily from EC2).
+NAT_INVENTORY_FILE = Setting("flowlake_nat_inventory", "FLOWLAKE_NAT_INVENTORY", "")
+# Empty: every region enabled for the account.
+NAT_REGIONS = Setting("flowlake_nat_regions", "FLOWLAKE_NAT_REGIONS", "")
+# Empty: AWS's own endpoint for each region.
+EC2_ENDPOINT = Setting("flowlake_ec2_endpoint", "FLOWLAKE_EC2_ENDPOINT", "")
+
+HOUR_START = "{{ data_interval_start.isoformat() }}"
+HOUR_END = "{{ data_interval_end.isoformat() }}"
+LOOKBACK_START = (
+    "{{ (data_interval_start - macros.timedelta(hours=(" + LOOKBACK_HOURS.expression + ") | int)).isoformat() }}"
+)
+# Empty: `flowlake compact`'s default (7 days, its safe minimum).
+VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")

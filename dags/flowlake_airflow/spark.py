@@ -1,0 +1,108 @@
+"""The one operator flowlake's DAGs run Spark with: spark-submit of a jobs/ module."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+from flowlake_airflow.settings import SPARK_CONNECTION
+
+
+def job_module_file(job: str) -> str:
+    """The file of module jobs.<job>, without importing it."""
+    spec = importlib.util.find_spec(f"jobs.{job}")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no flowlake job module jobs.{job}")
+    return spec.origin
+
+
+def last_json_value(lines: Sequence[str]):
+    """The last line that is a JSON object or array: the summary a job prints when it is done."""
+    for line in reversed(lines):
+        if line.startswith(("{", "[")):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
+
+
+class FlowlakeJobOperator(SparkSubmitOperator):
+    """spark-submit of one flowlake job; the JSON summary the job prints becomes the task's XCom.
+
+    The application is the job's module file (jobs/<job>.py), run by spark-submit as
+    a script: `jobs` is importable there because flowlake is installed where the
+    driver runs. Spark gets the settings of jobs.spark_session.base_conf(), the jars
+    among them, as every flowlake session does. The driver must run in client mode
+    (spark-submit's default) for its summary to reach the task. Every flowlake job
+    writes Delta tables: give each task pool=DELTA_WRITERS_POOL.
+
+    window: {"start": ..., "end": ...} -> --start/--end; options: flag -> value,
+    passed only when the value is not empty (a Variable left empty means "default").
+    """
+
+    template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields, "window", "options")
+
+    def __init__(
+        self,
+        *,
+        job: str,
+        arguments: Sequence[str] = (),
+        window: Mapping[str, str] | None = None,
+        options: Mapping[str, str] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            application_args=list(arguments),
+            conn_id=SPARK_CONNECTION,
+            name=f"flowlake-{job}",
+            **kwargs,
+        )
+        self.job = job
+        self.window = window
+        self.options = options or {}
+
+    def execute(self, context):
+        # Imported here, when the task runs: at parse time it would bring pyspark into the DAG processor.
+        from jobs.spark_session import base_conf
+
+        # Found where the task runs: the DAG processor's installation may be elsewhere.
+        self.application = job_module_file(self.job)
+        self.conf = {**base_conf(), **(self.conf or {})}
+        # Spark's Python workers must run the interpreter that has flowlake installed.
+        self.env_vars = {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable), **(self.env_vars or {})}
+        self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
+        self._hook = self._get_hook()
+        output = _keep_output(self._hook)
+        super().execute(context)
+        return last_json_value(output)
+
+    def _window_arguments(self) -> list[str]:
+        if self.window is None:
+            return []
+        return ["--start", str(self.window["start"]), "--end", str(self.window["end"])]
+
+    def _option_arguments(self) -> list[str]:
+        return [part for flag, value in self.options.items() if str(value).strip() for part in (flag, str(value).strip())]
+
+
+def _keep_output(hook) -> list[str]:
+    """Collects the lines spark-submit prints while the hook logs them, as it always does."""
+    lines: list[str] = []
+    log_output = hook._process_spark_submit_log
+
+    def keep_and_log(output: Iterator[str]) -> None:
+        def kept() -> Iterator[str]:
+            for line in output:
+                lines.append(line.strip())
+                yield line
+
+        log_output(kept())
+
+    hook._process_spark_submit_log = keep_and_log
+    return lines

@@ -1,0 +1,56 @@
+"""vpc_flow_logs_maintenance: daily compaction and vacuum of the lake, and the NAT gateway inventory refresh."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from airflow.sdk import DAG, CronTriggerTimetable
+
+from flowlake_airflow.assets import NAT_GATEWAYS_ASSET
+from flowlake_airflow.defaults import DEFAULT_ARGS
+from flowlake_airflow.settings import DELTA_WRITERS_POOL, EC2_ENDPOINT, LAKE, NAT_REGIONS, VACUUM_RETENTION_HOURS
+from flowlake_airflow.spark import FlowlakeJobOperator
+
+DOC = f"""
+### VPC flow logs, daily maintenance
+
+- **refresh_nat_inventory** rebuilds the `nat_gateways` table from the EC2 API
+  (DescribeNatGateways; regions: Variable `{NAT_REGIONS.variable}`, empty = all enabled;
+  endpoint: Variable `{EC2_ENDPOINT.variable}`, empty = AWS). The hourly NAT figures use it
+  unless the Variable `flowlake_nat_inventory` names an inventory file.
+- **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
+  (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
+
+Both write Delta tables, so both take the pool `flowlake_delta_writers` (one slot), shared
+with the hourly DAG: compaction never runs while an hour is being written.
+Lake: Variable `{LAKE.variable}` (else FLOWLAKE_LAKE, else the repository's sample lake).
+"""
+
+with DAG(
+    dag_id="vpc_flow_logs_maintenance",
+    description="Daily OPTIMIZE/VACUUM of the flowlake Delta tables and NAT gateway inventory refresh",
+    doc_md=DOC,
+    # Maintenance acts on whole tables, not on an interval of data: a trigger timetable is enough.
+    schedule=CronTriggerTimetable("30 2 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["flowlake", "maintenance", "spark", "delta"],
+) as dag:
+    refresh_nat_inventory = FlowlakeJobOperator(
+        task_id="refresh_nat_inventory",
+        pool=DELTA_WRITERS_POOL,
+        job="nat_inventory",
+        arguments=["--lake", LAKE.template],
+        options={"--regions": NAT_REGIONS.template, "--endpoint-url": EC2_ENDPOINT.template},
+        outlets=[NAT_GATEWAYS_ASSET],
+    )
+
+    compact = FlowlakeJobOperator(
+        task_id="compact",
+        pool=DELTA_WRITERS_POOL,
+        job="compact",
+        arguments=["--lake", LAKE.template],
+        options={"--retention-hours": VACUUM_RETENTION_HOURS.template},
+    )

@@ -1,0 +1,193 @@
+"""DAG policy: every DAG in dags/ parses, is documented, owned, retried, tagged, and parses without Spark.
+
+The DAGs are parsed in a fresh interpreter (as the DAG processor does) so that
+what the parse imported can be read from its sys.modules, untouched by this
+pytest process (which has pyspark loaded for its SparkSession).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+sys.path.insert(0, str(DAGS_FOLDER))
+
+from flowlake_airflow.windows import aggregation_windows  # noqa: E402
+
+DAG_IDS = {"vpc_flow_logs_hourly", "vpc_flow_logs_maintenance"}
+# Top-level packages a DAG file must not import while being parsed.
+SPARK_PACKAGES = ("pyspark", "py4j", "delta", "great_expectations")
+
+PARSE_DAGS = r"""
+import json, sys
+from pathlib import Path
+from airflow.dag_processing.dagbag import BundleDagBag
+from airflow.serialization.encoders import coerce_to_core_timetable
+from airflow.timetables.base import TimeRestriction
+
+folder = Path(sys.argv[1])
+bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+
+
+def first_interval(dag):
+    timetable = coerce_to_core_timetable(dag.timetable)
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+    info = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    return [info.data_interval.start.isoformat(), info.data_interval.end.isoformat()]
+
+
+def task_facts(task):
+    mapped = hasattr(task, "partial_kwargs")
+    kwargs = task.partial_kwargs if mapped else vars(task)
+    return {
+        "operator": task.operator_class.__name__ if mapped else type(task).__name__,
+        "mapped": mapped,
+        "owner": task.owner,
+        "retries": task.retries,
+        "retry_exponential_backoff": task.retry_exponential_backoff,
+        "pool": task.pool,
+        "job": kwargs.get("job"),
+        "deferrable": kwargs.get("deferrable"),
+        "outlets": sorted(asset.name for asset in task.outlets),
+        "on_failure_callback": bool(task.on_failure_callback),
+    }
+
+
+facts = {
+    "import_errors": bag.import_errors,
+    "spark_modules": sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[2].split(",")),
+    "dags": {
+        dag_id: {
+            "tags": sorted(dag.tags),
+            "doc_md": dag.doc_md or "",
+            "max_active_runs": dag.max_active_runs,
+            "first_interval": first_interval(dag),
+            "tasks": {task.task_id: task_facts(task) for task in dag.tasks},
+        }
+        for dag_id, dag in bag.dags.items()
+    },
+}
+print("FACTS " + json.dumps(facts))
+"""
+
+
+def airflow_parse_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow_home")
+    result = subprocess.run(
+        [sys.executable, "-c", PARSE_DAGS, str(DAGS_FOLDER), ",".join(SPARK_PACKAGES)],
+        env=airflow_parse_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("FACTS "))
+    return json.loads(line[len("FACTS ") :])
+
+
+def all_tasks(parsed):
+    return [(dag_id, task_id, task) for dag_id, dag in parsed["dags"].items() for task_id, task in dag["tasks"].items()]
+
+
+def test_both_dags_parse_without_import_errors(parsed):
+    assert parsed["import_errors"] == {}
+    assert set(parsed["dags"]) == DAG_IDS
+
+
+def test_parsing_imports_no_spark(parsed):
+    assert parsed["spark_modules"] == []
+
+
+def test_every_dag_is_documented_and_tagged(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        assert "flowlake" in dag["tags"], dag_id
+        assert len(dag["doc_md"].strip()) > 200, dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+
+
+def test_every_task_has_an_owner_retries_with_backoff_and_the_failure_alert(parsed):
+    for dag_id, task_id, task in all_tasks(parsed):
+        assert task["owner"] == "flowlake", (dag_id, task_id)
+        assert task["retries"] >= 1, (dag_id, task_id)
+        assert task["retry_exponential_backoff"] == 2.0, (dag_id, task_id)
+        assert task["on_failure_callback"], (dag_id, task_id)
+
+
+def test_hourly_runs_cover_one_whole_hour(parsed):
+    """A cron string would give a zero-width interval in Airflow 3: the hour's reads would read nothing."""
+    start, end = (datetime.fromisoformat(t) for t in parsed["dags"]["vpc_flow_logs_hourly"]["first_interval"])
+    assert (start.isoformat(), end.isoformat()) == ("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
+
+
+def test_hourly_dag_wires_wait_ingest_aggregate_validate(parsed):
+    tasks = parsed["dags"]["vpc_flow_logs_hourly"]["tasks"]
+    assert set(tasks) == {"wait_for_delivery", "ingest", "hours_to_aggregate", "aggregate", "validate"}
+    assert tasks["wait_for_delivery"]["operator"] == "TimeDeltaSensor"
+    assert tasks["wait_for_delivery"]["deferrable"] is True
+    assert [tasks[t]["job"] for t in ("ingest", "aggregate", "validate")] == ["ingest", "aggregate", "validate"]
+    assert tasks["aggregate"]["mapped"] is True
+
+
+def test_every_spark_job_exists_and_writes_through_the_delta_writers_pool(parsed):
+    jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["job"]]
+    assert {task["job"] for _, _, task in jobs} == {"ingest", "aggregate", "validate", "nat_inventory", "compact"}
+    for dag_id, task_id, task in jobs:
+        assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
+        assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)
+        assert importlib.util.find_spec(f"jobs.{task['job']}") is not None, task["job"]
+    others = [(d, t) for d, t, task in all_tasks(parsed) if not task["job"]]
+    assert all(parsed["dags"][d]["tasks"][t]["pool"] == "default_pool" for d, t in others)
+
+
+def test_every_table_written_is_an_asset_outlet(parsed):
+    from jobs import ingest, nat_inventory, validate
+    from jobs.aggregates import HOURLY_TABLES
+
+    def assets(tables):
+        return sorted(f"flowlake.{table}" for table in tables)
+
+    hourly = parsed["dags"]["vpc_flow_logs_hourly"]["tasks"]
+    assert hourly["ingest"]["outlets"] == assets([ingest.FLOW_LOGS, ingest.QUARANTINE, ingest.SOURCE_OBJECTS])
+    assert hourly["aggregate"]["outlets"] == assets(HOURLY_TABLES)
+    assert hourly["validate"]["outlets"] == assets([validate.DQ_RESULTS])
+    maintenance = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
+    assert maintenance["refresh_nat_inventory"]["outlets"] == assets([nat_inventory.TABLE])
+    # Compaction rewrites files, not data: downstream DAGs have nothing new to read.
+    assert maintenance["compact"]["outlets"] == []
+
+
+def test_aggregation_covers_the_window_and_every_hour_ingest_touched():
+    summary = {
+        "window_start": "2026-11-01T08:00:00+00:00",
+        "window_end": "2026-11-01T11:00:00+00:00",
+        # 07:00: a record starting 07:58 in an object named 08:05; 2026-10-30 05:00: a record from a stalled exporter.
+        "hours_touched": ["2026-10-30T05:00:00+00:00", "2026-11-01T07:00:00+00:00", "2026-11-01T10:00:00+00:00"],
+    }
+    assert aggregation_windows(summary) == [
+        {"start": "2026-10-30T05:00:00+00:00", "end": "2026-10-30T06:00:00+00:00"},
+        {"start": "2026-11-01T07:00:00+00:00", "end": "2026-11-01T11:00:00+00:00"},
+    ]
+
+
+def test_aggregation_without_an_ingest_summary_says_why():
+    with pytest.raises(ValueError, match="client mode"):
+        aggregation_windows(None)
