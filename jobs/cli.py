@@ -10,6 +10,9 @@ COMMANDS = {
     "ingest": "jobs.ingest",
     "compact": "jobs.compact",
     "generate": "jobs.generate",
+    "aggregate": "jobs.aggregate",
+    "run": "jobs.run",
+    "nat-inventory": "jobs.nat_inventory",
 }
 
 

@@ -1,0 +1,127 @@
+"""Aggregate: the flow_logs records of whole UTC hours -> the hourly tables of jobs.aggregates.
+
+A run replaces exactly its hours in every table, so re-running an hour (after
+late records landed in it, for instance) corrects it and touches no other hour.
+
+    flowlake aggregate --lake LAKE --start 2026-11-01T10:00:00Z --end 2026-11-01T12:00:00Z \
+        [--nat-inventory FILE] [--nat-price-per-gb 0.045]
+    spark-submit jobs/aggregate.py --lake ... (same arguments)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from datetime import timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs import nat_inventory as inventory
+from jobs.aggregates import HOURLY_TABLES, module_for
+from jobs.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
+from jobs.delta import replace_where, table_exists, table_path
+from jobs.ingest import FLOW_LOGS, Window, add_window_arguments
+from jobs.layout import normalize_uri
+from jobs.schemas import table_schema
+
+log = logging.getLogger("flowlake.aggregate")
+
+
+def require_whole_hours(window: Window) -> None:
+    for name, instant in (("start", window.start), ("end", window.end)):
+        if (instant.minute, instant.second, instant.microsecond) != (0, 0, 0):
+            raise ValueError(f"aggregate windows are whole UTC hours: {name} {instant.isoformat()} is not on the hour")
+
+
+def slice_predicate(window: Window, time_column: str) -> str:
+    """The window on time_column, plus the same bound on event_date so that Delta prunes partitions."""
+    last_date = (window.end - timedelta(microseconds=1)).date()
+    return (
+        f"event_date >= DATE '{window.start.date()}' AND event_date <= DATE '{last_date}' "
+        f"AND {window.predicate(time_column)}"
+    )
+
+
+def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
+    path = table_path(lake, FLOW_LOGS)
+    if not table_exists(spark, path):
+        raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
+    return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
+
+
+def run_aggregate(
+    spark: SparkSession,
+    lake: str,
+    window: Window,
+    nat_inventory: str | None = None,
+    tables: tuple[str, ...] = HOURLY_TABLES,
+    nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+) -> dict:
+    """Replaces the window's hours of each table; nat_inventory is an inventory file (else the lake's table)."""
+    require_whole_hours(window)
+    lake = normalize_uri(lake)
+    started = time.monotonic()
+    nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
+    flow_logs = read_flow_logs(spark, lake, window)
+    rows = {}
+    for table in tables:
+        table_started = time.monotonic()
+        path = table_path(lake, table)
+        hours = module_for(table).transform(flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb)
+        replace_where(hours, path, slice_predicate(window, "hour"), partition_by=table_schema(table).partition_by)
+        rows[table] = spark.read.format("delta").load(path).where(slice_predicate(window, "hour")).count()
+        log.info("wrote %d rows of %s in %.1fs", rows[table], table, time.monotonic() - table_started)
+    summary = {
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "hours": int((window.end - window.start) / timedelta(hours=1)),
+        "rows": rows,
+        "nat_inventory": nat_source,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("aggregate done: %s", json.dumps(summary))
+    return summary
+
+
+def add_nat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nat-inventory",
+        help="NAT gateway inventory, CSV or JSON (default: the lake's nat_gateways table; without either, no NAT figures)",
+    )
+    parser.add_argument(
+        "--nat-price-per-gb",
+        type=float,
+        default=DEFAULT_PRICE_PER_GB,
+        help=f"NAT gateway data-processing price in USD per GB (default {DEFAULT_PRICE_PER_GB})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake aggregate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
+    add_window_arguments(parser)
+    add_nat_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
+    from jobs.spark_session import get_spark
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        window = Window(args.start, args.end)
+        require_whole_hours(window)
+    except ValueError as error:
+        parser.error(str(error))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    spark = spark or get_spark("flowlake-aggregate")
+    summary = run_aggregate(spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb)
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""What the hourly tables share: the hour of a record, which records are traffic, the schema contract."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.ingest import _contract as conform
+
+# Every hourly table is keyed by hour first; event_date (the date of the hour,
+# equal to flow_logs.event_date) is carried along as the partition column.
+HOUR_KEYS = ("hour", "event_date")
+
+
+def with_hour(flow_logs: DataFrame) -> DataFrame:
+    return flow_logs.withColumn("hour", F.date_trunc("hour", F.col("event_time")))
+
+
+def is_traffic() -> Column:
+    """OK records carry traffic; a format without log-status has nothing but traffic records."""
+    return F.coalesce(F.col("log_status"), F.lit("OK")) == "OK"
+
+
+def hourly_totals(flow_logs: DataFrame, table: str, keys: tuple[str, ...], *metrics: Column) -> DataFrame:
+    """Groups by hour and keys, and returns the table's columns in its documented order and types."""
+    return conform(with_hour(flow_logs).groupBy(*HOUR_KEYS, *keys).agg(*metrics), table)
+
+
+def records() -> Column:
+    return F.count(F.lit(1)).alias("records")

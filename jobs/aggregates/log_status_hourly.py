@@ -1,0 +1,21 @@
+"""log_status_hourly: every record per hour, interface and log status (OK, NODATA, SKIPDATA)."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.aggregates.hourly import hourly_totals, records
+
+TABLE = "log_status_hourly"
+KEYS = ("account_id", "region", "interface_id", "log_status")
+
+
+def transform(flow_logs: DataFrame, **options) -> DataFrame:
+    return hourly_totals(
+        flow_logs,
+        TABLE,
+        KEYS,
+        records(),
+        F.sum(F.col("end") - F.col("start")).alias("window_seconds"),
+    )
