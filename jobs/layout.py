@@ -58,7 +58,7 @@ class Listing:
 def normalize_uri(location: str) -> str:
     """s3:// is the same bucket as s3a://; a local folder becomes an absolute file: URI."""
     if location.startswith("s3://"):
-        return "s3a://" + location[len("s3://") :]
+        return "s3a://" + location[len("s3://") :].rstrip("/")
     if "://" in location or location.startswith("file:"):
         return location.rstrip("/")
     from pathlib import Path
