@@ -1,0 +1,129 @@
+"""flowlake run end to end: gzip objects -> ingest -> every touched hour aggregated, figures checked exactly."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from jobs import run
+from jobs.delta import table_path
+from jobs.ingest import Window
+from jobs.layout import object_key
+from jobs.run import aggregate_windows, run_pipeline
+from jobs.schemas import table_schema
+
+ACCOUNT = "123456789010"
+REGION = "us-east-1"
+H10 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
+H11 = H10 + timedelta(hours=1)
+H12 = H10 + timedelta(hours=2)
+DEFAULT_FORMAT = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+CUSTOM_FORMAT = DEFAULT_FORMAT + " vpc-id flow-direction pkt-src-aws-service pkt-dst-aws-service reject-reason"
+
+
+def t(hour: datetime, minute: int) -> int:
+    return int((hour + timedelta(minutes=minute)).timestamp())
+
+
+def put_object(source, flow_log_id: str, object_time: datetime, header: str, lines: list[str]) -> None:
+    path = source / object_key(ACCOUNT, REGION, flow_log_id, object_time, "a1b2c3d4")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(("\n".join([header, *lines]) + "\n").encode()))
+
+
+@pytest.fixture
+def source(tmp_path):
+    source = tmp_path / "source"
+    put_object(source, "fl-0aaa", H10 + timedelta(minutes=30), DEFAULT_FORMAT, [
+        f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20641 22 6 10 840 {t(H10, 10)} {t(H10, 11)} ACCEPT OK",
+        f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20642 22 6 5 400 {t(H10, 20)} {t(H10, 21)} ACCEPT OK",
+        f"2 {ACCOUNT} eni-app - - - - - - - {t(H10, 20)} {t(H10, 29)} - NODATA",
+    ])
+    # Named 11:05, it carries a record that started at 10:58: hour 10, already aggregated by then.
+    put_object(source, "fl-0bbb", H11 + timedelta(minutes=5), CUSTOM_FORMAT, [
+        f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 4 4000 {t(H10, 58)} {t(H11, 4)} ACCEPT OK vpc-1 egress - S3 -",
+        # The AWS NAT gateway example: of these four records only the 1st and 3rd enter the gateway.
+        f"8 {ACCOUNT} eni-nat 10.0.1.5 10.0.0.220 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress - S3 -",
+        f"8 {ACCOUNT} eni-nat 10.0.0.220 52.216.1.1 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress - S3 -",
+        f"8 {ACCOUNT} eni-nat 52.216.1.1 10.0.0.220 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress S3 - -",
+        f"8 {ACCOUNT} eni-nat 10.0.0.220 10.0.1.5 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress S3 - -",
+        f"8 {ACCOUNT} eni-app 198.51.100.7 10.0.1.5 50000 22 6 2 120 {t(H11, 2)} {t(H11, 3)} REJECT OK vpc-1 ingress - - BPA",
+    ])
+    put_object(source, "fl-0bbb", H11 + timedelta(minutes=30), CUSTOM_FORMAT, [
+        f"8 {ACCOUNT} eni-app - - - - - - - {t(H11, 20)} {t(H11, 30)} - SKIPDATA - - - - -",
+    ])
+    # Named 12:05: outside the windows run below.
+    put_object(source, "fl-0bbb", H12 + timedelta(minutes=5), CUSTOM_FORMAT, [
+        f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 1 99 {t(H12, 0)} {t(H12, 1)} ACCEPT OK vpc-1 egress - - -",
+    ])
+    return source
+
+
+def expected(spark, table: str, rows: list[dict]):
+    schema = table_schema(table)
+    rows = [{"account_id": ACCOUNT, "region": REGION, "event_date": r["hour"].date(), **r} for r in rows]
+    return spark.createDataFrame([tuple(r.get(c) for c in schema.column_names) for r in rows], schema.struct())
+
+
+def read(spark, lake: str, table: str):
+    return spark.read.format("delta").load(table_path(lake, table))
+
+
+def test_aggregate_windows_cover_the_window_and_touched_hours_merging_neighbours():
+    window = Window(H11 + timedelta(minutes=5), H12 + timedelta(minutes=10))
+    touched = [H10.isoformat(), H11.isoformat(), (H10 - timedelta(hours=5)).isoformat()]
+
+    assert aggregate_windows(window, touched) == [
+        Window(H10 - timedelta(hours=5), H10 - timedelta(hours=4)),
+        Window(H10, H12 + timedelta(hours=1)),
+    ]
+
+
+@pytest.mark.slow
+def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark, tmp_path, source):
+    lake = str(tmp_path / "lake")
+    inventory = tmp_path / "nat.csv"
+    inventory.write_text(f"nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
+
+    first = run_pipeline(spark, str(source), lake, Window(H10, H11), str(inventory),
+                         ingested_at=datetime(2026, 11, 1, 11, 15, tzinfo=timezone.utc))
+    hour_10_before = read(spark, lake, "traffic_hourly").count()
+    second = run.main(["--source", str(source), "--lake", lake, "--start", H11.isoformat(), "--end", H12.isoformat(),
+                       "--nat-inventory", str(inventory)], spark=spark)
+
+    assert [a["window_start"] for a in first["aggregate"]] == [H10.isoformat()]
+    assert hour_10_before == 1
+    assert second["ingest"]["hours_touched"] == [H10.isoformat(), H11.isoformat()]
+    assert [(a["window_start"], a["window_end"]) for a in second["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
+    assert second["aggregate"][0]["rows"] == {
+        "traffic_hourly": 5, "rejects_hourly": 1, "nat_gateway_hourly": 1, "log_status_hourly": 5,
+    }
+    app, nat = {"interface_id": "eni-app"}, {"interface_id": "eni-nat", "vpc_id": "vpc-1"}
+    assertDataFrameEqual(read(spark, lake, "traffic_hourly"), expected(spark, "traffic_hourly", [
+        dict(hour=H10, **app, action="ACCEPT", protocol=6, records=2, packets=15, bytes=1240),
+        dict(hour=H10, **app, vpc_id="vpc-1", action="ACCEPT", protocol=6, flow_direction="egress",
+             records=1, packets=4, bytes=4000),
+        dict(hour=H11, **nat, action="ACCEPT", protocol=6, flow_direction="ingress", records=2, packets=30, bytes=31000),
+        dict(hour=H11, **nat, action="ACCEPT", protocol=6, flow_direction="egress", records=2, packets=30, bytes=31000),
+        dict(hour=H11, **app, vpc_id="vpc-1", action="REJECT", protocol=6, flow_direction="ingress",
+             records=1, packets=2, bytes=120),
+    ]))
+    assertDataFrameEqual(read(spark, lake, "rejects_hourly"), expected(spark, "rejects_hourly", [
+        dict(hour=H11, **app, vpc_id="vpc-1", dstport=22, protocol=6, reject_reason="BPA", records=1, packets=2,
+             bytes=120, distinct_sources=1),
+    ]))
+    assertDataFrameEqual(read(spark, lake, "nat_gateway_hourly"), expected(spark, "nat_gateway_hourly", [
+        dict(hour=H11, nat_gateway_id="nat-0e2e", interface_id="eni-nat", bytes_in_from_source=1000,
+             bytes_in_from_destination=30000, packets_in_from_source=10, packets_in_from_destination=20, records=2,
+             distinct_sources=2, top_destination_aws_services=["S3"], estimated_cost_usd=31000 / 1e9 * 0.045),
+    ]))
+    assertDataFrameEqual(read(spark, lake, "log_status_hourly"), expected(spark, "log_status_hourly", [
+        dict(hour=H10, **app, log_status="OK", records=3, window_seconds=60 + 60 + 360),
+        dict(hour=H10, **app, log_status="NODATA", records=1, window_seconds=540),
+        dict(hour=H11, interface_id="eni-nat", log_status="OK", records=4, window_seconds=240),
+        dict(hour=H11, **app, log_status="OK", records=1, window_seconds=60),
+        dict(hour=H11, **app, log_status="SKIPDATA", records=1, window_seconds=600),
+    ]))
