@@ -13,6 +13,8 @@ COMMANDS = {
     "aggregate": "jobs.aggregate",
     "run": "jobs.run",
     "nat-inventory": "jobs.nat_inventory",
+    "validate": "jobs.validate",
+    "sql": "jobs.sql",
 }
 
 

@@ -1,0 +1,120 @@
+"""Spark SQL over the lake, every table registered by its name; and the named queries in queries/.
+
+    flowlake sql --lake LAKE "SELECT hour, sum(bytes) FROM traffic_hourly GROUP BY hour"
+    flowlake sql --lake LAKE --query top_talkers_bytes --param start=2026-11-01T00:00:00Z --param end=2026-11-02T00:00:00Z
+    flowlake sql --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.layout import normalize_uri, parse_utc
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", str(Path(__file__).resolve().parent.parent / "sample" / "lake"))
+_PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")
+_TIME_PARAMETERS = {"start", "end"}
+
+
+def named_queries() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(QUERIES_DIR.glob("*.sql"))}
+
+
+def query_description(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    return first.removeprefix("--").strip()
+
+
+def query_parameters(sql: str) -> list[str]:
+    """Named parameter markers (:name) of a query, in order of first use."""
+    return list(dict.fromkeys(_PARAMETER.findall(sql)))
+
+
+def register_tables(spark: SparkSession, lake: str) -> list[str]:
+    """A temporary view per Delta table directly under the lake, named after its folder."""
+    root_uri = normalize_uri(lake)
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(root_uri)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        raise FileNotFoundError(f"no lake at {lake}: run flowlake ingest (or make demo) first")
+    names = []
+    for status in fs.listStatus(root):
+        table_dir = status.getPath()
+        if status.isDirectory() and fs.exists(jvm.org.apache.hadoop.fs.Path(table_dir, "_delta_log")):
+            name = table_dir.getName()
+            spark.read.format("delta").load(table_dir.toString()).createOrReplaceTempView(name)
+            names.append(name)
+    return sorted(names)
+
+
+def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
+    queries = named_queries()
+    if name not in queries:
+        raise KeyError(f"no query named {name}; known: {', '.join(queries)}")
+    sql = queries[name].read_text()
+    missing = [p for p in query_parameters(sql) if p not in parameters]
+    if missing:
+        raise ValueError(f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}")
+    return spark.sql(bind_parameters(sql, parameters))
+
+
+def sql_literal(name: str, value: str) -> str:
+    if name in _TIME_PARAMETERS:
+        return f"TIMESTAMP '{parse_utc(value).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def bind_parameters(sql: str, parameters: dict[str, str]) -> str:
+    """Substitutes :name markers with literals.
+
+    spark.sql(query, args=...) leaves markers unbound when Delta's SQL
+    extension is installed (Spark 4.2, Delta 4.4), so binding happens here.
+    """
+    return _PARAMETER.sub(lambda m: sql_literal(m.group(1), parameters[m.group(1)]), sql)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake sql", description=__doc__.split("\n\n")[0])
+    parser.add_argument("statement", nargs="?", help="a Spark SQL statement over the lake's tables")
+    parser.add_argument("--lake", default=DEFAULT_LAKE, help="local folder or s3a:// URI of the lake")
+    parser.add_argument("--query", help="run a named query from queries/ instead of a statement")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a named query's parameter")
+    parser.add_argument("--list", action="store_true", help="list the named queries and exit")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--limit", type=int, default=50, help="rows to print")
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.list:
+        for name, path in named_queries().items():
+            params = ", ".join(query_parameters(path.read_text()))
+            print(f"{name:24} {query_description(path)}  [{params}]")
+        return 0
+    if bool(args.statement) == bool(args.query):
+        raise SystemExit("give either a SQL statement or --query NAME (see --list)")
+    from jobs.spark_session import get_spark
+
+    spark = spark or get_spark("flowlake-sql")
+    register_tables(spark, args.lake)
+    parameters = dict(p.split("=", 1) for p in args.param)
+    result = run_named_query(spark, args.query, parameters) if args.query else spark.sql(args.statement)
+    if args.format == "json":
+        for row in result.limit(args.limit).collect():
+            print(json.dumps(row.asDict(recursive=True), default=str))
+    else:
+        result.show(args.limit, truncate=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
