@@ -274,6 +274,13 @@ def nat_inventory_csv(rows: list[dict]) -> bytes:
     return text.getvalue().encode()
 
 
+def write_nat_inventory(out: str, flow_logs: tuple[FlowLog, ...], location: str | None = None) -> str:
+    """Writes the inventory CSV (by default next to AWSLogs/, where ingestion skips it); returns where."""
+    location = location or join(out, NAT_INVENTORY_NAME)
+    write_bytes(location, nat_inventory_csv(nat_inventory(flow_logs)))
+    return location
+
+
 # ---------------------------------------------------------------- records
 
 
@@ -667,8 +674,7 @@ def generate(out: str, start: datetime, hours: int, seed: int = 7, records_per_h
         raise ValueError(f"start {start.isoformat()} is not on a 5-minute boundary")
     flow_logs = sample_flow_logs()
     range_end = start + timedelta(hours=hours)
-    inventory_location = nat_inventory_location or join(out, NAT_INVENTORY_NAME)
-    write_bytes(inventory_location, nat_inventory_csv(nat_inventory(flow_logs)))
+    inventory_location = write_nat_inventory(out, flow_logs, nat_inventory_location)
     windows = _windows(start, hours)
     total = len(windows) * len(flow_logs)
     objects = records = size = 0
@@ -794,6 +800,7 @@ def write_benchmark_day(out: str, start: datetime, records: int, flow_log_count:
                         hours: int = 24, processes: int = 2) -> dict:
     """Default-format gzip objects, one per flow log and 5-minute window, exactly `records` records in all."""
     flow_logs = benchmark_flow_logs(flow_log_count)
+    inventory_location = write_nat_inventory(out, flow_logs)
     windows = _windows(start, hours)
     counts = benchmark_counts(flow_logs, windows, records)
     tasks = [(out, seed, flow_log_count, f, w, int(counts[f, k]))
@@ -818,6 +825,7 @@ def write_benchmark_day(out: str, start: datetime, records: int, flow_log_count:
         "records": records,
         "bytes": size,
         "flow_logs": [fl.describe() for fl in flow_logs],
+        "nat_inventory": inventory_location,
     }
 
 

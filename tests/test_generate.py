@@ -235,7 +235,8 @@ def test_writes_the_same_objects_to_s3(tmp_path, s3_client, s3_endpoint, monkeyp
 
 def test_benchmark_day_has_exactly_the_records_asked_for(tmp_path):
     summary = write_benchmark_day(str(tmp_path), START, records=2401, hours=1, processes=1)
-    objects = objects_under(tmp_path)
+    objects = {key: path for key, path in objects_under(tmp_path).items() if key != "nat_gateways.csv"}
+    assert summary["nat_inventory"] == str(tmp_path / "nat_gateways.csv")
     assert summary["objects"] == len(objects) == 4 * 12
     total = 0
     for key, path in objects.items():
@@ -265,3 +266,20 @@ def test_a_generated_hour_ingests_without_quarantine(spark, tmp_path):
     assert result["records_written"] == result["lines_read"] == summary["records"]
     assert result["skipped_objects"] == 1  # nat_gateways.csv
     assert result["hours_touched"] == ["2026-10-31T23:00:00+00:00", "2026-11-01T00:00:00+00:00"]
+
+
+def test_benchmark_duckdb_figures_match_the_raw_records(tmp_path):
+    from bench.ingest_bench import duckdb_hourly, per_hour
+
+    write_benchmark_day(str(tmp_path), START, records=1500, hours=1, processes=1)
+    expected = defaultdict(lambda: [0, 0, 0])
+    for path in (tmp_path / "AWSLogs").rglob("*.log.gz"):
+        for r in read_object(path)[1]:
+            if r["log_status"] == "OK":
+                figures = expected[(r["start"] - r["start"] % 3600, r["account_id"], r["interface_id"], r["action"], r["protocol"])]
+                figures[0] += 1
+                figures[1] += r["packets"]
+                figures[2] += r["bytes"]
+    figures = duckdb_hourly(tmp_path)
+    assert figures == {key: tuple(values) for key, values in expected.items()}
+    assert sorted(per_hour(figures)) == [int((START - timedelta(hours=1)).timestamp()), int(START.timestamp())]
