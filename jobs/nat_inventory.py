@@ -118,9 +118,8 @@ def describe(regions: list[str] | None, endpoint_url: str | None = None) -> list
         ec2 = session.client("ec2", region_name=region, endpoint_url=endpoint_url)
         gateway_pages = list(ec2.get_paginator("describe_nat_gateways").paginate())
         gateways = [g for page in gateway_pages for g in page.get("NatGateways", [])]
-        interface_ids = sorted(
-            {a["NetworkInterfaceId"] for g in gateways for a in g.get("NatGatewayAddresses", []) if a.get("NetworkInterfaceId")}
-        )
+        addresses = [a for g in gateways for a in g.get("NatGatewayAddresses", [])]
+        interface_ids = sorted({a["NetworkInterfaceId"] for a in addresses if a.get("NetworkInterfaceId")})
         vpc_ids = sorted({g["VpcId"] for g in gateways if g.get("VpcId")})
         # Filters, not ID lists: a deleted gateway's interface or VPC is simply
         # absent instead of failing the call.

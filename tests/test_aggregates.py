@@ -12,7 +12,7 @@ from pyspark.testing import assertDataFrameEqual
 from jobs import aggregate
 from jobs.aggregate import run_aggregate
 from jobs.aggregates import HOURLY_TABLES, module_for
-from jobs.delta import replace_where, table_path
+from jobs.delta import table_path
 from jobs.ingest import Window
 from jobs.schemas import table_schema
 
@@ -23,7 +23,6 @@ ACCOUNT = "123456789010"
 REGION = "us-east-1"
 ENI = "eni-1235b8ca123456789"
 NAT_ENI = "eni-0nat0000000000001"
-DAY = H10.date()
 
 
 def at(hour: datetime, seconds: int) -> int:

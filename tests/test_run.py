@@ -86,7 +86,7 @@ def test_aggregate_windows_cover_the_window_and_touched_hours_merging_neighbours
 def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark, tmp_path, source):
     lake = str(tmp_path / "lake")
     inventory = tmp_path / "nat.csv"
-    inventory.write_text(f"nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
+    inventory.write_text("nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
 
     first = run_pipeline(spark, str(source), lake, Window(H10, H11), str(inventory),
                          ingested_at=datetime(2026, 11, 1, 11, 15, tzinfo=timezone.utc))
