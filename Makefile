@@ -7,8 +7,9 @@ SOURCE ?= sample/source
 LAKE ?= sample/lake
 START ?= 2026-11-01T00:00:00Z
 HOURS ?= 24
+Q ?= SELECT hour, sum(bytes) AS bytes FROM traffic_hourly GROUP BY hour ORDER BY hour
 
-.PHONY: setup jars test test-fast demo bench compact clean
+.PHONY: setup jars test test-fast demo sql bench compact clean
 
 setup: $(VENV)/.installed $(IVY)/.resolved
 
@@ -25,6 +26,12 @@ $(IVY)/.resolved: $(VENV)/.installed jobs/spark_session.py
 	touch $@
 
 jars: $(IVY)/.resolved
+
+demo: setup
+	$(VENV)/bin/flowlake demo --source $(SOURCE) --lake $(LAKE) --start $(START) --hours $(HOURS)
+
+sql: setup
+	$(VENV)/bin/flowlake sql --lake $(LAKE) "$(Q)"
 
 test: setup
 	$(PY) -m pytest -q

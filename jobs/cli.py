@@ -15,6 +15,8 @@ COMMANDS = {
     "nat-inventory": "jobs.nat_inventory",
     "validate": "jobs.validate",
     "sql": "jobs.sql",
+    "report": "jobs.report",
+    "demo": "jobs.demo",
 }
 
 

@@ -1,0 +1,135 @@
+"""A short plain-text report of a window: what was ingested, who talked, what was rejected,
+what the NAT gateways cost, SKIPDATA/NODATA, and the data-quality verdict.
+
+    flowlake report --lake LAKE --start ... --end ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.ingest import Window, add_window_arguments
+from jobs.layout import normalize_uri
+from jobs.sql import DEFAULT_LAKE, register_tables, run_named_query
+
+TOP = 5
+
+
+def _table(title: str, df: DataFrame | None, limit: int = TOP) -> list[str]:
+    lines = [f"\n{title}"]
+    if df is None:
+        return lines + ["  (table not written yet)"]
+    rows = df.limit(limit).collect()
+    if not rows:
+        return lines + ["  (none)"]
+    columns = df.columns
+    cells = [[str(v) for v in columns]] + [[_format(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    return lines + ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _in_window(spark: SparkSession, tables: list[str], table: str, column: str, window: Window) -> DataFrame | None:
+    if table not in tables:
+        return None
+    return spark.table(table).where(window.predicate(column))
+
+
+def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str | None = None) -> str:
+    tables = register_tables(spark, lake)
+    bounds = {"start": window.start.isoformat(), "end": window.end.isoformat()}
+    lines = [f"flowlake report for [{bounds['start']}, {bounds['end']})  lake: {normalize_uri(lake)}"]
+
+    objects = _in_window(spark, tables, "source_objects", "object_time", window)
+    if objects is not None:
+        lines += _table(
+            "Ingested",
+            objects.agg(
+                F.count("*").alias("objects"),
+                F.sum("lines_read").alias("lines_read"),
+                F.sum("records_written").alias("records"),
+                F.sum("lines_quarantined").alias("quarantined"),
+                F.count(F.when(F.col("status") == "corrupt", 1)).alias("corrupt_objects"),
+            ),
+        )
+    if "flow_logs" in tables:
+        lines += _table("Top talkers (bytes)", run_named_query(spark, "top_talkers_bytes", bounds))
+    rejects = _in_window(spark, tables, "rejects_hourly", "hour", window)
+    lines += _table(
+        "Top rejected destination ports",
+        None if rejects is None else rejects.groupBy("dstport")
+        .agg(F.sum("records").alias("records"), F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
+        .orderBy(F.desc("records"), "dstport"),
+    )
+    nat = _in_window(spark, tables, "nat_gateway_hourly", "hour", window)
+    lines += _table(
+        "NAT gateway processing by hour",
+        None if nat is None else nat.groupBy("hour")
+        .agg(
+            F.sum("bytes_in_from_source").alias("bytes_from_vpc"),
+            F.sum("bytes_in_from_destination").alias("bytes_from_outside"),
+            F.round(F.sum("estimated_cost_usd"), 4).alias("cost_usd"),
+        )
+        .orderBy("hour"),
+        limit=48,
+    )
+    statuses = _in_window(spark, tables, "log_status_hourly", "hour", window)
+    lines += _table(
+        "SKIPDATA and NODATA",
+        None if statuses is None else statuses.where(F.col("log_status").isin("SKIPDATA", "NODATA"))
+        .groupBy("log_status")
+        .agg(F.sum("records").alias("records"), F.countDistinct("interface_id").alias("interfaces"))
+        .orderBy("log_status"),
+    )
+    results = _in_window(spark, tables, "dq_results", "window_start", window)
+    if results is not None:
+        last_run = results.orderBy(F.desc("validated_at")).select("run_id").limit(1).collect()
+        if last_run:
+            run = results.where(F.col("run_id") == last_run[0].run_id)
+            lines += _table(
+                f"Data quality (run {last_run[0].run_id})",
+                run.groupBy("severity").agg(
+                    F.count("*").alias("expectations"), F.count(F.when(~F.col("success"), 1)).alias("failed")
+                ).orderBy("severity"),
+            )
+            lines += _table(
+                "Failed expectations",
+                run.where(~F.col("success")).select("severity", "suite", "expectation", "column", "observed_value"),
+                limit=20,
+            )
+    lines.append(f"\nTables: {', '.join(tables)} under {normalize_uri(lake)}")
+    lines.append("Query them: .venv/bin/flowlake sql --lake LAKE \"SELECT ...\"  (named queries: flowlake sql --list)")
+    if data_docs:
+        lines.append(f"Data Docs: {Path(data_docs) / 'index.html'}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", default=DEFAULT_LAKE, help="local folder or s3a:// URI of the lake")
+    parser.add_argument("--data-docs", help="where the Data Docs were built, to point readers at them")
+    add_window_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
+    from jobs.spark_session import get_spark
+
+    args = build_parser().parse_args(argv)
+    print(build_report(spark or get_spark("flowlake-report"), args.lake, Window(args.start, args.end), args.data_docs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
