@@ -1,4 +1,4 @@
-"""Compact: OPTIMIZE every flowlake Delta table under the lake, then VACUUM with a safe retention.
+"""Compact: OPTIMIZE every Delta table under the lake, then VACUUM with a safe retention.
 
     flowlake compact --lake LAKE [--retention-hours 168]
 
@@ -15,13 +15,11 @@ import time
 
 from pyspark.sql import SparkSession
 
-from jobs.delta import table_exists, table_path
-from jobs.layout import normalize_uri
+from jobs.delta import lake_tables
 
 log = logging.getLogger("flowlake.compact")
 
 MIN_RETENTION_HOURS = 168
-TABLES = ("flow_logs", "flow_logs_quarantine", "source_objects")
 
 
 def compact_table(spark: SparkSession, path: str, retention_hours: int) -> dict:
@@ -39,16 +37,12 @@ def compact_table(spark: SparkSession, path: str, retention_hours: int) -> dict:
     }
 
 
-def run_compact(spark: SparkSession, lake: str, retention_hours: int, tables=TABLES) -> list[dict]:
+def run_compact(spark: SparkSession, lake: str, retention_hours: int) -> list[dict]:
+    """Compacts every Delta table under the lake, whichever job wrote it."""
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"retention of {retention_hours} h is below the safe minimum of {MIN_RETENTION_HOURS} h")
-    lake = normalize_uri(lake)
     results = []
-    for table in tables:
-        path = table_path(lake, table)
-        if not table_exists(spark, path):
-            log.info("%s: no table yet, nothing to compact", path)
-            continue
+    for path in lake_tables(spark, lake).values():
         results.append(compact_table(spark, path, retention_hours))
         log.info("compacted %s", json.dumps(results[-1]))
     return results

@@ -60,6 +60,22 @@ def replace_where(df: DataFrame, path: str, predicate: str, partition_by: tuple[
             time.sleep(delay)
 
 
+def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
+    """Every Delta table directly under the lake: {folder name: path}."""
+    from jobs.layout import normalize_uri
+
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(normalize_uri(lake))
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        raise FileNotFoundError(f"no lake at {lake}: run flowlake ingest (or make demo) first")
+    return {
+        status.getPath().getName(): status.getPath().toString()
+        for status in sorted(fs.listStatus(root), key=lambda s: s.getPath().getName())
+        if status.isDirectory() and fs.exists(jvm.org.apache.hadoop.fs.Path(status.getPath(), "_delta_log"))
+    }
+
+
 def table_exists(spark: SparkSession, path: str) -> bool:
     from delta.tables import DeltaTable
 

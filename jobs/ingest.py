@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 from jobs import parse
 from jobs.delta import replace_where, table_path
 from jobs.layout import Listing, list_window, normalize_uri, parse_utc
-from jobs.schemas import table_schema
+from jobs.schemas import conform, table_schema
 
 log = logging.getLogger("flowlake.ingest")
 
@@ -72,16 +72,10 @@ def table_schema_of_parsed(spark: SparkSession):
     return from_arrow_schema(parse.parsed_schema())
 
 
-def _contract(df: DataFrame, table: str) -> DataFrame:
-    """The table's columns, in its documented order and types: the schema contract."""
-    schema = table_schema(table)
-    return df.select([F.col(c.name).cast(c.dataType) for c in schema.struct().fields])
-
-
 def flow_log_rows(parsed: DataFrame) -> DataFrame:
     records = parsed.where(F.col("row_kind") == parse.ROW_RECORD)
     event_time = F.coalesce(F.timestamp_seconds("start"), F.col("object_time"))
-    return _contract(
+    return conform(
         records.withColumn("account_id", F.coalesce("account_id", "key_account_id"))
         .withColumn("region", F.coalesce("region", "key_region"))
         .withColumn("event_time", event_time)
@@ -92,7 +86,7 @@ def flow_log_rows(parsed: DataFrame) -> DataFrame:
 
 def quarantine_rows(parsed: DataFrame) -> DataFrame:
     rows = parsed.where(F.col("row_kind") == parse.ROW_QUARANTINE)
-    return _contract(
+    return conform(
         rows.withColumn("account_id", F.col("key_account_id")).withColumn("region", F.col("key_region")),
         QUARANTINE,
     )
@@ -100,7 +94,7 @@ def quarantine_rows(parsed: DataFrame) -> DataFrame:
 
 def source_object_rows(parsed: DataFrame, root: str, ingested_at: datetime) -> DataFrame:
     rows = parsed.where(F.col("row_kind") == parse.ROW_OBJECT)
-    return _contract(
+    return conform(
         rows.withColumn("object_key", F.expr(f"substring(source_file, {len(root) + 2})"))
         .withColumn("account_id", F.col("key_account_id"))
         .withColumn("region", F.col("key_region"))

@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.delta import replace_where, table_exists, table_path
-from jobs.ingest import _contract as conform
+from jobs.schemas import conform
 from jobs.layout import normalize_uri
 from jobs.schemas import table_schema
 

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -36,6 +38,11 @@ class TableSchema:
         return T.StructType(
             [T.StructField(c["name"], parse_type(c["type"]), nullable=True) for c in self.columns]
         )
+
+
+def conform(df: DataFrame, table: str) -> DataFrame:
+    """The table's columns, in its documented order and types: the schema contract of a transform."""
+    return df.select([F.col(c.name).cast(c.dataType) for c in table_schema(table).struct().fields])
 
 
 def parse_type(spark_sql_type: str) -> T.DataType:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.layout import normalize_uri, parse_utc
+from jobs.delta import lake_tables
+from jobs.layout import parse_utc
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", str(Path(__file__).resolve().parent.parent / "sample" / "lake"))
@@ -39,20 +40,10 @@ def query_parameters(sql: str) -> list[str]:
 
 def register_tables(spark: SparkSession, lake: str) -> list[str]:
     """A temporary view per Delta table directly under the lake, named after its folder."""
-    root_uri = normalize_uri(lake)
-    jvm = spark.sparkContext._jvm
-    root = jvm.org.apache.hadoop.fs.Path(root_uri)
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(root):
-        raise FileNotFoundError(f"no lake at {lake}: run flowlake ingest (or make demo) first")
-    names = []
-    for status in fs.listStatus(root):
-        table_dir = status.getPath()
-        if status.isDirectory() and fs.exists(jvm.org.apache.hadoop.fs.Path(table_dir, "_delta_log")):
-            name = table_dir.getName()
-            spark.read.format("delta").load(table_dir.toString()).createOrReplaceTempView(name)
-            names.append(name)
-    return sorted(names)
+    tables = lake_tables(spark, lake)
+    for name, path in tables.items():
+        spark.read.format("delta").load(path).createOrReplaceTempView(name)
+    return list(tables)
 
 
 def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
