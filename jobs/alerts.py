@@ -1,0 +1,195 @@
+"""Alerts to people: a Slack-compatible incoming webhook and email over SMTP, one message format.
+
+Targets come from the environment, or from Airflow connections when running
+under Airflow; never from code:
+- webhook: FLOWLAKE_ALERT_WEBHOOK_URL, else connection `flowlake_alert_webhook`
+  (extra {"webhook_url": ...}, or the URL itself as connection URI:
+  https://hooks.slack.com/services/T/B/X);
+- email: FLOWLAKE_SMTP_HOST, FLOWLAKE_SMTP_PORT (25), FLOWLAKE_SMTP_USER,
+  FLOWLAKE_SMTP_PASSWORD, FLOWLAKE_SMTP_FROM, FLOWLAKE_SMTP_TO (comma-separated),
+  FLOWLAKE_SMTP_STARTTLS (default: on when a user is set), else connection
+  `flowlake_smtp` (host, port, login, password, extra {"from", "to", "starttls"}).
+
+send_alert(subject, lines) sends to every configured target, for validate and
+for the DAGs' failure callbacks alike. Standard library only, so that a DAG file
+can import it at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import sys
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+log = logging.getLogger("flowlake.alerts")
+
+WEBHOOK_CONNECTION = "flowlake_alert_webhook"
+SMTP_CONNECTION = "flowlake_smtp"
+TIMEOUT_SECONDS = 10
+
+
+class AlertDeliveryError(RuntimeError):
+    """Some configured targets could not be reached (the others were sent to)."""
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    sender: str
+    recipients: tuple[str, ...]
+    starttls: bool
+
+
+def alert_text(subject: str, lines: list[str] | str) -> str:
+    """The subject, then one "- " line per item (a string's lines, when given one string)."""
+    items = lines.splitlines() if isinstance(lines, str) else lines
+    return "\n".join([subject, *(f"- {line}" for line in items)])
+
+
+def _flag(value, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _recipients(value: str | None) -> tuple[str, ...]:
+    return tuple(address.strip() for address in (value or "").split(",") if address.strip())
+
+
+def _under_airflow(conn_id: str) -> bool:
+    # In a task, or a process started by one (AIRFLOW_CTX_* are exported), or
+    # with the connection given the way Airflow reads it from the environment.
+    return (
+        "airflow" in sys.modules
+        or any(name.startswith("AIRFLOW_CTX_") for name in os.environ)
+        or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
+    )
+
+
+def airflow_connection(conn_id: str):
+    """The Airflow connection, or None outside Airflow or when it is not defined."""
+    if not _under_airflow(conn_id):
+        return None
+    try:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+    except ImportError:
+        return None
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def webhook_url() -> str | None:
+    url = os.environ.get("FLOWLAKE_ALERT_WEBHOOK_URL")
+    if url:
+        return url
+    connection = airflow_connection(WEBHOOK_CONNECTION)
+    if connection is None:
+        return None
+    if connection.extra_dejson.get("webhook_url"):
+        return connection.extra_dejson["webhook_url"]
+    # Rebuilt from parts: the connection's own get_uri() escapes the path's slashes.
+    scheme = connection.conn_type if connection.conn_type in ("http", "https") else "https"
+    port = f":{connection.port}" if connection.port else ""
+    return f"{scheme}://{connection.host}{port}/{connection.schema or ''}"
+
+
+def smtp_target() -> SmtpTarget | None:
+    host = os.environ.get("FLOWLAKE_SMTP_HOST")
+    if host:
+        user = os.environ.get("FLOWLAKE_SMTP_USER") or None
+        return SmtpTarget(
+            host=host,
+            port=int(os.environ.get("FLOWLAKE_SMTP_PORT") or 25),
+            user=user,
+            password=os.environ.get("FLOWLAKE_SMTP_PASSWORD") or None,
+            sender=os.environ.get("FLOWLAKE_SMTP_FROM") or "flowlake@localhost",
+            recipients=_recipients(os.environ.get("FLOWLAKE_SMTP_TO")),
+            starttls=_flag(os.environ.get("FLOWLAKE_SMTP_STARTTLS"), default=user is not None),
+        )
+    connection = airflow_connection(SMTP_CONNECTION)
+    if connection is None or not connection.host:
+        return None
+    extra = connection.extra_dejson
+    return SmtpTarget(
+        host=connection.host,
+        port=int(connection.port or 25),
+        user=connection.login or None,
+        password=connection.password or None,
+        sender=extra.get("from") or "flowlake@localhost",
+        recipients=_recipients(extra.get("to")),
+        starttls=_flag(extra.get("starttls"), default=bool(connection.login)),
+    )
+
+
+def post_webhook(url: str, subject: str, lines: list[str] | str) -> None:
+    """Slack's incoming-webhook payload ({"text": ...}), which Teams, Mattermost and others accept too."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"text": alert_text(subject, lines)}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        response.read()
+
+
+def send_email(target: SmtpTarget, subject: str, lines: list[str] | str) -> None:
+    if not target.recipients:
+        raise ValueError("no email recipients: set FLOWLAKE_SMTP_TO or the connection's extra 'to'")
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = target.sender
+    message["To"] = ", ".join(target.recipients)
+    message.set_content(alert_text(subject, lines) + "\n")
+    with smtplib.SMTP(target.host, target.port, timeout=TIMEOUT_SECONDS) as smtp:
+        if target.starttls:
+            smtp.starttls()
+        if target.user:
+            smtp.login(target.user, target.password or "")
+        smtp.send_message(message)
+
+
+def send_alert(subject: str, lines: list[str] | str) -> list[str]:
+    """Sends to every configured target; returns those reached ("webhook", "email").
+
+    Tries them all before raising AlertDeliveryError for those that failed.
+    """
+    senders = {}
+    url = webhook_url()
+    if url:
+        senders["webhook"] = lambda: post_webhook(url, subject, lines)
+    smtp = smtp_target()
+    if smtp:
+        senders["email"] = lambda: send_email(smtp, subject, lines)
+    if not senders:
+        log.warning(
+            "no alert target configured (FLOWLAKE_ALERT_WEBHOOK_URL, FLOWLAKE_SMTP_HOST or the Airflow connections "
+            "%s, %s): %s",
+            WEBHOOK_CONNECTION,
+            SMTP_CONNECTION,
+            subject,
+        )
+        return []
+    reached, failed = [], []
+    for target, send in senders.items():
+        try:
+            send()
+            reached.append(target)
+        except Exception as error:  # one unreachable target must not keep the alert from the others
+            log.error("alert to %s failed: %s", target, error)
+            failed.append(f"{target}: {error}")
+    if failed:
+        raise AlertDeliveryError("; ".join(failed))
+    return reached
+

@@ -1,0 +1,347 @@
+"""The frames the data-quality suites run on, one per check, built with Spark from the lake's tables.
+
+Schema, domains and ranges are checked on the tables themselves; completeness
+and reconciliation are first computed here into small frames (one row per
+object, per hour and flow log, per hour) whose columns the suites then check,
+so that every result, whatever its kind, reports through Great Expectations.
+Every function is a pure transform of DataFrames already read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import timedelta
+
+import yaml
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs.aggregate import slice_predicate
+from jobs.aggregates import HOURLY_TABLES
+from jobs.aggregates.hourly import with_hour
+from jobs.dq import EXPECTATIONS_DIR, suite_file
+from jobs.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, Window
+from jobs.parse import STATUS_CORRUPT
+from jobs.schemas import table_schema
+
+NAT_GATEWAYS = "nat_gateways"
+# Tables whose contract the schema suite checks: every table validate reads.
+CONTRACT_TABLES = (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, *HOURLY_TABLES)
+# Interfaces listed by name in one row of the interface check, at most.
+MAX_SILENT_INTERFACES_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The checks' settings: expectations/parameters.yaml, with per-run overrides."""
+
+    aggregation_interval_seconds: int
+    flow_duration_slack_seconds: int
+    delivery_lookback_hours: int
+    min_objects_per_hour: int
+    interface_lookback_hours: int
+    min_interface_reporting_share: float
+    max_quarantined_share: float
+    max_skipdata_share: float
+
+    @classmethod
+    def load(cls, overrides: dict[str, str] | None = None) -> Thresholds:
+        values = yaml.safe_load((EXPECTATIONS_DIR / "parameters.yaml").read_text())
+        values.update(overrides or {})
+        types = {f.name: {"int": int, "float": float}[f.type] for f in fields(cls)}
+        unknown = sorted(set(values) - set(types))
+        if unknown:
+            raise ValueError(f"unknown data-quality parameter(s) {', '.join(unknown)}; known: {', '.join(types)}")
+        return cls(**{name: types[name](value) for name, value in values.items()})
+
+    def suite_parameters(self) -> dict:
+        """Values for the suites' {"$PARAMETER": name} references."""
+        return {
+            **asdict(self),
+            "max_flow_duration_seconds": self.aggregation_interval_seconds + self.flow_duration_slack_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One suite of expectations/ run on one frame (batch: what the frame holds)."""
+
+    suite: str
+    batch: str
+    frame: DataFrame
+    # Columns that name an offending row in the results (and so in alerts).
+    index_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A table as read: its rows in the documented columns (NULL where missing) and the schema found."""
+
+    rows: DataFrame
+    found: T.StructType | None  # None when the table does not exist
+
+
+def conformed(spark: SparkSession, table: str, found: DataFrame | None) -> LakeTable:
+    """The documented columns, whatever the table holds, so that one drifted column fails the schema
+    check alone instead of breaking every other check."""
+    contract = table_schema(table).struct()
+    if found is None:
+        return LakeTable(spark.createDataFrame([], contract), None)
+    columns = [
+        F.col(f.name).try_cast(f.dataType).alias(f.name)
+        if f.name in found.columns
+        else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in contract.fields
+    ]
+    return LakeTable(found.select(columns), found.schema)
+
+
+def schema_comparison(spark: SparkSession, table: str, found: T.StructType | None) -> DataFrame:
+    """One row per column documented or found: its documented and found types, NULL where absent."""
+    documented = {f.name: f.dataType.simpleString() for f in table_schema(table).struct().fields}
+    actual = {f.name: f.dataType.simpleString() for f in (found.fields if found else [])}
+    names = list(documented) + [name for name in actual if name not in documented]
+    return spark.createDataFrame(
+        [(name, documented.get(name), actual.get(name)) for name in names],
+        "column string, documented string, found string",
+    )
+
+
+def flow_log_rows(flow_logs: DataFrame) -> DataFrame:
+    """The window's records, with the length of their aggregation window, which no column holds."""
+    return flow_logs.withColumn("duration_seconds", F.col("end") - F.col("start"))
+
+
+def object_reconciliation(objects: DataFrame, flow_logs: DataFrame, quarantine: DataFrame) -> DataFrame:
+    """Per object: what ingest says it read and wrote, and the rows the tables actually hold from it.
+
+    A full join, so that rows of an object missing from source_objects show up too.
+    """
+    written = flow_logs.groupBy("source_file").agg(F.count(F.lit(1)).alias("flow_logs_rows"))
+    quarantined = quarantine.groupBy("source_file").agg(F.count(F.lit(1)).alias("quarantine_rows"))
+    joined = (
+        objects.select("source_file", "status", "lines_read", "records_written", "lines_quarantined")
+        .join(written, on="source_file", how="full")
+        .join(quarantined, on="source_file", how="full")
+    )
+    return joined.select(
+        "source_file",
+        "status",
+        "lines_read",
+        (F.col("records_written") + F.col("lines_quarantined")).alias("written_plus_quarantined"),
+        F.coalesce("records_written", F.lit(0)).alias("records_written"),
+        F.coalesce("flow_logs_rows", F.lit(0)).alias("flow_logs_rows"),
+        F.coalesce("lines_quarantined", F.lit(0)).alias("lines_quarantined"),
+        F.coalesce("quarantine_rows", F.lit(0)).alias("quarantine_rows"),
+    )
+
+
+def window_hours(spark: SparkSession, window: Window) -> DataFrame:
+    last = window.end - timedelta(hours=1)
+    return spark.range(1).select(
+        F.explode(F.sequence(F.lit(window.start), F.lit(last), F.expr("INTERVAL 1 HOUR"))).alias("hour")
+    )
+
+
+def _hours_before(earlier: str, hour: str, hours: int) -> Column:
+    return (F.col(earlier) >= F.col(hour) - F.expr(f"INTERVAL {int(hours)} HOURS")) & (F.col(earlier) < F.col(hour))
+
+
+def hourly_delivery(objects: DataFrame, window: Window, lookback_hours: int) -> DataFrame:
+    """Per hour of the window and flow log that delivered objects in the lookback_hours before it:
+    the objects named in that hour (0 when it delivered none).
+
+    objects: source_objects from lookback_hours before the window to its end.
+    """
+    keys = ("account_id", "region", "flow_log_id")
+    delivered = objects.groupBy(F.date_trunc("hour", "object_time").alias("hour"), *keys).agg(
+        F.count(F.lit(1)).alias("objects")
+    )
+    earlier = delivered.select(F.col("hour").alias("delivered_hour"), *keys)
+    expected = (
+        window_hours(objects.sparkSession, window)
+        .join(earlier, on=_hours_before("delivered_hour", "hour", lookback_hours), how="inner")
+        .select("hour", *keys)
+        .distinct()
+    )
+    return expected.join(delivered, on=["hour", *keys], how="left").select(
+        "hour", *keys, F.coalesce("objects", F.lit(0)).alias("objects")
+    )
+
+
+def interface_reporting(flow_logs: DataFrame, window: Window, lookback_hours: int) -> DataFrame:
+    """Per hour of the window and flow log with records in it: how many of the interfaces it recorded
+    in the lookback_hours before report OK or NODATA in the hour, and which do not.
+
+    Hours in which a flow log has no record at all are the delivery check's, not this one's.
+    flow_logs: records from lookback_hours before the window to its end.
+    """
+    # A format without log-status has only traffic records: they report too.
+    reports = F.coalesce(F.col("log_status"), F.lit("OK")).isin("OK", "NODATA")
+    per_interface = (
+        with_hour(flow_logs)
+        .where(F.col("interface_id").isNotNull())
+        .groupBy("hour", "flow_log_id", "interface_id")
+        .agg(F.bool_or(reports).alias("reported"))
+    )
+    active = per_interface.where(window.predicate("hour")).select("hour", "flow_log_id").distinct()
+    seen = per_interface.select(
+        F.col("hour").alias("seen_hour"), F.col("flow_log_id").alias("seen_flow_log_id"), "interface_id"
+    )
+    expected = (
+        active.join(
+            seen,
+            on=(F.col("seen_flow_log_id") == F.col("flow_log_id")) & _hours_before("seen_hour", "hour", lookback_hours),
+            how="inner",
+        )
+        .select("hour", "flow_log_id", "interface_id")
+        .distinct()
+    )
+    reported = F.coalesce(F.col("reported"), F.lit(False))
+    silent = F.array_sort(F.collect_list(F.when(~reported, F.col("interface_id"))))
+    return (
+        expected.join(per_interface, on=["hour", "flow_log_id", "interface_id"], how="left")
+        .groupBy("hour", "flow_log_id")
+        .agg(
+            F.count(F.lit(1)).alias("expected_interfaces"),
+            F.count(F.when(reported, 1)).alias("reporting_interfaces"),
+            F.array_join(F.slice(silent, 1, MAX_SILENT_INTERFACES_LISTED), " ").alias("silent_interfaces"),
+        )
+        .withColumn("reporting_share", F.col("reporting_interfaces") / F.col("expected_interfaces"))
+    )
+
+
+def shares(objects: DataFrame, flow_logs: DataFrame) -> DataFrame:
+    """Per hour and flow log: the share of lines quarantined (corrupt objects aside: the objects check
+    reports them) and the share of SKIPDATA records."""
+    quarantined = (
+        objects.where(F.col("status") != STATUS_CORRUPT)
+        .groupBy(F.date_trunc("hour", "object_time").alias("hour"), "flow_log_id")
+        .agg(F.try_divide(F.sum("lines_quarantined"), F.sum("lines_read")).alias("quarantined_share"))
+    )
+    skipped = (
+        with_hour(flow_logs)
+        .groupBy("hour", "flow_log_id")
+        .agg(
+            F.try_divide(F.count(F.when(F.col("log_status") == "SKIPDATA", 1)), F.count(F.lit(1))).alias(
+                "skipdata_share"
+            )
+        )
+    )
+    return quarantined.join(skipped, on=["hour", "flow_log_id"], how="full")
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """How an hourly table's totals follow from flow_logs: meta.flowlake of its reconcile_<table> suite."""
+
+    table: str
+    flow_logs_rows: str  # Spark SQL condition: the records the table counts
+    totals: dict[str, dict[str, str]]  # total -> {"table": aggregate, "flow_logs": aggregate}
+    # The records must also be addressed to a NAT gateway's private IP on its interface.
+    entering_nat_gateway: bool = False
+
+    @classmethod
+    def of_suite(cls, suite: str) -> Reconciliation:
+        return cls(**suite_file(suite)["meta"]["flowlake"]["reconciliation"])
+
+
+def reconciliation_suite(table: str) -> str:
+    return f"reconcile_{table}"
+
+
+def hourly_reconciliation(
+    table_rows: DataFrame, flow_logs: DataFrame, rule: Reconciliation, nat_gateways: DataFrame | None
+) -> DataFrame:
+    """Per hour that either side has: the table's totals (table_<total>) and flow_logs' (flow_logs_<total>)."""
+    counted = flow_logs.where(F.expr(rule.flow_logs_rows))
+    if rule.entering_nat_gateway:
+        if nat_gateways is None:
+            counted = counted.limit(0)
+        else:
+            addresses = nat_gateways.select("interface_id", F.col("private_ip").alias("dstaddr"))
+            counted = counted.join(addresses, on=["interface_id", "dstaddr"], how="left_semi")
+    table_totals = table_rows.groupBy("hour").agg(
+        *[F.expr(total["table"]).alias(f"table_{name}") for name, total in rule.totals.items()]
+    )
+    flow_logs_totals = with_hour(counted).groupBy("hour").agg(
+        *[F.expr(total["flow_logs"]).alias(f"flow_logs_{name}") for name, total in rule.totals.items()]
+    )
+    return table_totals.join(flow_logs_totals, on="hour", how="full")
+
+
+def _records_of_objects(flow_logs: DataFrame, window: Window) -> DataFrame:
+    """The rows of the window's objects. A record lands in the date of its own start, which is near
+    its object's name time: a day either side bounds the partitions read."""
+    first, last = (window.start - timedelta(days=1)).date(), (window.end + timedelta(days=1)).date()
+    return flow_logs.where(
+        f"event_date >= DATE '{first}' AND event_date <= DATE '{last}' AND {window.predicate('object_time')}"
+    )
+
+
+def build_checks(
+    spark: SparkSession,
+    tables: dict[str, LakeTable],
+    nat_gateways: DataFrame | None,
+    window: Window,
+    thresholds: Thresholds,
+) -> list[Check]:
+    """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read."""
+    flow_logs, objects = tables[FLOW_LOGS].rows, tables[SOURCE_OBJECTS].rows
+    records = flow_logs.where(slice_predicate(window, "event_time"))
+    window_objects = objects.where(window.predicate("object_time"))
+    delivery_from = Window(window.start - timedelta(hours=thresholds.delivery_lookback_hours), window.end)
+    interfaces_from = Window(window.start - timedelta(hours=thresholds.interface_lookback_hours), window.end)
+    checks = [
+        Check("schema", f"columns of {table}", schema_comparison(spark, table, tables[table].found), ("column",))
+        for table in CONTRACT_TABLES
+    ]
+    checks += [
+        Check("flow_logs", FLOW_LOGS, flow_log_rows(records), ("source_file", "line_number")),
+        Check(
+            "objects",
+            "source_objects with the rows written from each",
+            object_reconciliation(
+                window_objects,
+                _records_of_objects(flow_logs, window),
+                tables[QUARANTINE].rows.where(window.predicate("object_time")),
+            ),
+            ("source_file",),
+        ),
+        Check(
+            "delivery",
+            "objects per hour and flow log",
+            hourly_delivery(
+                objects.where(delivery_from.predicate("object_time")), window, thresholds.delivery_lookback_hours
+            ),
+            ("hour", "flow_log_id"),
+        ),
+        Check(
+            "interfaces",
+            "interfaces reporting per hour and flow log",
+            interface_reporting(
+                flow_logs.where(slice_predicate(interfaces_from, "event_time")),
+                window,
+                thresholds.interface_lookback_hours,
+            ),
+            ("hour", "flow_log_id", "silent_interfaces"),
+        ),
+        Check("shares", "shares per hour and flow log", shares(window_objects, records), ("hour", "flow_log_id")),
+    ]
+    for table in HOURLY_TABLES:
+        suite = reconciliation_suite(table)
+        checks.append(
+            Check(
+                suite,
+                f"{table} and flow_logs per hour",
+                hourly_reconciliation(
+                    tables[table].rows.where(slice_predicate(window, "hour")),
+                    records,
+                    Reconciliation.of_suite(suite),
+                    nat_gateways,
+                ),
+                ("hour",),
+            )
+        )
+    return checks

@@ -1,0 +1,172 @@
+"""Runs the versioned suites of expectations/ with Great Expectations on Spark frames.
+
+The Great Expectations project (suites, validation results, Data Docs) is
+file-backed in a folder of its own: each run stores its suites as loaded from
+expectations/ and its results there, and rebuilds the HTML Data Docs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pyspark import StorageLevel
+
+from jobs.dq import suite_file
+from jobs.dq.checks import Check
+
+
+def import_without_exit(module: str):
+    """Imports module, turning a sys.exit() inside the import into an ImportError.
+
+    `import great_expectations` under PySpark 4 without the Spark Connect extras
+    calls sys.exit(0): the process would end silently, with success, validating
+    nothing.
+    """
+    try:
+        return importlib.import_module(module)
+    except SystemExit as exit_:
+        raise ImportError(
+            f"importing {module} called sys.exit({exit_.code!r}); with PySpark 4, great_expectations "
+            "needs pyspark[connect] installed"
+        ) from exit_
+
+
+gx = import_without_exit("great_expectations")
+from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+DATA_SOURCE = "flowlake"
+BATCH_DEFINITION = "whole frame"
+# Offending rows named per expectation in results and alerts.
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One expectation's result on one check: a dq_results row without the run's columns."""
+
+    suite: str
+    batch: str
+    expectation: str
+    description: str | None
+    column: str | None
+    kwargs: str  # JSON, parameters resolved
+    severity: str  # critical, warning or info
+    success: bool
+    observed_value: str
+    unexpected_count: int | None
+    element_count: int | None
+
+
+def load_suite(name: str):
+    raw = suite_file(name)
+    suite = gx.ExpectationSuite(**raw)
+    # Great Expectations logs and drops some malformed expectations instead of raising.
+    if len(suite.expectations) != len(raw["expectations"]):
+        raise ValueError(
+            f"expectations/{name}.json: {len(raw['expectations'])} expectations, "
+            f"Great Expectations accepted {len(suite.expectations)}"
+        )
+    return suite
+
+
+def open_context(project_dir: Path):
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    # The progress bars would fill job logs with carriage returns.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.save()
+    return context
+
+
+def _batch_definition(context, asset_name: str):
+    try:
+        source = context.data_sources.get(DATA_SOURCE)
+    except KeyError:
+        source = context.data_sources.add_spark(DATA_SOURCE)
+    if asset_name in {asset.name for asset in source.assets}:
+        asset = source.get_asset(asset_name)
+    else:
+        asset = source.add_dataframe_asset(asset_name)
+    if BATCH_DEFINITION in {definition.name for definition in asset.batch_definitions}:
+        return asset.get_batch_definition(BATCH_DEFINITION)
+    return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+
+
+def run_check(context, check: Check, parameters: dict, run_identifier: RunIdentifier) -> list[Outcome]:
+    suite = context.suites.add_or_update(load_suite(check.suite))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(
+            name=f"{check.suite} on {check.batch}", data=_batch_definition(context, check.batch), suite=suite
+        )
+    )
+    # Each expectation is at least one Spark job over the frame.
+    frame = check.frame.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        results = definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": EXAMPLES,
+                "unexpected_index_column_names": list(check.index_columns),
+            },
+            run_id=run_identifier,
+        )
+    finally:
+        frame.unpersist()
+    return [_outcome(check, result) for result in results.results]
+
+
+def _outcome(check: Check, result) -> Outcome:
+    config = result.expectation_config
+    kwargs = {key: value for key, value in config.kwargs.items() if key != "batch_id"}
+    columns = [kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs]
+    details = result.result or {}
+    return Outcome(
+        suite=check.suite,
+        batch=check.batch,
+        expectation=config.type,
+        description=config.description,
+        column=", ".join(columns) or None,
+        kwargs=json.dumps(kwargs, default=str, sort_keys=True),
+        severity=str(getattr(config.severity, "value", config.severity)),
+        success=bool(result.success),
+        observed_value=observed_value(details, result.exception_info or {}),
+        unexpected_count=details.get("unexpected_count"),
+        element_count=details.get("element_count"),
+    )
+
+
+def _errors(exception_info: dict) -> list[str]:
+    # One dict for the expectation, or one per metric that failed to compute.
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    return [info.get("exception_message") or "error" for info in infos if isinstance(info, dict) and info.get("raised_exception")]
+
+
+def observed_value(details: dict, exception_info: dict) -> str:
+    """What the expectation saw, in one line: an aggregate's value, or the count and first offending rows."""
+    errors = _errors(exception_info)
+    if errors:
+        return "error: " + "; ".join(errors)
+    if "observed_value" in details:
+        return json.dumps(details["observed_value"], default=str)
+    unexpected = details.get("unexpected_count") or 0
+    text = f"{unexpected} of {details.get('element_count') or 0} unexpected"
+    examples = details.get("partial_unexpected_index_list") or details.get("partial_unexpected_list")
+    if unexpected and examples:
+        text += ": " + json.dumps(examples[:EXAMPLES], default=str)
+    return text
+
+
+def build_data_docs(context) -> Path:
+    """Rebuilds the HTML site from every stored result; returns its index.html."""
+    context.build_data_docs()
+    return Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+
+
+def run_identifier(run_id: str, run_time) -> RunIdentifier:
+    return RunIdentifier(run_name=run_id, run_time=run_time)

@@ -1,0 +1,527 @@
+"""Validate: a clean window passes; each kind of damage fails exactly the expectation it should.
+
+The lake: two flow logs delivering an object every 5 minutes from 08:00 to
+12:00 UTC on 2026-11-01. fl-0aaa1111 records three interfaces per object
+(eni-0a1 ACCEPT 10 packets 1000 bytes to the NAT gateway 10.0.0.220, eni-0b2
+REJECT 2 packets 120 bytes, eni-0c3 NODATA); fl-0bbb2222 one (eni-0d4 ACCEPT 1
+packet 80 bytes). Every record lasts 60 s and starts at its object's time. Per
+hour: 12 objects of each flow log; traffic_hourly 36 records, 156 packets,
+14400 bytes; log_status_hourly 48 records, 2880 window seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs.aggregate import run_aggregate
+from jobs.delta import table_path
+from jobs.dq import suite_file, suite_names
+from jobs.dq.checks import (
+    CONTRACT_TABLES,
+    Reconciliation,
+    Thresholds,
+    hourly_delivery,
+    interface_reporting,
+    object_reconciliation,
+    reconciliation_suite,
+    schema_comparison,
+    shares,
+)
+from jobs.dq.gx_runner import import_without_exit, load_suite, observed_value
+from jobs.aggregates import HOURLY_TABLES
+from jobs.ingest import Window, run_ingest
+from jobs.layout import object_key
+from jobs.schemas import table_schema
+from jobs.validate import DQ_RESULTS, main, result_rows, run_validate, write_results
+from tests.flowlog_objects import ACCOUNT, REGION, write_object
+from tests.test_alerts import SmtpServer, WebhookServer, body
+
+UTC = timezone.utc
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INGESTED_AT = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+VALIDATED_AT = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+FIRST_HOUR = datetime(2026, 11, 1, 8, tzinfo=UTC)
+HOURS = 4
+HOUR_11 = datetime(2026, 11, 1, 11, tzinfo=UTC)
+NOON = datetime(2026, 11, 1, 12, tzinfo=UTC)
+FLOW_LOG_A, FLOW_LOG_B = "fl-0aaa1111", "fl-0bbb2222"
+NAT_INVENTORY = "nat_gateway_id,interface_id,private_ip\nnat-0abc,eni-0a1,10.0.0.220\n"
+# Expectations per run: the schema suite on 7 tables, then the other suites' own.
+EXPECTATIONS_PER_RUN = 7 * 1 + 12 + 4 + 2 + 1 + 2 + (3 + 3 + 2 + 3)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def lines_a(t: datetime) -> list[str]:
+    s = int(t.timestamp())
+    return [
+        f"2 {ACCOUNT} eni-0a1 10.0.1.5 10.0.0.220 49152 443 6 10 1000 {s} {s + 60} ACCEPT OK",
+        f"2 {ACCOUNT} eni-0b2 198.51.100.7 10.0.2.9 50000 22 6 2 120 {s} {s + 60} REJECT OK",
+        f"2 {ACCOUNT} eni-0c3 - - - - - - - {s} {s + 60} - NODATA",
+    ]
+
+
+def lines_b(t: datetime) -> list[str]:
+    s = int(t.timestamp())
+    return [f"2 {ACCOUNT} eni-0d4 10.0.3.1 10.0.3.2 40000 53 17 1 80 {s} {s + 60} ACCEPT OK"]
+
+
+def object_times(start: datetime, hours: int) -> list[datetime]:
+    return [start + timedelta(minutes=5 * i) for i in range(12 * hours)]
+
+
+def write_source(source: Path) -> None:
+    for t in object_times(FIRST_HOUR, HOURS):
+        write_object(source, t, lines_a(t), flow_log_id=FLOW_LOG_A, object_hash="aaaa0001")
+        write_object(source, t, lines_b(t), flow_log_id=FLOW_LOG_B, object_hash="bbbb0001")
+
+
+def object_path(source: Path, flow_log_id: str, t: datetime, object_hash: str) -> Path:
+    return source / object_key(ACCOUNT, REGION, flow_log_id, t, object_hash)
+
+
+def load(spark, source: Path, lake: Path, nat_file: Path, start: datetime, end: datetime) -> None:
+    run_ingest(spark, str(source), str(lake), Window(start, end), INGESTED_AT)
+    run_aggregate(spark, str(lake), Window(start, end), nat_inventory=str(nat_file))
+
+
+def validate(spark, lake: Path, nat_file: Path, docs: Path, start=HOUR_11, end=NOON, run_id="test-run"):
+    return run_validate(
+        spark,
+        str(lake),
+        Window(start, end),
+        data_docs_dir=docs,
+        run_id=run_id,
+        validated_at=VALIDATED_AT,
+        thresholds=Thresholds.load(),
+        nat_inventory=str(nat_file),
+    )
+
+
+def failures(report) -> set[tuple]:
+    return {(o.suite, o.expectation, o.column, o.severity) for o in report.outcomes if not o.success}
+
+
+def outcome(report, suite: str, column: str, severity: str = "critical"):
+    (found,) = [o for o in report.outcomes if (o.suite, o.column, o.severity) == (suite, column, severity)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def clean(spark, tmp_path_factory):
+    """(source, lake, nat inventory file) of the four clean hours, ingested and aggregated."""
+    root = tmp_path_factory.mktemp("clean")
+    source, lake, nat_file = root / "source", root / "lake", root / "nat.csv"
+    write_source(source)
+    nat_file.write_text(NAT_INVENTORY)
+    load(spark, source, lake, nat_file, FIRST_HOUR, NOON)
+    return source, lake, nat_file
+
+
+@pytest.fixture
+def damaged(clean, tmp_path):
+    """A copy of the clean source and lake: damage the source, then reload() hour 11."""
+    source, lake, nat_file = clean
+    shutil.copytree(source, tmp_path / "source")
+    shutil.copytree(lake, tmp_path / "lake")
+    return tmp_path / "source", tmp_path / "lake", nat_file
+
+
+def reload(spark, damaged) -> None:
+    source, lake, nat_file = damaged
+    load(spark, source, lake, nat_file, HOUR_11, NOON)
+
+
+# --- the suites as versioned -------------------------------------------------------------------
+
+
+def test_every_suite_loads_whole_into_great_expectations():
+    counts = {name: len(load_suite(name).expectations) for name in suite_names()}
+    assert counts == {
+        "delivery": 2,
+        "flow_logs": 12,
+        "interfaces": 1,
+        "objects": 4,
+        "reconcile_log_status_hourly": 2,
+        "reconcile_nat_gateway_hourly": 3,
+        "reconcile_rejects_hourly": 3,
+        "reconcile_traffic_hourly": 3,
+        "schema": 1,
+        "shares": 2,
+    }
+    assert len(CONTRACT_TABLES) * counts["schema"] + sum(
+        n for name, n in counts.items() if name != "schema"
+    ) == EXPECTATIONS_PER_RUN
+
+
+def test_every_registered_hourly_table_has_a_reconciliation_of_its_documented_totals():
+    for table in HOURLY_TABLES:
+        rule = Reconciliation.of_suite(reconciliation_suite(table))
+        assert rule.table == table
+        compared = [
+            (e["kwargs"]["column_A"], e["kwargs"]["column_B"])
+            for e in suite_file(reconciliation_suite(table))["expectations"]
+        ]
+        assert compared == [(f"table_{name}", f"flow_logs_{name}") for name in rule.totals]
+
+
+def test_every_suite_parameter_has_a_value():
+    def references(node):
+        if isinstance(node, dict):
+            if "$PARAMETER" in node:
+                yield node["$PARAMETER"]
+            for value in node.values():
+                yield from references(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from references(value)
+
+    used = {name for suite in suite_names() for name in references(suite_file(suite))}
+    assert used == {
+        "max_flow_duration_seconds",
+        "min_objects_per_hour",
+        "min_interface_reporting_share",
+        "max_quarantined_share",
+        "max_skipdata_share",
+    }
+    assert used <= set(Thresholds.load().suite_parameters())
+
+
+def test_thresholds_come_from_parameters_yaml_and_overrides():
+    defaults = Thresholds.load()
+    assert defaults.suite_parameters()["max_flow_duration_seconds"] == 900
+    assert (defaults.delivery_lookback_hours, defaults.min_objects_per_hour) == (3, 12)
+    changed = Thresholds.load({"flow_duration_slack_seconds": "60", "min_interface_reporting_share": "0.5"})
+    assert changed.suite_parameters()["max_flow_duration_seconds"] == 660
+    assert changed.min_interface_reporting_share == 0.5
+    with pytest.raises(ValueError, match="unknown data-quality parameter"):
+        Thresholds.load({"max_skip_share": "1"})
+
+
+# --- the import guard ------------------------------------------------------------------------
+
+
+def test_an_import_that_calls_sys_exit_becomes_an_import_error(tmp_path, monkeypatch):
+    (tmp_path / "exits_when_imported.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match=r"called sys.exit\(0\)"):
+        import_without_exit("exits_when_imported")
+
+
+def test_great_expectations_imports_in_a_fresh_interpreter():
+    """A silent sys.exit(0) inside `import great_expectations` would print nothing and exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import jobs.validate, great_expectations as gx; print('imported', gx.__version__)"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported 1.24.1"
+
+
+# --- the check frames, by hand -----------------------------------------------------------------
+
+
+def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
+    found = spark.createDataFrame([], "hour timestamp, account_id string, records int, extra_column string").schema
+    rows = schema_comparison(spark, "log_status_hourly", found).collect()
+    assert [tuple(r) for r in rows] == [
+        ("hour", "timestamp", "timestamp"),
+        ("account_id", "string", "string"),
+        ("region", "string", None),
+        ("interface_id", "string", None),
+        ("log_status", "string", None),
+        ("records", "bigint", "int"),
+        ("window_seconds", "bigint", None),
+        ("event_date", "date", None),
+        ("extra_column", None, "string"),
+    ]
+    missing_table = schema_comparison(spark, "log_status_hourly", None).collect()
+    assert {r.found for r in missing_table} == {None} and len(missing_table) == 8
+
+
+def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spark):
+    objects = spark.createDataFrame(
+        [("a", "ok", 2, 2, 0), ("b", "corrupt", None, 0, 1), ("c", "partial", 3, 1, 1)],
+        "source_file string, status string, lines_read bigint, records_written bigint, lines_quarantined bigint",
+    )
+    flow_logs = spark.createDataFrame([("a",), ("a",), ("c",), ("d",)], "source_file string")
+    quarantine = spark.createDataFrame([("b",), ("c",)], "source_file string")
+    rows = sorted(tuple(r) for r in object_reconciliation(objects, flow_logs, quarantine).collect())
+    # source_file, status, lines_read, written+quarantined, records_written, flow_logs_rows, lines_quarantined, quarantine_rows
+    assert rows == [
+        ("a", "ok", 2, 2, 2, 2, 0, 0),
+        ("b", "corrupt", None, 1, 0, 0, 1, 1),
+        ("c", "partial", 3, 2, 1, 1, 1, 1),
+        ("d", None, None, None, 0, 1, 0, 0),
+    ]
+
+
+def test_hourly_delivery_expects_the_flow_logs_of_the_preceding_hours(spark):
+    objects = spark.createDataFrame(
+        [
+            (utc(2026, 11, 1, 7, 55), "fl-a"),  # hour 7: within the 3 hours before 10:00, not 11:00
+            (utc(2026, 11, 1, 10, 0), "fl-a"),
+            (utc(2026, 11, 1, 10, 5), "fl-a"),
+            (utc(2026, 11, 1, 9, 0), "fl-b"),
+            (utc(2026, 11, 1, 11, 30), "fl-c"),  # new in the window: nothing expected of it
+        ],
+        "object_time timestamp, flow_log_id string",
+    ).selectExpr("object_time", f"'{ACCOUNT}' AS account_id", f"'{REGION}' AS region", "flow_log_id")
+    window = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 12))
+    rows = sorted((r.hour, r.flow_log_id, r.objects) for r in hourly_delivery(objects, window, 3).collect())
+    assert rows == [
+        (datetime(2026, 11, 1, 10), "fl-a", 2),
+        (datetime(2026, 11, 1, 10), "fl-b", 0),
+        (datetime(2026, 11, 1, 11), "fl-a", 0),
+        (datetime(2026, 11, 1, 11), "fl-b", 0),
+    ]
+
+
+def test_interface_reporting_counts_the_interfaces_of_the_preceding_day(spark):
+    flow_logs = spark.createDataFrame(
+        [
+            (utc(2026, 11, 1, 9, 0), "fl-a", "eni-1", "OK"),
+            (utc(2026, 11, 1, 9, 0), "fl-a", "eni-2", "OK"),
+            (utc(2026, 11, 1, 9, 0), "fl-a", "eni-3", "SKIPDATA"),
+            (utc(2026, 10, 31, 9, 0), "fl-a", "eni-4", "OK"),  # 26 h before 11:00, 25 h before 10:00
+            (utc(2026, 11, 1, 10, 0), "fl-a", "eni-1", "NODATA"),
+            (utc(2026, 11, 1, 10, 0), "fl-a", "eni-3", "SKIPDATA"),  # SKIPDATA alone is not reporting
+            (utc(2026, 11, 1, 11, 0), "fl-a", "eni-1", None),  # no log-status in the format: traffic
+            (utc(2026, 11, 1, 11, 0), "fl-a", "eni-2", "OK"),
+            (utc(2026, 11, 1, 11, 0), "fl-a", "eni-3", "OK"),
+            (utc(2026, 11, 1, 9, 0), "fl-b", "eni-9", "OK"),  # fl-b has no record in the window: not checked
+        ],
+        "event_time timestamp, flow_log_id string, interface_id string, log_status string",
+    )
+    window = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 12))
+    rows = sorted(
+        (r.hour, r.flow_log_id, r.expected_interfaces, r.reporting_interfaces, r.reporting_share, r.silent_interfaces)
+        for r in interface_reporting(flow_logs, window, 24).collect()
+    )
+    assert rows == [
+        (datetime(2026, 11, 1, 10), "fl-a", 3, 1, 1 / 3, "eni-2 eni-3"),
+        (datetime(2026, 11, 1, 11), "fl-a", 3, 3, 1.0, ""),
+    ]
+
+
+def test_shares_of_quarantined_lines_and_skipdata_records(spark):
+    objects = spark.createDataFrame(
+        [
+            (utc(2026, 11, 1, 10, 0), "fl-a", "ok", 10, 0),
+            (utc(2026, 11, 1, 10, 5), "fl-a", "partial", 10, 1),
+            (utc(2026, 11, 1, 10, 10), "fl-a", "corrupt", None, 1),
+        ],
+        "object_time timestamp, flow_log_id string, status string, lines_read bigint, lines_quarantined bigint",
+    )
+    flow_logs = spark.createDataFrame(
+        [(utc(2026, 11, 1, 10, 1), "fl-a", s) for s in ("OK", "OK", "OK", "SKIPDATA")]
+        + [(utc(2026, 11, 1, 11, 1), "fl-a", "NODATA")],
+        "event_time timestamp, flow_log_id string, log_status string",
+    )
+    rows = sorted((r.hour, r.flow_log_id, r.quarantined_share, r.skipdata_share) for r in shares(objects, flow_logs).collect())
+    assert rows == [
+        (datetime(2026, 11, 1, 10), "fl-a", 0.05, 0.25),
+        (datetime(2026, 11, 1, 11), "fl-a", None, 0.0),
+    ]
+
+
+def test_observed_value_names_the_offending_rows_or_the_error():
+    assert observed_value({"observed_value": 12}, {}) == "12"
+    assert observed_value({"unexpected_count": 0, "element_count": 4}, {}) == "0 of 4 unexpected"
+    details = {"unexpected_count": 1, "element_count": 4, "partial_unexpected_index_list": [{"hour": "x", "objects": 0}]}
+    assert observed_value(details, {}) == '1 of 4 unexpected: [{"hour": "x", "objects": 0}]'
+    error = {"raised_exception": True, "exception_message": "column missing"}
+    assert observed_value({}, error) == "error: column missing"
+
+
+# --- whole windows -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_clean_window_passes_and_every_result_is_recorded_once_per_run(spark, clean, tmp_path):
+    source, lake, nat_file = clean
+    lake_copy = tmp_path / "lake"
+    shutil.copytree(lake, lake_copy)
+    docs = tmp_path / "docs"
+    start = utc(2026, 11, 1, 10)
+    report = validate(spark, lake_copy, nat_file, docs, start=start, run_id="run-1")
+    assert failures(report) == set()
+    assert report.exit_code == 0
+    assert len(report.outcomes) == EXPECTATIONS_PER_RUN
+    # Two hours x two flow logs, each with 12 objects, three interfaces of fl-a and one of fl-b.
+    delivery = outcome(report, "delivery", "objects")
+    assert (delivery.element_count, delivery.observed_value) == (4, "0 of 4 unexpected")
+    assert outcome(report, "interfaces", "reporting_share").element_count == 4
+    assert outcome(report, "objects", "status").element_count == 2 * 2 * 12
+    assert outcome(report, "flow_logs", "log_status").element_count == 2 * 12 * 4
+    assert outcome(report, "reconcile_traffic_hourly", "table_bytes, flow_logs_bytes").element_count == 2
+    assert json.loads(outcome(report, "flow_logs", "duration_seconds").kwargs)["max_value"] == 900
+
+    # A retried run replaces its rows; another run adds its own.
+    write_results(result_rows(spark, report, VALIDATED_AT), str(lake_copy), "run-1")
+    again = dataclasses.replace(report, run_id="run-2")
+    write_results(result_rows(spark, again, VALIDATED_AT), str(lake_copy), "run-2")
+    results = spark.read.format("delta").load(table_path(str(lake_copy), DQ_RESULTS))
+    per_run = {r.run_id: r["count"] for r in results.groupBy("run_id").count().collect()}
+    assert per_run == {"run-1": EXPECTATIONS_PER_RUN, "run-2": EXPECTATIONS_PER_RUN}
+    row = results.where("run_id = 'run-2' AND suite = 'delivery' AND severity = 'critical'").first()
+    assert (row.window_start, row.window_end, row.validated_at) == (
+        datetime(2026, 11, 1, 10),
+        datetime(2026, 11, 1, 12),
+        datetime(2026, 11, 2, 1),
+    )
+    assert (row.batch, row.expectation, row.column, row.success, row.observed_value) == (
+        "objects per hour and flow log",
+        "expect_column_values_to_be_between",
+        "objects",
+        True,
+        "0 of 4 unexpected",
+    )
+
+    index = report.data_docs
+    assert index == docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    html = index.read_text()
+    for suite in suite_names():
+        assert suite in html
+
+
+@pytest.mark.slow
+def test_a_corrupt_object_fails_the_read_check_alone_and_alerts(spark, damaged, monkeypatch):
+    source, lake, nat_file = damaged
+    corrupt = object_path(source, FLOW_LOG_A, utc(2026, 11, 1, 11, 20), "aaaa0001")
+    corrupt.write_bytes(b"this is not gzip")
+    reload(spark, damaged)
+    with WebhookServer() as webhook, SmtpServer() as smtp:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("FLOWLAKE_SMTP_TO", "oncall@example.com")
+        code = main(
+            [
+                "--lake", str(lake), "--start", "2026-11-01T11:00:00Z", "--end", "2026-11-01T12:00:00Z",
+                "--data-docs", str(lake.parent / "docs"), "--run-id", "corrupt-run", "--nat-inventory", str(nat_file),
+            ],
+            spark=spark,
+        )
+    assert code == 1
+    results = spark.read.format("delta").load(table_path(str(lake), DQ_RESULTS)).where("NOT success").collect()
+    assert [(r.suite, r.expectation, r.column, r.severity) for r in results] == [
+        ("objects", "expect_column_values_to_be_in_set", "status", "critical")
+    ]
+    observed = results[0].observed_value
+    assert observed.startswith("1 of 24 unexpected: ")
+    assert json.loads(observed.split(": ", 1)[1]) == [{"source_file": corrupt.as_uri(), "status": "corrupt"}]
+
+    (posted,) = webhook.received
+    text = json.loads(posted["body"])["text"]
+    subject = (
+        "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: "
+        "1 critical, 0 warning expectation(s) failed"
+    )
+    assert text.splitlines()[0] == subject
+    assert text.splitlines()[1] == (
+        "- [critical] objects / expect_column_values_to_be_in_set(status) on source_objects with the rows written "
+        f"from each: every object of the window was read (none corrupt) - observed {observed}"
+    )
+    (mail,) = smtp.received
+    assert mail["to"] == ["oncall@example.com"]
+    assert mail["message"]["Subject"] == subject
+    assert body(mail) == text + "\n"
+
+
+@pytest.mark.slow
+def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
+    source, lake, nat_file = damaged
+    for t in object_times(HOUR_11, 1):
+        object_path(source, FLOW_LOG_B, t, "bbbb0001").unlink()
+    reload(spark, damaged)
+    report = validate(spark, lake, nat_file, lake.parent / "docs")
+    assert failures(report) == {("delivery", "expect_column_values_to_be_between", "objects", "critical")}
+    assert report.exit_code == 1
+    observed = outcome(report, "delivery", "objects").observed_value
+    assert observed == '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
+
+
+@pytest.mark.slow
+def test_a_dropped_interface_is_a_warning(spark, damaged):
+    source, lake, nat_file = damaged
+    for t in object_times(HOUR_11, 1):
+        write_object(source, t, lines_a(t)[:2], flow_log_id=FLOW_LOG_A, object_hash="aaaa0001")
+    reload(spark, damaged)
+    report = validate(spark, lake, nat_file, lake.parent / "docs")
+    assert failures(report) == {("interfaces", "expect_column_values_to_be_between", "reporting_share", "warning")}
+    assert report.exit_code == 0
+    observed = outcome(report, "interfaces", "reporting_share").observed_value
+    assert observed == (
+        '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0aaa1111", '
+        f'"silent_interfaces": "eni-0c3", "reporting_share": {2 / 3}}}]'
+    )
+
+
+@pytest.mark.slow
+def test_a_retyped_column_fails_the_schema_check_of_its_table_alone(spark, damaged):
+    source, lake, nat_file = damaged
+    path = table_path(str(lake), "flow_logs")
+    retyped = spark.read.format("delta").load(path).withColumn("srcport", F.col("srcport").cast("bigint"))
+    retyped.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy("event_date").save(path)
+    report = validate(spark, lake, nat_file, lake.parent / "docs")
+    assert failures(report) == {("schema", "expect_column_pair_values_to_be_equal", "documented, found", "critical")}
+    (schema,) = [o for o in report.outcomes if not o.success]
+    assert schema.batch == "columns of flow_logs"
+    assert schema.observed_value == (
+        f'1 of {len(table_schema("flow_logs").columns)} unexpected: '
+        '[{"column": "srcport", "documented": "int", "found": "bigint"}]'
+    )
+
+
+@pytest.mark.slow
+def test_rows_deleted_from_flow_logs_fail_the_reconciliations(spark, damaged):
+    from delta.tables import DeltaTable
+
+    source, lake, nat_file = damaged
+    first = object_path(source, FLOW_LOG_A, HOUR_11, "aaaa0001").as_uri()
+    # Line 2 is the first record: eni-0a1, ACCEPT, 10 packets, 1000 bytes, into the NAT gateway.
+    DeltaTable.forPath(spark, table_path(str(lake), "flow_logs")).delete(f"source_file = '{first}' AND line_number = 2")
+    report = validate(spark, lake, nat_file, lake.parent / "docs")
+    assert failures(report) == {
+        ("objects", "expect_column_pair_values_to_be_equal", "records_written, flow_logs_rows", "critical"),
+        *(
+            (f"reconcile_{table}", "expect_column_pair_values_to_be_equal", f"table_{total}, flow_logs_{total}", "critical")
+            for table, totals in {
+                "traffic_hourly": ("records", "packets", "bytes"),
+                "nat_gateway_hourly": ("records", "packets", "bytes"),
+                "log_status_hourly": ("records", "window_seconds"),
+            }.items()
+            for total in totals
+        ),
+    }
+    hour = '"hour": "2026-11-01 11:00:00"'
+    assert outcome(report, "objects", "records_written, flow_logs_rows").observed_value == (
+        f'1 of 24 unexpected: [{{"source_file": "{first}", "records_written": 3, "flow_logs_rows": 2}}]'
+    )
+    expected = {
+        ("reconcile_traffic_hourly", "records"): (36, 35),
+        ("reconcile_traffic_hourly", "packets"): (156, 146),
+        ("reconcile_traffic_hourly", "bytes"): (14400, 13400),
+        ("reconcile_nat_gateway_hourly", "bytes"): (12000, 11000),
+        ("reconcile_log_status_hourly", "records"): (48, 47),
+        ("reconcile_log_status_hourly", "window_seconds"): (2880, 2820),
+    }
+    for (suite, total), (in_table, in_flow_logs) in expected.items():
+        assert outcome(report, suite, f"table_{total}, flow_logs_{total}").observed_value == (
+            f'1 of 1 unexpected: [{{{hour}, "table_{total}": {in_table}, "flow_logs_{total}": {in_flow_logs}}}]'
+        )
