@@ -67,7 +67,7 @@ with DAG(
     ingest = FlowlakeJobOperator(
         task_id="ingest",
         pool=DELTA_WRITERS_POOL,
-        job="ingest",
+        command="ingest",
         arguments=["--source", SOURCE.template, "--lake", LAKE.template],
         window={"start": LOOKBACK_START, "end": HOUR_END},
         outlets=INGEST_ASSETS,
@@ -78,7 +78,7 @@ with DAG(
     aggregate = FlowlakeJobOperator.partial(
         task_id="aggregate",
         pool=DELTA_WRITERS_POOL,
-        job="aggregate",
+        command="aggregate",
         arguments=["--lake", LAKE.template],
         options={"--nat-inventory": NAT_INVENTORY_FILE.template},
         outlets=HOURLY_ASSETS,
@@ -87,9 +87,11 @@ with DAG(
     validate = FlowlakeJobOperator(
         task_id="validate",
         pool=DELTA_WRITERS_POOL,
-        job="validate",
-        arguments=["--lake", LAKE.template],
+        command="validate",
+        # A rerun of this Airflow run replaces its results in dq_results; another run adds its own.
+        arguments=["--lake", LAKE.template, "--run-id", "{{ run_id }}"],
         window={"start": HOUR_START, "end": HOUR_END},
+        options={"--nat-inventory": NAT_INVENTORY_FILE.template},
         outlets=[DQ_RESULTS_ASSET],
     )
 

@@ -41,7 +41,7 @@ with DAG(
     refresh_nat_inventory = FlowlakeJobOperator(
         task_id="refresh_nat_inventory",
         pool=DELTA_WRITERS_POOL,
-        job="nat_inventory",
+        command="nat-inventory",
         arguments=["--lake", LAKE.template],
         options={"--regions": NAT_REGIONS.template, "--endpoint-url": EC2_ENDPOINT.template},
         outlets=[NAT_GATEWAYS_ASSET],
@@ -50,7 +50,7 @@ with DAG(
     compact = FlowlakeJobOperator(
         task_id="compact",
         pool=DELTA_WRITERS_POOL,
-        job="compact",
+        command="compact",
         arguments=["--lake", LAKE.template],
         options={"--retention-hours": VACUUM_RETENTION_HOURS.template},
     )

@@ -7,7 +7,6 @@ pytest process (which has pyspark loaded for its SparkSession).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -55,7 +54,7 @@ def task_facts(task):
         "retries": task.retries,
         "retry_exponential_backoff": task.retry_exponential_backoff,
         "pool": task.pool,
-        "job": kwargs.get("job"),
+        "command": kwargs.get("command"),
         "deferrable": kwargs.get("deferrable"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "on_failure_callback": bool(task.on_failure_callback),
@@ -143,18 +142,20 @@ def test_hourly_dag_wires_wait_ingest_aggregate_validate(parsed):
     assert set(tasks) == {"wait_for_delivery", "ingest", "hours_to_aggregate", "aggregate", "validate"}
     assert tasks["wait_for_delivery"]["operator"] == "TimeDeltaSensor"
     assert tasks["wait_for_delivery"]["deferrable"] is True
-    assert [tasks[t]["job"] for t in ("ingest", "aggregate", "validate")] == ["ingest", "aggregate", "validate"]
+    assert [tasks[t]["command"] for t in ("ingest", "aggregate", "validate")] == ["ingest", "aggregate", "validate"]
     assert tasks["aggregate"]["mapped"] is True
 
 
-def test_every_spark_job_exists_and_writes_through_the_delta_writers_pool(parsed):
-    jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["job"]]
-    assert {task["job"] for _, _, task in jobs} == {"ingest", "aggregate", "validate", "nat_inventory", "compact"}
+def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
+    from jobs.cli import COMMANDS
+
+    jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
+    assert {task["command"] for _, _, task in jobs} == {"ingest", "aggregate", "validate", "nat-inventory", "compact"}
     for dag_id, task_id, task in jobs:
         assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
         assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)
-        assert importlib.util.find_spec(f"jobs.{task['job']}") is not None, task["job"]
-    others = [(d, t) for d, t, task in all_tasks(parsed) if not task["job"]]
+        assert task["command"] in COMMANDS, task["command"]
+    others = [(d, t) for d, t, task in all_tasks(parsed) if not task["command"]]
     assert all(parsed["dags"][d]["tasks"][t]["pool"] == "default_pool" for d, t in others)
 
 

@@ -1,13 +1,22 @@
-"""Task failures alert the same targets, the same way, as `flowlake validate` does."""
+"""A task that failed for good alerts the same targets, the same way, as `flowlake validate` does."""
 
 from __future__ import annotations
 
+from jobs.alerts import send_alert
+
+
+def failure_alert(context) -> tuple[str, list[str]]:
+    """Subject and lines: which task of which run, for which window, why, and where its log is."""
+    ti = context["ti"]
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    window = f" for {start:%Y-%m-%dT%H:%MZ} to {end:%Y-%m-%dT%H:%MZ}" if start and end else ""
+    subject = f"flowlake task failed: {ti.dag_id}.{ti.task_id}{window}"
+    return subject, [
+        f"run {context['run_id']}, try {ti.try_number}",
+        f"error: {context.get('exception')}",
+        f"log: {ti.log_url}",
+    ]
+
 
 def alert_task_failure(context) -> None:
-    from jobs.alerts import send_alert
-
-    ti = context["ti"]
-    send_alert(
-        f"flowlake: {ti.dag_id}.{ti.task_id} failed",
-        f"window [{context['data_interval_start']}, {context['data_interval_end']}): {context.get('exception')}\n{ti.log_url}",
-    )
+    send_alert(*failure_alert(context))

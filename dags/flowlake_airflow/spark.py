@@ -1,24 +1,20 @@
-"""The one operator flowlake's DAGs run Spark with: spark-submit of a jobs/ module."""
+"""The one operator flowlake's DAGs run Spark with: spark-submit of a flowlake command."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from flowlake_airflow.settings import SPARK_CONNECTION
 
-
-def job_module_file(job: str) -> str:
-    """The file of module jobs.<job>, without importing it."""
-    spec = importlib.util.find_spec(f"jobs.{job}")
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(f"no flowlake job module jobs.{job}")
-    return spec.origin
+# spark-submit's application: it runs `flowlake COMMAND` (see the file for why not the job module itself).
+FLOWLAKE_JOB_APPLICATION = str(Path(__file__).resolve().parent / "spark_application" / "flowlake_job.py")
 
 
 def last_json_value(lines: Sequence[str]):
@@ -33,14 +29,15 @@ def last_json_value(lines: Sequence[str]):
 
 
 class FlowlakeJobOperator(SparkSubmitOperator):
-    """spark-submit of one flowlake job; the JSON summary the job prints becomes the task's XCom.
+    """spark-submit of `flowlake COMMAND`; the JSON summary the job prints becomes the task's XCom.
 
-    The application is the job's module file (jobs/<job>.py), run by spark-submit as
-    a script: `jobs` is importable there because flowlake is installed where the
+    `jobs` is importable by the application because flowlake is installed where the
     driver runs. Spark gets the settings of jobs.spark_session.base_conf(), the jars
     among them, as every flowlake session does. The driver must run in client mode
     (spark-submit's default) for its summary to reach the task. Every flowlake job
-    writes Delta tables: give each task pool=DELTA_WRITERS_POOL.
+    writes Delta tables: give each task pool=DELTA_WRITERS_POOL. A job that printed
+    its summary and still exited non-zero gave a verdict, so the task fails without
+    retries (a crash before the summary is retried).
 
     window: {"start": ..., "end": ...} -> --start/--end; options: flag -> value,
     passed only when the value is not empty (a Variable left empty means "default").
@@ -51,19 +48,20 @@ class FlowlakeJobOperator(SparkSubmitOperator):
     def __init__(
         self,
         *,
-        job: str,
+        command: str,
         arguments: Sequence[str] = (),
         window: Mapping[str, str] | None = None,
         options: Mapping[str, str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(
-            application_args=list(arguments),
+            application=FLOWLAKE_JOB_APPLICATION,
+            application_args=[command, *arguments],
             conn_id=SPARK_CONNECTION,
-            name=f"flowlake-{job}",
+            name=f"flowlake-{command}",
             **kwargs,
         )
-        self.job = job
+        self.command = command
         self.window = window
         self.options = options or {}
 
@@ -71,15 +69,20 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         # Imported here, when the task runs: at parse time it would bring pyspark into the DAG processor.
         from jobs.spark_session import base_conf
 
-        # Found where the task runs: the DAG processor's installation may be elsewhere.
-        self.application = job_module_file(self.job)
         self.conf = {**base_conf(), **(self.conf or {})}
         # Spark's Python workers must run the interpreter that has flowlake installed.
         self.env_vars = {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable), **(self.env_vars or {})}
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
         self._hook = self._get_hook()
         output = _keep_output(self._hook)
-        super().execute(context)
+        try:
+            super().execute(context)
+        except AirflowException as error:
+            summary = last_json_value(output)
+            if summary is None:
+                raise  # spark-submit or the job crashed: worth a retry
+            # The job got through and exited non-zero: its verdict (e.g. a failed validation) would not change.
+            raise AirflowFailException(f"flowlake {self.command} failed: {json.dumps(summary)}") from error
         return last_json_value(output)
 
     def _window_arguments(self) -> list[str]:
