@@ -16,6 +16,7 @@ HOURLY_TABLES: tuple[str, ...] = (
     "rejects_hourly",
     "nat_gateway_hourly",
     "log_status_hourly",
+    "top_talkers_hourly",
 )
 
 
