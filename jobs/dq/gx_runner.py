@@ -1,8 +1,9 @@
 """Runs the versioned suites of expectations/ with Great Expectations on Spark frames.
 
-The Great Expectations project (suites, validation results, Data Docs) is
-file-backed in a folder of its own: each run stores its suites as loaded from
-expectations/ and its results there, and rebuilds the HTML Data Docs.
+The Data Docs folder holds the HTML site (index.html at its top) and, in gx/,
+the file-backed Great Expectations project: each run stores there its suites as
+loaded from expectations/ and its results, then rebuilds the site from all
+results so far.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 DATA_SOURCE = "flowlake"
+DATA_DOCS_SITE = "flowlake"
 BATCH_DEFINITION = "whole frame"
 # Offending rows named per expectation in results and alerts.
 EXAMPLES = 5
@@ -74,10 +76,22 @@ def load_suite(name: str):
     return suite
 
 
-def open_context(project_dir: Path):
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+def open_context(data_docs_dir: Path):
+    context = gx.get_context(mode="file", project_root_dir=str(data_docs_dir))
     # The progress bars would fill job logs with carriage returns.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # The site at the folder's top, not deep in the project's uncommitted/ folder.
+    context.variables.data_docs_sites = {
+        DATA_DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(data_docs_dir.resolve()),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
     context.variables.save()
     return context
 
@@ -144,7 +158,11 @@ def _outcome(check: Check, result) -> Outcome:
 def _errors(exception_info: dict) -> list[str]:
     # One dict for the expectation, or one per metric that failed to compute.
     infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
-    return [info.get("exception_message") or "error" for info in infos if isinstance(info, dict) and info.get("raised_exception")]
+    return [
+        info.get("exception_message") or "error"
+        for info in infos
+        if isinstance(info, dict) and info.get("raised_exception")
+    ]
 
 
 def observed_value(details: dict, exception_info: dict) -> str:
