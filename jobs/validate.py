@@ -44,6 +44,13 @@ EXIT_PASSED, EXIT_FAILED = 0, 1
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\- ]+$")
 
 
+def checked_run_id(run_id: str) -> str:
+    """Airflow's run IDs (scheduled__2026-11-01T10:00:00+00:00) pass; a quote cannot."""
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"run id {run_id!r}: letters, digits, space and _ . : + - only")
+    return run_id
+
+
 @dataclass(frozen=True)
 class Report:
     run_id: str
@@ -84,6 +91,10 @@ def write_results(results: DataFrame, lake: str, run_id: str) -> None:
     replace_where(results, table_path(lake, DQ_RESULTS), f"run_id = '{run_id}'")
 
 
+def _name(outcome: gx_runner.Outcome) -> str:
+    return f"{outcome.suite} / {outcome.expectation}({outcome.column or ''}) on {outcome.batch}"
+
+
 def alert_message(report: Report) -> tuple[str, list[str]]:
     """Subject and lines: the window, then each failed expectation with what it observed."""
     critical, warning = report.failed(CRITICAL), report.failed(WARNING)
@@ -92,11 +103,7 @@ def alert_message(report: Report) -> tuple[str, list[str]]:
         f"flowlake data quality {'FAILED' if critical else 'warnings'} for {window}: "
         f"{len(critical)} critical, {len(warning)} warning expectation(s) failed"
     )
-    lines = [
-        f"[{o.severity}] {o.suite} / {o.expectation}({o.column or ''}) on {o.batch}: "
-        f"{o.description or ''} - observed {o.observed_value}"
-        for o in critical + warning
-    ]
+    lines = [f"[{o.severity}] {_name(o)}: {o.description or ''} - observed {o.observed_value}" for o in critical + warning]
     lines.append(f"run {report.run_id}; Data Docs: {report.data_docs}")
     return subject, lines
 
@@ -126,8 +133,7 @@ def run_validate(
 ) -> Report:
     """Runs every check, appends the results to dq_results and rebuilds the Data Docs."""
     require_whole_hours(window)
-    if not _RUN_ID.match(run_id):
-        raise ValueError(f"run id {run_id!r}: letters, digits, space and _ . : + - only")
+    checked_run_id(run_id)
     lake = normalize_uri(lake)
     started = time.monotonic()
     nat_gateways, nat_source = resolve_nat_inventory(spark, lake, nat_inventory)
@@ -181,7 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the Great Expectations project and its HTML Data Docs "
         "(default: FLOWLAKE_DATA_DOCS, else data_docs beside the lake)",
     )
-    parser.add_argument("--run-id", help="identifies this run in dq_results (default: manual__<start time>)")
+    parser.add_argument(
+        "--run-id",
+        type=checked_run_id,
+        help="identifies this run in dq_results; a rerun with the same ID replaces its rows (default: manual__<time>)",
+    )
     parser.add_argument(
         "--nat-inventory",
         help="NAT gateway inventory file aggregate was given (default: the lake's nat_gateways table)",
@@ -215,6 +225,8 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     except ValueError as error:
         parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Great Expectations logs every store write at INFO: hundreds of lines per run.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     validated_at = datetime.now(timezone.utc)
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
     spark = spark or get_spark("flowlake-validate")
@@ -234,8 +246,8 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
         "expectations": len(report.outcomes),
-        "failed_critical": [f"{o.suite}/{o.expectation}({o.column or ''})" for o in report.failed(CRITICAL)],
-        "failed_warning": [f"{o.suite}/{o.expectation}({o.column or ''})" for o in report.failed(WARNING)],
+        "failed_critical": [_name(o) for o in report.failed(CRITICAL)],
+        "failed_warning": [_name(o) for o in report.failed(WARNING)],
         "data_docs": str(report.data_docs),
         "alerted": alerted,
         "exit_code": report.exit_code,

@@ -41,7 +41,18 @@ from jobs.aggregates import HOURLY_TABLES
 from jobs.ingest import Window, run_ingest
 from jobs.layout import object_key
 from jobs.schemas import table_schema
-from jobs.validate import DQ_RESULTS, main, result_rows, run_validate, write_results
+from jobs import validate as validate_job
+from jobs.dq.gx_runner import Outcome
+from jobs.validate import (
+    DQ_RESULTS,
+    Report,
+    alert_message,
+    checked_run_id,
+    main,
+    result_rows,
+    run_validate,
+    write_results,
+)
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
 from tests.test_alerts import SmtpServer, WebhookServer, body
 
@@ -356,6 +367,64 @@ def test_observed_value_names_the_offending_rows_or_the_error():
     assert observed_value(details, {}) == '1 of 4 unexpected: [{"hour": "x", "objects": 0}]'
     error = {"raised_exception": True, "exception_message": "column missing"}
     assert observed_value({}, error) == "error: column missing"
+
+
+def failed_outcome(suite: str, column: str, severity: str, observed: str) -> Outcome:
+    return Outcome(
+        suite=suite,
+        batch="objects per hour and flow log",
+        expectation="expect_column_values_to_be_between",
+        description="every hour has objects",
+        column=column,
+        kwargs="{}",
+        severity=severity,
+        success=False,
+        observed_value=observed,
+        unexpected_count=1,
+        element_count=2,
+    )
+
+
+def test_alert_names_the_window_each_failed_expectation_and_what_it_observed():
+    report = Report(
+        "r1",
+        Window(HOUR_11, NOON),
+        [
+            failed_outcome("interfaces", "reporting_share", "warning", "1 of 2 unexpected: [x]"),
+            failed_outcome("delivery", "objects", "critical", "1 of 2 unexpected: [y]"),
+        ],
+        Path("/docs/index.html"),
+    )
+    assert alert_message(report) == (
+        "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: "
+        "1 critical, 1 warning expectation(s) failed",
+        [
+            "[critical] delivery / expect_column_values_to_be_between(objects) on objects per hour and flow log: "
+            "every hour has objects - observed 1 of 2 unexpected: [y]",
+            "[warning] interfaces / expect_column_values_to_be_between(reporting_share) on objects per hour and "
+            "flow log: every hour has objects - observed 1 of 2 unexpected: [x]",
+            "run r1; Data Docs: /docs/index.html",
+        ],
+    )
+
+
+def test_run_ids_of_airflow_pass_and_quotes_do_not():
+    for run_id in ("scheduled__2026-11-01T10:00:00+00:00", "manual__2026-11-27T17:59:49.038800", "backfill__x"):
+        assert checked_run_id(run_id) == run_id
+    with pytest.raises(ValueError, match="run id"):
+        checked_run_id("x' OR run_id <> '")
+
+
+def test_warnings_alone_alert_only_when_asked(monkeypatch):
+    sent = []
+    monkeypatch.setattr(validate_job.alerts, "send_alert", lambda subject, lines: sent.append(subject) or ["webhook"])
+    report = Report("r1", Window(HOUR_11, NOON), [failed_outcome("interfaces", "x", "warning", "")], Path("/d"))
+    assert validate_job.send_alert(report, "critical") == []
+    assert validate_job.send_alert(report, "warning") == ["webhook"]
+    assert sent == [
+        "flowlake data quality warnings for 2026-11-01T11:00Z to 2026-11-01T12:00Z: "
+        "0 critical, 1 warning expectation(s) failed"
+    ]
 
 
 # --- whole windows -----------------------------------------------------------------------------
