@@ -22,13 +22,17 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from jobs import validate as validate_job
 from jobs.aggregate import run_aggregate
+from jobs.aggregates import HOURLY_TABLES
 from jobs.delta import table_path
 from jobs.dq import suite_file, suite_names
 from jobs.dq.checks import (
     CONTRACT_TABLES,
+    Check,
     Reconciliation,
     Thresholds,
+    flow_log_rows,
     hourly_delivery,
     interface_reporting,
     object_reconciliation,
@@ -36,13 +40,18 @@ from jobs.dq.checks import (
     schema_comparison,
     shares,
 )
-from jobs.dq.gx_runner import import_without_exit, load_suite, observed_value
-from jobs.aggregates import HOURLY_TABLES
+from jobs.dq.gx_runner import (
+    Outcome,
+    import_without_exit,
+    load_suite,
+    observed_value,
+    open_context,
+    run_check,
+    run_identifier,
+)
 from jobs.ingest import Window, run_ingest
 from jobs.layout import object_key
 from jobs.schemas import table_schema
-from jobs import validate as validate_job
-from jobs.dq.gx_runner import Outcome
 from jobs.validate import (
     DQ_RESULTS,
     Report,
@@ -369,6 +378,88 @@ def test_observed_value_names_the_offending_rows_or_the_error():
     assert observed_value({}, error) == "error: column missing"
 
 
+def run_suite(tmp_path, suite: str, frame, index_columns: tuple[str, ...]) -> dict:
+    """(expectation, column) -> (severity, observed value) of each expectation of suite that failed on frame."""
+    outcomes = run_check(
+        open_context(tmp_path / "docs"),
+        Check(suite, suite, frame, index_columns),
+        Thresholds.load().suite_parameters(),
+        run_identifier("t", VALIDATED_AT),
+    )
+    return {(o.expectation, o.column): (o.severity, o.observed_value) for o in outcomes if not o.success}
+
+
+def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
+    good = dict(
+        account_id=ACCOUNT, interface_id="eni-0a1", srcport=1, dstport=2, protocol=6, packets=1, bytes=40,
+        start=0, end=60, action="ACCEPT", log_status="OK",
+    )
+    changes_by_line = [
+        dict(log_status="MAYBE"),  # line 2
+        dict(action="ALLOW"),
+        dict(action=None),
+        dict(srcport=65536),
+        dict(dstport=-1),
+        dict(protocol=256),
+        dict(packets=-1),
+        dict(bytes=-5),
+        dict(start=200, end=100),  # line 10
+        dict(start=0, end=901),
+        dict(interface_id="eni-XYZ"),
+        dict(account_id="12345"),
+        # Fine: NODATA without action, ports or counts; 900 s is the interval plus slack; account unknown.
+        dict(action=None, log_status="NODATA", srcport=None, dstport=None, protocol=None, packets=None, bytes=None),
+        dict(end=900, account_id="unknown"),  # line 15
+    ]
+    columns = ["line_number", *good]
+    records = spark.createDataFrame(
+        [tuple({**good, **changes, "line_number": n}[c] for c in columns) for n, changes in enumerate(changes_by_line, 2)],
+        "line_number int, account_id string, interface_id string, srcport int, dstport int, protocol int, "
+        "packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string",
+    )
+    in_set, not_null = "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_null"
+    between, regex = "expect_column_values_to_be_between", "expect_column_values_to_match_regex"
+    assert run_suite(tmp_path, "flow_logs", flow_log_rows(records), ("line_number",)) == {
+        (in_set, "log_status"): ("critical", '1 of 14 unexpected: [{"line_number": 2, "log_status": "MAYBE"}]'),
+        (in_set, "action"): ("critical", '1 of 14 unexpected: [{"line_number": 3, "action": "ALLOW"}]'),
+        # Only the 12 OK records are looked at.
+        (not_null, "action"): ("critical", '1 of 12 unexpected: [{"line_number": 4, "action": null}]'),
+        (between, "srcport"): ("critical", '1 of 14 unexpected: [{"line_number": 5, "srcport": 65536}]'),
+        (between, "dstport"): ("critical", '1 of 14 unexpected: [{"line_number": 6, "dstport": -1}]'),
+        (between, "protocol"): ("critical", '1 of 14 unexpected: [{"line_number": 7, "protocol": 256}]'),
+        (between, "packets"): ("critical", '1 of 14 unexpected: [{"line_number": 8, "packets": -1}]'),
+        (between, "bytes"): ("critical", '1 of 14 unexpected: [{"line_number": 9, "bytes": -5}]'),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "end, start"): (
+            "critical",
+            '1 of 14 unexpected: [{"line_number": 10, "end": 100, "start": 200}]',
+        ),
+        (between, "duration_seconds"): (
+            "critical",
+            '1 of 14 unexpected: [{"line_number": 11, "duration_seconds": 901}]',
+        ),
+        (regex, "interface_id"): ("critical", '1 of 14 unexpected: [{"line_number": 12, "interface_id": "eni-XYZ"}]'),
+        (regex, "account_id"): ("critical", '1 of 14 unexpected: [{"line_number": 13, "account_id": "12345"}]'),
+    }
+
+
+def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spark, tmp_path):
+    frame = spark.createDataFrame(
+        [(HOUR_11, "fl-a", 0.01, 0.0), (HOUR_11, "fl-b", 0.05, 0.25), (NOON, "fl-a", None, 0.01)],
+        "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
+    )
+    between = "expect_column_values_to_be_between"
+    assert run_suite(tmp_path, "shares", frame, ("hour", "flow_log_id")) == {
+        (between, "quarantined_share"): (
+            "warning",
+            '1 of 3 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-b", "quarantined_share": 0.05}]',
+        ),
+        (between, "skipdata_share"): (
+            "warning",
+            '1 of 3 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
+        ),
+    }
+
+
 def failed_outcome(suite: str, column: str, severity: str, observed: str) -> Outcome:
     return Outcome(
         suite=suite,
@@ -432,7 +523,7 @@ def test_warnings_alone_alert_only_when_asked(monkeypatch):
 
 @pytest.mark.slow
 def test_clean_window_passes_and_every_result_is_recorded_once_per_run(spark, clean, tmp_path):
-    source, lake, nat_file = clean
+    _, lake, nat_file = clean
     lake_copy = tmp_path / "lake"
     shutil.copytree(lake, lake_copy)
     docs = tmp_path / "docs"
@@ -553,7 +644,7 @@ def test_a_dropped_interface_is_a_warning(spark, damaged):
 
 @pytest.mark.slow
 def test_a_retyped_column_fails_the_schema_check_of_its_table_alone(spark, damaged):
-    source, lake, nat_file = damaged
+    _, lake, nat_file = damaged
     path = table_path(str(lake), "flow_logs")
     retyped = spark.read.format("delta").load(path).withColumn("srcport", F.col("srcport").cast("bigint"))
     retyped.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy("event_date").save(path)
@@ -572,7 +663,7 @@ def test_rows_deleted_from_flow_logs_fail_the_reconciliations(spark, clean, dama
     from delta.tables import DeltaTable
 
     clean_source = clean[0]
-    source, lake, nat_file = damaged
+    _, lake, nat_file = damaged
     first = source_file(object_path(clean_source, FLOW_LOG_A, HOUR_11, "aaaa0001"))
     # Line 2 is the first record: eni-0a1, ACCEPT, 10 packets, 1000 bytes, 60 s, into the NAT gateway.
     DeltaTable.forPath(spark, table_path(str(lake), "flow_logs")).delete(f"source_file = '{first}' AND line_number = 2")

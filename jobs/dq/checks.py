@@ -25,7 +25,6 @@ from jobs.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, Window
 from jobs.parse import STATUS_CORRUPT
 from jobs.schemas import table_schema
 
-NAT_GATEWAYS = "nat_gateways"
 # Tables whose contract the schema suite checks: every table validate reads.
 CONTRACT_TABLES = (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, *HOURLY_TABLES)
 # Interfaces listed by name in one row of the interface check, at most.
