@@ -103,7 +103,9 @@ def alert_message(report: Report) -> tuple[str, list[str]]:
         f"flowlake data quality {'FAILED' if critical else 'warnings'} for {window}: "
         f"{len(critical)} critical, {len(warning)} warning expectation(s) failed"
     )
-    lines = [f"[{o.severity}] {_name(o)}: {o.description or ''} - observed {o.observed_value}" for o in critical + warning]
+    lines = [
+        f"[{o.severity}] {_name(o)}: {o.description or ''} - observed {o.observed_value}" for o in critical + warning
+    ]
     lines.append(f"run {report.run_id}; Data Docs: {report.data_docs}")
     return subject, lines
 
@@ -141,12 +143,14 @@ def run_validate(
     checks = dq.build_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds)
     context = gx_runner.open_context(data_docs_dir)
     run_identifier = gx_runner.run_identifier(run_id, validated_at)
-    outcomes = []
+    outcomes, stored = [], []
     for check in checks:
         check_started = time.monotonic()
-        outcomes += gx_runner.run_check(context, check, thresholds.suite_parameters(), run_identifier)
+        check_outcomes, stored_as = gx_runner.run_check(context, check, thresholds.suite_parameters(), run_identifier)
+        outcomes += check_outcomes
+        stored.append(stored_as)
         log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
-    report = Report(run_id, window, outcomes, gx_runner.build_data_docs(context))
+    report = Report(run_id, window, outcomes, gx_runner.build_data_docs(context, stored))
     write_results(result_rows(spark, report, validated_at), lake, run_id)
     log.info(
         "validated [%s, %s): %d expectations, %d critical and %d warning failed, in %.1fs",

@@ -42,6 +42,7 @@ from jobs.dq.checks import (
 )
 from jobs.dq.gx_runner import (
     Outcome,
+    build_data_docs,
     import_without_exit,
     load_suite,
     observed_value,
@@ -291,7 +292,8 @@ def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spa
     flow_logs = spark.createDataFrame([("a",), ("a",), ("c",), ("d",)], "source_file string")
     quarantine = spark.createDataFrame([("b",), ("c",)], "source_file string")
     rows = sorted(tuple(r) for r in object_reconciliation(objects, flow_logs, quarantine).collect())
-    # source_file, status, lines_read, written+quarantined, records_written, flow_logs_rows, lines_quarantined, quarantine_rows
+    # source_file, status, lines_read, written + quarantined, records_written, flow_logs_rows,
+    # lines_quarantined, quarantine_rows
     assert rows == [
         ("a", "ok", 2, 2, 2, 2, 0, 0),
         ("b", "corrupt", None, 1, 0, 0, 1, 1),
@@ -362,7 +364,9 @@ def test_shares_of_quarantined_lines_and_skipdata_records(spark):
         + [(utc(2026, 11, 1, 11, 1), "fl-a", "NODATA")],
         "event_time timestamp, flow_log_id string, log_status string",
     )
-    rows = sorted((r.hour, r.flow_log_id, r.quarantined_share, r.skipdata_share) for r in shares(objects, flow_logs).collect())
+    rows = sorted(
+        (r.hour, r.flow_log_id, r.quarantined_share, r.skipdata_share) for r in shares(objects, flow_logs).collect()
+    )
     assert rows == [
         (datetime(2026, 11, 1, 10), "fl-a", 0.05, 0.25),
         (datetime(2026, 11, 1, 11), "fl-a", None, 0.0),
@@ -372,7 +376,11 @@ def test_shares_of_quarantined_lines_and_skipdata_records(spark):
 def test_observed_value_names_the_offending_rows_or_the_error():
     assert observed_value({"observed_value": 12}, {}) == "12"
     assert observed_value({"unexpected_count": 0, "element_count": 4}, {}) == "0 of 4 unexpected"
-    details = {"unexpected_count": 1, "element_count": 4, "partial_unexpected_index_list": [{"hour": "x", "objects": 0}]}
+    details = {
+        "unexpected_count": 1,
+        "element_count": 4,
+        "partial_unexpected_index_list": [{"hour": "x", "objects": 0}],
+    }
     assert observed_value(details, {}) == '1 of 4 unexpected: [{"hour": "x", "objects": 0}]'
     error = {"raised_exception": True, "exception_message": "column missing"}
     assert observed_value({}, error) == "error: column missing"
@@ -380,7 +388,7 @@ def test_observed_value_names_the_offending_rows_or_the_error():
 
 def run_suite(tmp_path, suite: str, frame, index_columns: tuple[str, ...]) -> dict:
     """(expectation, column) -> (severity, observed value) of each expectation of suite that failed on frame."""
-    outcomes = run_check(
+    outcomes, _ = run_check(
         open_context(tmp_path / "docs"),
         Check(suite, suite, frame, index_columns),
         Thresholds.load().suite_parameters(),
@@ -413,7 +421,10 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
     ]
     columns = ["line_number", *good]
     records = spark.createDataFrame(
-        [tuple({**good, **changes, "line_number": n}[c] for c in columns) for n, changes in enumerate(changes_by_line, 2)],
+        [
+            tuple({**good, **changes, "line_number": line}[c] for c in columns)
+            for line, changes in enumerate(changes_by_line, 2)
+        ],
         "line_number int, account_id string, interface_id string, srcport int, dstport int, protocol int, "
         "packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string",
     )
@@ -458,6 +469,29 @@ def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spa
             '1 of 3 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
         ),
     }
+
+
+def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
+    frame = spark.createDataFrame(
+        [(HOUR_11, "fl-a", 0.0, 0.0)],
+        "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
+    )
+    for run in ("first-run", "second-run"):
+        context = open_context(tmp_path / "docs")
+        _, stored = run_check(
+            context,
+            Check("shares", "shares per hour and flow log", frame, ("hour",)),
+            Thresholds.load().suite_parameters(),
+            run_identifier(run, VALIDATED_AT),
+        )
+        index = build_data_docs(context, [stored])
+    assert index == tmp_path / "docs" / "index.html"
+    html = index.read_text()
+    assert all(name in html for name in ("first-run", "second-run", "shares"))
+    pages = sorted(
+        page.relative_to(tmp_path / "docs").parts[:3] for page in (tmp_path / "docs" / "validations").rglob("*.html")
+    )
+    assert pages == [("validations", "shares", "first-run"), ("validations", "shares", "second-run")]
 
 
 def failed_outcome(suite: str, column: str, severity: str, observed: str) -> Outcome:
@@ -623,7 +657,9 @@ def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
     assert failures(report) == {("delivery", "expect_column_values_to_be_between", "objects", "critical")}
     assert report.exit_code == 1
     observed = outcome(report, "delivery", "objects").observed_value
-    assert observed == '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
+    assert observed == (
+        '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
+    )
 
 
 @pytest.mark.slow
@@ -647,7 +683,13 @@ def test_a_retyped_column_fails_the_schema_check_of_its_table_alone(spark, damag
     _, lake, nat_file = damaged
     path = table_path(str(lake), "flow_logs")
     retyped = spark.read.format("delta").load(path).withColumn("srcport", F.col("srcport").cast("bigint"))
-    retyped.write.format("delta").mode("overwrite").option("overwriteSchema", "true").partitionBy("event_date").save(path)
+    (
+        retyped.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy("event_date")
+        .save(path)
+    )
     report = validate(spark, lake, nat_file, lake.parent / "docs")
     assert failures(report) == {("schema", "expect_column_pair_values_to_be_equal", "documented, found", "critical")}
     (schema,) = [o for o in report.outcomes if not o.success]

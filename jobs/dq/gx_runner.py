@@ -2,8 +2,7 @@
 
 The Data Docs folder holds the HTML site (index.html at its top) and, in gx/,
 the file-backed Great Expectations project: each run stores there its suites as
-loaded from expectations/ and its results, then rebuilds the site from all
-results so far.
+loaded from expectations/ and its results, then adds their pages to the site.
 """
 
 from __future__ import annotations
@@ -39,6 +38,10 @@ def import_without_exit(module: str):
 gx = import_without_exit("great_expectations")
 from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.data_context.types.resource_identifiers import (  # noqa: E402
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 
 DATA_SOURCE = "flowlake"
 DATA_DOCS_SITE = "flowlake"
@@ -110,7 +113,10 @@ def _batch_definition(context, asset_name: str):
     return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
 
 
-def run_check(context, check: Check, parameters: dict, run_identifier: RunIdentifier) -> list[Outcome]:
+def run_check(
+    context, check: Check, parameters: dict, run_identifier: RunIdentifier
+) -> tuple[list[Outcome], ValidationResultIdentifier]:
+    """The outcome of each expectation, and where Great Expectations stored the results."""
     suite = context.suites.add_or_update(load_suite(check.suite))
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(
@@ -132,7 +138,12 @@ def run_check(context, check: Check, parameters: dict, run_identifier: RunIdenti
         )
     finally:
         frame.unpersist()
-    return [_outcome(check, result) for result in results.results]
+    stored_as = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=check.suite),
+        run_id=run_identifier,
+        batch_identifier=results.batch_id,
+    )
+    return [_outcome(check, result) for result in results.results], stored_as
 
 
 def _outcome(check: Check, result) -> Outcome:
@@ -180,9 +191,15 @@ def observed_value(details: dict, exception_info: dict) -> str:
     return text
 
 
-def build_data_docs(context) -> Path:
-    """Rebuilds the HTML site from every stored result; returns its index.html."""
-    context.build_data_docs()
+def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:
+    """Renders this run's results and suites, and the index of all runs; returns index.html.
+
+    Only this run's pages: rendering every stored result again would take longer each hour.
+    """
+    suites = {identifier.expectation_suite_identifier.name for identifier in results}
+    context.build_data_docs(
+        resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=name) for name in sorted(suites))]
+    )
     return Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
 
 
