@@ -163,16 +163,23 @@ def send_email(target: SmtpTarget, subject: str, lines: list[str] | str) -> None
 def send_alert(subject: str, lines: list[str] | str) -> list[str]:
     """Sends to every configured target; returns those reached ("webhook", "email").
 
-    Tries them all before raising AlertDeliveryError for those that failed.
+    Tries them all before raising AlertDeliveryError for those that failed,
+    a target whose configuration could not be read among them.
     """
-    senders = {}
-    url = webhook_url()
-    if url:
-        senders["webhook"] = lambda: post_webhook(url, subject, lines)
-    smtp = smtp_target()
-    if smtp:
-        senders["email"] = lambda: send_email(smtp, subject, lines)
-    if not senders:
+    reached, failed = [], []
+    for target, configured, send in (("webhook", webhook_url, post_webhook), ("email", smtp_target, send_email)):
+        try:
+            destination = configured()
+            if destination is None:
+                continue
+            send(destination, subject, lines)
+            reached.append(target)
+        except Exception as error:  # one unreachable target must not keep the alert from the others
+            log.error("alert to %s failed: %s", target, error)
+            failed.append(f"{target}: {error}")
+    if failed:
+        raise AlertDeliveryError("; ".join(failed))
+    if not reached:
         log.warning(
             "no alert target configured (FLOWLAKE_ALERT_WEBHOOK_URL, FLOWLAKE_SMTP_HOST or the Airflow connections "
             "%s, %s): %s",
@@ -180,16 +187,4 @@ def send_alert(subject: str, lines: list[str] | str) -> list[str]:
             SMTP_CONNECTION,
             subject,
         )
-        return []
-    reached, failed = [], []
-    for target, send in senders.items():
-        try:
-            send()
-            reached.append(target)
-        except Exception as error:  # one unreachable target must not keep the alert from the others
-            log.error("alert to %s failed: %s", target, error)
-            failed.append(f"{target}: {error}")
-    if failed:
-        raise AlertDeliveryError("; ".join(failed))
     return reached
-

@@ -159,6 +159,16 @@ def test_an_unreachable_target_does_not_keep_the_alert_from_the_other(monkeypatc
     assert len(smtp.received) == 1
 
 
+def test_a_broken_configuration_is_a_failed_delivery_and_the_other_target_still_gets_the_alert(monkeypatch):
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PORT", "smtp")
+        with pytest.raises(AlertDeliveryError, match="^email: invalid literal for int"):
+            send_alert(SUBJECT, LINES)
+    assert len(webhook.received) == 1
+
+
 def test_a_webhook_error_status_is_a_failed_delivery(monkeypatch):
     with WebhookServer(status=500) as webhook:
         monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
