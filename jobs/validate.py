@@ -133,7 +133,7 @@ def run_validate(
     thresholds: dq.Thresholds,
     nat_inventory: str | None = None,
 ) -> Report:
-    """Runs every check, appends the results to dq_results and rebuilds the Data Docs."""
+    """Runs every check, writes the results to dq_results and adds them to the Data Docs."""
     require_whole_hours(window)
     checked_run_id(run_id)
     lake = normalize_uri(lake)
