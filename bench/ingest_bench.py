@@ -59,7 +59,7 @@ GROUP BY ALL
 
 
 class LogTimes(logging.Handler):
-    """Collects the durations the ingest and aggregate jobs log, by step."""
+    """Collects the durations the ingest and aggregate jobs log, by step, and when each step ended."""
 
     PATTERNS = (
         (re.compile(r"listed in ([0-9.]+)s$"), lambda m: ("listing", float(m.group(1)))),
@@ -70,6 +70,7 @@ class LogTimes(logging.Handler):
     def __init__(self):
         super().__init__(logging.INFO)
         self.seconds: dict[str, float] = {}
+        self.ended_at: dict[str, float] = {}  # wall-clock time of the step's log line
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
@@ -78,11 +79,12 @@ class LogTimes(logging.Handler):
             if match:
                 name, seconds = step(match)
                 self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+                self.ended_at[name] = record.created
 
 
-def _status_kib(pid: int, field: str) -> int:
+def _proc_kib(pid: int, file: str, field: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError):
@@ -137,9 +139,10 @@ class PeakMemory:
     def _sample(self) -> None:
         workers = _descendants(self.jvm_pid, _children())
         now = {
-            "python": _status_kib(os.getpid(), "VmRSS"),
-            "jvm": _status_kib(self.jvm_pid, "VmRSS"),
-            "python_workers": sum(_status_kib(pid, "VmRSS") for pid in workers),
+            "python": _proc_kib(os.getpid(), "status", "VmRSS"),
+            "jvm": _proc_kib(self.jvm_pid, "status", "VmRSS"),
+            # Workers are forked from one daemon and share pages: PSS counts each shared page once.
+            "python_workers": sum(_proc_kib(pid, "smaps_rollup", "Pss") for pid in workers),
         }
         now["total"] = sum(now.values())
         for name, kib in now.items():
@@ -156,10 +159,10 @@ class PeakMemory:
         self._thread.join()
         return {
             # VmHWM is the kernel's own high-water mark: it sees peaks between samples.
-            "jvm_driver_peak_rss_bytes": _status_kib(self.jvm_pid, "VmHWM") * 1024,
+            "jvm_driver_peak_rss_bytes": _proc_kib(self.jvm_pid, "status", "VmHWM") * 1024,
             "python_peak_rss_bytes": self.peaks_kib["python"] * 1024,
-            "python_workers_peak_rss_bytes": self.peaks_kib["python_workers"] * 1024,
-            "process_tree_peak_rss_bytes": self.peaks_kib["total"] * 1024,
+            "python_workers_peak_pss_bytes": self.peaks_kib["python_workers"] * 1024,
+            "process_tree_peak_bytes": self.peaks_kib["total"] * 1024,
         }
 
 
@@ -271,6 +274,7 @@ def run_flowlake(source: Path, lake: Path, nat_inventory: str) -> dict:
     try:
         day = Window(BENCH_START, BENCH_START + timedelta(days=1))
         ingest, ingest_seconds = timed(run_ingest, spark, str(source), str(lake), day, datetime.now(timezone.utc))
+        ingest_ended_at = time.time()
         hours = [datetime.fromisoformat(h) for h in ingest["hours_touched"]]
         touched = Window(hours[0], hours[-1] + timedelta(hours=1))
         if run_aggregate is not None:
@@ -288,15 +292,17 @@ def run_flowlake(source: Path, lake: Path, nat_inventory: str) -> dict:
         peaks = memory.stop()
         flowlake_log.removeHandler(log_times)
         spark.stop()
-    steps = log_times.seconds
-    ingest_steps = {name: seconds for name, seconds in steps.items() if not name.startswith("aggregate ")}
+    steps, ended_at = log_times.seconds, log_times.ended_at
+    flow_logs_started_at = ended_at["write flow_logs"] - steps["write flow_logs"]
     breakdown = {
-        "listing": steps.get("listing", 0.0),
+        "listing": steps["listing"],
+        # Between the listing and the first write: Spark's own file index over the listed objects, and planning.
+        "file_index_and_planning": round(flow_logs_started_at - ended_at["listing"], 2),
         # flow_logs is the first write of the persisted parse: it pays for reading and parsing the objects.
-        "read_parse_and_write_flow_logs": steps.get("write flow_logs", 0.0),
-        "write_flow_logs_quarantine": steps.get("write flow_logs_quarantine", 0.0),
-        "write_source_objects": steps.get("write source_objects", 0.0),
-        "ingest_summary_queries": round(ingest_seconds - sum(ingest_steps.values()), 2),
+        "read_parse_and_write_flow_logs": steps["write flow_logs"],
+        "write_flow_logs_quarantine": steps["write flow_logs_quarantine"],
+        "write_source_objects": steps["write source_objects"],
+        "ingest_closing_queries": round(ingest_ended_at - ended_at["write source_objects"], 2),
         "aggregation": round(aggregate_seconds, 2),
         "aggregation_tables": {name.split(" ", 1)[1]: s for name, s in steps.items() if name.startswith("aggregate ")},
     }
@@ -416,7 +422,7 @@ def report(result: dict) -> None:
         f"Delta flow_logs {fl['delta_flow_logs_bytes'] / 1e6:.1f} MB = {fl['delta_flow_logs_to_gzip']:.2f} x the gzip input",
         f"memory: JVM driver peak RSS {_gib(memory['jvm_driver_peak_rss_bytes'])} (heap max {_gib(memory['jvm_heap_max_bytes'])},"
         f" FLOWLAKE_DRIVER_MEMORY={memory['driver_memory_setting']}), Python {_gib(memory['python_peak_rss_bytes'])},"
-        f" Python workers {_gib(memory['python_workers_peak_rss_bytes'])}, all {_gib(memory['process_tree_peak_rss_bytes'])}",
+        f" Python workers (PSS) {_gib(memory['python_workers_peak_pss_bytes'])}, all {_gib(memory['process_tree_peak_bytes'])}",
         f"check: {result['check']['groups']:,} hourly groups over {len(result['check']['hours'])} hours agree exactly",
     ]
     print("\n".join("bench: " + line for line in lines), flush=True)

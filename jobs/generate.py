@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-from collections import Counter
 import gzip
 import hashlib
 import io
@@ -37,6 +36,7 @@ import math
 import multiprocessing
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -514,7 +514,7 @@ class _WindowRecords:
 
     def ssh_attempt(self):
         for bastion in self.vpc.with_role("bastion")[:1]:
-            self.flow(bastion, self._client(), bastion.private_ip, self._ephemeral_port(), 22, TCP, (2, 120),
+            self.flow(bastion, self._pick(SCANNERS), bastion.private_ip, self._ephemeral_port(), 22, TCP, (2, 120),
                       self._times(), egress=False, action="REJECT", tcp_flags=SYN)
 
     def admin_session(self):
