@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
 from airflow.sdk import DAG, CronDataIntervalTimetable, task
 
 from flowlake_airflow.assets import DQ_RESULTS_ASSET, HOURLY_ASSETS, INGEST_ASSETS
-from flowlake_airflow.defaults import DEFAULT_ARGS
+from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import (
     DELTA_WRITERS_POOL,
     DELIVERY_LAG_MINUTES,
@@ -52,10 +50,7 @@ with DAG(
     doc_md=DOC,
     # An interval timetable: a plain cron schedule gives a zero-width data interval in Airflow 3.
     schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    **DAG_ARGUMENTS,
     tags=["flowlake", "hourly", "spark", "delta"],
 ) as dag:
     wait_for_delivery = TimeDeltaSensor(

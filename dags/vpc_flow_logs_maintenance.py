@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from airflow.sdk import DAG, CronTriggerTimetable
 
 from flowlake_airflow.assets import NAT_GATEWAYS_ASSET
-from flowlake_airflow.defaults import DEFAULT_ARGS
+from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import DELTA_WRITERS_POOL, EC2_ENDPOINT, LAKE, NAT_REGIONS, VACUUM_RETENTION_HOURS
 from flowlake_airflow.spark import FlowlakeJobOperator
 
@@ -32,10 +30,7 @@ with DAG(
     doc_md=DOC,
     # Maintenance acts on whole tables, not on an interval of data: a trigger timetable is enough.
     schedule=CronTriggerTimetable("30 2 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    **DAG_ARGUMENTS,
     tags=["flowlake", "maintenance", "spark", "delta"],
 ) as dag:
     refresh_nat_inventory = FlowlakeJobOperator(

@@ -1,8 +1,8 @@
-"""Arguments every flowlake task gets: an owner, retries with exponential backoff, the failure alert."""
+"""What every flowlake DAG and task gets: an owner, retries with exponential backoff, the failure alert."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from flowlake_airflow.alerting import alert_task_failure
 
@@ -15,4 +15,13 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=30),
     # Called once the task has failed for good (not on each retry).
     "on_failure_callback": alert_task_failure,
+}
+
+DAG_ARGUMENTS = {
+    "start_date": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    # Unpausing runs the latest interval only; earlier ones are a deliberate backfill.
+    "catchup": False,
+    # Runs of one DAG write the same tables; the pool serializes the writes, this the runs.
+    "max_active_runs": 1,
+    "default_args": DEFAULT_ARGS,
 }

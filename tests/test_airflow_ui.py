@@ -1,0 +1,97 @@
+"""The Airflow UI in headless Chromium: log in, both DAGs listed without import errors, the hourly runs.
+
+Uses Debian's chromium and chromium-driver (apt-get install chromium chromium-driver),
+driven by Selenium. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.airflow_server import running_airflow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+DAG_IDS = ("vpc_flow_logs_hourly", "vpc_flow_logs_maintenance")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,900",
+)
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
+    reason="Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
+)
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    (root / "source").mkdir()
+    # The scheduler starts a run for the current hour as soon as the DAG is unpaused; a long
+    # delivery lag parks it at its deferred sensor, so the UI has a run to show and no Spark runs.
+    with running_airflow(root, root / "source", root / "lake", {"FLOWLAKE_DELIVERY_LAG_MINUTES": "720"}) as airflow:
+        airflow.wait_for("DAGs parsed", lambda: airflow.get("/api/v2/dags?dag_id_pattern=vpc_flow_logs")["total_entries"] == 2, 300)
+        airflow.request("PATCH", "/api/v2/dags/vpc_flow_logs_hourly", {"is_paused": False})
+        airflow.wait_for("a scheduled run", lambda: airflow.get("/api/v2/dags/vpc_flow_logs_hourly/dagRuns")["total_entries"], 300)
+        yield airflow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def page_text(browser, waiting_for: str, timeout: float = 60) -> str:
+    """The page's text once it shows waiting_for (the UI renders after its API calls return)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(lambda b: waiting_for in b.find_element(By.TAG_NAME, "body").text)
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.mark.slow
+def test_log_in_see_both_dags_and_the_hourly_runs(airflow, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.get(f"{airflow.url}/")
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.NAME, "password"))
+    assert "/auth/login" in browser.current_url
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(airflow.password)
+    browser.find_element(By.XPATH, "//button[@type='submit']").click()
+
+    browser.get(f"{airflow.url}/dags")
+    dags = page_text(browser, DAG_IDS[1])
+    browser.save_screenshot(str(ARTIFACTS / "airflow_dags.png"))
+    assert all(dag_id in dags for dag_id in DAG_IDS)
+    assert "2 Dags" in dags
+    assert "Import Error" not in dags
+
+    browser.get(f"{airflow.url}/dags/vpc_flow_logs_hourly/runs")
+    runs = page_text(browser, "scheduled__")
+    browser.save_screenshot(str(ARTIFACTS / "airflow_hourly_runs.png"))
+    assert "1 Dag Run" in runs
+    assert "Running" in runs
