@@ -33,15 +33,19 @@ One run per UTC hour, its data interval that hour `[start, end)`.
    replaces by object, so nothing is counted twice.
 3. **hours_to_aggregate** lists the hours to rebuild: the ingested window's and every
    hour whose records the ingest changed (a record lands in the hour of its start).
-4. **aggregate** rebuilds those hours of every hourly table, one mapped task per run of hours.
+4. **aggregate** rebuilds those hours of every hourly table, one mapped task per span of
+   consecutive hours.
 5. **validate** runs the data-quality suites on the hour; a critical failure fails the
-   run and alerts.
+   task at once (no retries: the verdict would not change) and alerts.
 
 Source and lake: Variables `{SOURCE.variable}` and `{LAKE.variable}` (else FLOWLAKE_SOURCE,
 FLOWLAKE_LAKE, else the repository's sample data). Spark: connection `spark_default`.
 Every Delta writer runs in the pool `flowlake_delta_writers` (one slot), shared with the
-maintenance DAG. Backfill: `airflow backfill create --dag-id vpc_flow_logs_hourly
---from-date ... --to-date ...` or the UI's Backfill dialog.
+maintenance DAG. Backfill (the DAG must be unpaused): `airflow backfill create --dag-id
+vpc_flow_logs_hourly --from-date ... --to-date ...` (logical dates, both included: one run
+per hour starting at each) or the UI's Trigger > Backfill dialog (tick "Unpause on trigger");
+to redo hours that already ran, add `--reprocess-behavior completed` (the dialog's Reprocess
+Behavior "All Runs").
 """
 
 with DAG(
