@@ -92,6 +92,21 @@ def prepare(env: dict[str, str]) -> str:
     return passwords[ADMIN]
 
 
+def banner(home: Path, port: int, password: str, source: Path, lake: Path) -> str:
+    lines = [
+        f"flowlake Airflow: http://127.0.0.1:{port}/",
+        f"  log in as {ADMIN} / {password}   (password kept in {password_file(home)})",
+        f"  source {source}",
+        f"  lake   {lake}",
+        "  DAGs start paused: unpause vpc_flow_logs_hourly in the UI, or backfill hours (the DAG unpaused):",
+        f"  AIRFLOW_HOME={home} {BIN / 'airflow'} backfill create --dag-id vpc_flow_logs_hourly"
+        " --from-date 2026-11-01T00:00:00+00:00 --to-date 2026-11-01T02:00:00+00:00",
+    ]
+    if not source.exists():
+        lines.insert(3, f"  (no objects yet: {BIN / 'flowlake'} generate --out {source} --start 2026-11-01T00:00:00Z --hours 3)")
+    return "\n" + "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=PROJECT_ROOT / ".cache" / "airflow", help="AIRFLOW_HOME")
@@ -106,15 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     home, source, lake = args.home.resolve(), args.source.resolve(), args.lake.resolve()
     env = airflow_environment(home, args.port, source, lake)
     password = prepare(env)
-    print(
-        f"\nflowlake Airflow: http://127.0.0.1:{args.port}/\n"
-        f"  log in as {ADMIN} / {password}   (password kept in {password_file(home)})\n"
-        f"  source {source}\n  lake   {lake}\n"
-        f"  DAGs start paused: unpause vpc_flow_logs_hourly in the UI, or backfill a range:\n"
-        f"  AIRFLOW_HOME={home} {BIN / 'airflow'} backfill create --dag-id vpc_flow_logs_hourly "
-        f"--from-date 2026-11-01T00:00:00 --to-date 2026-11-01T02:00:00\n",
-        flush=True,
-    )
+    print(banner(home, args.port, password, source, lake), flush=True)
     os.execve(str(BIN / "airflow"), [str(BIN / "airflow"), "standalone"], env)
 
 
