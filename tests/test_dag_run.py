@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from jobs.delta import table_path
 from scripts.airflow_local import airflow_environment, prepare
-from tests.flowlog_objects import ACCOUNT, write_object
+from jobs.layout import object_key
+from tests.flowlog_objects import ACCOUNT, REGION, write_object, write_raw
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
@@ -36,8 +39,9 @@ from airflow.utils.session import create_session
 folder = Path(sys.argv[1])
 bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
 dag = bag.dags[sys.argv[2]]
-for task in dag.tasks:
-    task.retries = 0  # a failure shows at once, not after minutes of backoff
+if sys.argv[4] == "no-retries":
+    for task in dag.tasks:
+        task.retries = 0  # a failure shows at once, not after minutes of backoff
 run = dag.test(logical_date=datetime.fromisoformat(sys.argv[3]))
 with create_session() as session:
     xcoms = session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value", dag_ids=run.dag_id)).all()
@@ -49,10 +53,12 @@ with create_session() as session:
         f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: ti.state
         for ti in run.get_task_instances(session=session)
     }
+    tries = {ti.task_id: ti.try_number for ti in run.get_task_instances(session=session)}
 print("RUN " + json.dumps({
     "state": run.state,
     "data_interval": [run.data_interval_start.isoformat(), run.data_interval_end.isoformat()],
     "tasks": tasks,
+    "tries": tries,
     "results": results,
 }))
 """
@@ -97,12 +103,12 @@ def write_objects(source: Path) -> None:
     ], object_hash="aaaa0004")
 
 
-def run_hour(env: dict, hour: datetime) -> dict:
-    """dag.test() of the run whose data interval is [hour, hour + 1h)."""
+def run_hour(env: dict, hour: datetime, retries: str = "no-retries") -> dict:
+    """dag.test() of the run whose data interval is [hour, hour + 1h); retries="as-declared" keeps the DAG's."""
     # A manual run's data interval is the last whole hour before its logical date.
     logical_date = (hour + timedelta(hours=1)).isoformat()
     result = subprocess.run(
-        [sys.executable, "-c", DAG_TEST, str(PROJECT_ROOT / "dags"), DAG_ID, logical_date],
+        [sys.executable, "-c", DAG_TEST, str(PROJECT_ROOT / "dags"), DAG_ID, logical_date, retries],
         env=env, capture_output=True, text=True, timeout=1500,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("RUN ")]
@@ -135,14 +141,18 @@ def snapshot(spark, lake: Path) -> dict:
     return tables
 
 
+def airflow_for(root: Path) -> dict:
+    """The environment of a dag.test() on root/source and root/lake, its Airflow home prepared."""
+    env = {**airflow_environment(root / "airflow", 8793, root / "source", root / "lake"), "FLOWLAKE_SHUFFLE_PARTITIONS": "2"}
+    prepare(env)
+    return env
+
+
 @pytest.fixture(scope="module")
 def airflow_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("dag_run")
-    source, lake = root / "source", root / "lake"
-    write_objects(source)
-    env = {**airflow_environment(root / "airflow", 8793, source, lake), "FLOWLAKE_SHUFFLE_PARTITIONS": "2"}
-    prepare(env)
-    return env, lake
+    write_objects(root / "source")
+    return airflow_for(root), root / "lake"
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +223,53 @@ def test_a_second_run_of_the_same_hour_changes_nothing(first_run, airflow_run, s
     assert second["state"] == "success", second["tasks"]
     assert second["results"]["ingest"]["records_written"] == 6
     assert snapshot(spark, lake) == before
+
+
+class WebhookReceiver(BaseHTTPRequestHandler):
+    """A Slack-compatible incoming webhook on 127.0.0.1 that keeps what it is sent."""
+
+    received: list[dict] = []
+
+    def do_POST(self):
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/flowlake", WebhookReceiver.received
+    server.shutdown()
+
+
+@pytest.mark.slow
+def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, webhook):
+    """A corrupt object: ingest and aggregate go through, validation fails, and people are told."""
+    url, received = webhook
+    source = tmp_path / "source"
+    write_object(source, at(10, 5), [record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30))])
+    write_raw(source, object_key(ACCOUNT, REGION, "fl-1234abcd", at(10, 10), "bad00001"), b"not gzip at all")
+    env = {**airflow_for(tmp_path), "FLOWLAKE_ALERT_WEBHOOK_URL": url}
+
+    failed = run_hour(env, HOUR, retries="as-declared")
+
+    assert failed["state"] == "failed"
+    assert {task: failed["tasks"][task] for task in ("ingest", "aggregate[0]", "validate")} == {
+        "ingest": "success", "aggregate[0]": "success", "validate": "failed",
+    }
+    # A verdict is not retried, although the task may be (retries=3).
+    assert failed["tries"]["validate"] == 1
+    texts = sorted(message["text"] for message in received)
+    assert len(texts) == 2, texts
+    quality, task = texts  # "flowlake data quality ..." sorts before "flowlake task ..."
+    assert quality.startswith("flowlake data quality FAILED for 2026-11-01T10:00Z to 2026-11-01T11:00Z")
+    assert "every object of the window was read (none corrupt)" in quality
+    assert task.startswith("flowlake task failed: vpc_flow_logs_hourly.validate for 2026-11-01T10:00Z to 2026-11-01T11:00Z")
+    # The Airflow alert carries the job's verdict, so it stands on its own.
+    assert "flowlake validate failed" in task and "expect_column_values_to_be_in_set(status)" in task
