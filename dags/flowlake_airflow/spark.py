@@ -95,7 +95,12 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
 
 def _keep_output(hook) -> list[str]:
-    """Collects the lines spark-submit prints while the hook logs them, as it always does."""
+    """Collects the lines spark-submit prints while the hook still logs them.
+
+    The hook only logs that output (in client mode, the driver's stdout with the job's
+    summary is part of it), so its reader is wrapped: a private method of the pinned
+    provider, which tests/test_dag_run.py exercises through the summaries it asserts.
+    """
     lines: list[str] = []
     log_output = hook._process_spark_submit_log
 
