@@ -9,9 +9,13 @@ START ?= 2026-11-01T00:00:00Z
 HOURS ?= 24
 Q ?= SELECT hour, sum(bytes) AS bytes FROM traffic_hourly GROUP BY hour ORDER BY hour
 
-.PHONY: setup jars test test-fast demo sql bench compact clean
+.PHONY: setup jars browser airflow test test-fast demo sql bench compact clean
 
-setup: $(VENV)/.installed $(IVY)/.resolved
+setup: $(VENV)/.installed $(IVY)/.resolved browser
+
+# Debian chromium + chromedriver for the Airflow UI test (no-op when present).
+browser:
+	scripts/install_chromium.sh
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +45,9 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m bench.ingest_bench $(BENCH_ARGS)
+
+airflow: setup
+	$(PY) scripts/airflow_local.py --source $(SOURCE) --lake $(LAKE)
 
 compact: setup
 	$(VENV)/bin/flowlake compact --lake $(LAKE)

@@ -287,8 +287,9 @@ def _type_columns(values, names, good_index, reasons, data, line_numbers, log_fo
             numbers = pc.if_else(pc.greater(numbers, _MILLISECONDS_ABOVE), pc.divide(numbers, 1000), numbers)
         typed[field.column] = numbers
     extra = _extra_fields(values, unknown, len(good_index))
-    keep = np.array([reasons[i] is None for i in good_index], dtype=bool) if len(good_index) else np.zeros(0, bool)
-    bad_rows = np.flatnonzero(np.array([r is not None for r in reasons], dtype=bool))
+    is_bad = np.not_equal(reasons, None)
+    keep = ~is_bad[good_index]
+    bad_rows = np.flatnonzero(is_bad)
     keep_mask = pa.array(keep)
     return _Parsed(
         columns={column: array.filter(keep_mask) for column, array in typed.items()},
