@@ -133,20 +133,15 @@ def run_ingest(
     )
     parsed = transform(read_objects(spark, listing)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        objects = source_object_rows(parsed, listing.root, ingested_at)
-        write(
-            {
-                FLOW_LOGS: flow_log_rows(parsed),
-                QUARANTINE: quarantine_rows(parsed),
-                SOURCE_OBJECTS: objects,
-            },
-            lake,
-            window,
-        )
+        tables = {
+            FLOW_LOGS: flow_log_rows(parsed),
+            QUARANTINE: quarantine_rows(parsed),
+            SOURCE_OBJECTS: source_object_rows(parsed, listing.root, ingested_at),
+        }
+        write(tables, lake, window)
+        # The window's objects are exactly the rows just written: count them from the cache.
         totals = (
-            spark.read.format("delta")
-            .load(table_path(lake, SOURCE_OBJECTS))
-            .where(window.predicate("object_time"))
+            tables[SOURCE_OBJECTS]
             .agg(
                 F.count("*").alias("objects"),
                 F.coalesce(F.sum("lines_read"), F.lit(0)).alias("lines_read"),
@@ -159,8 +154,8 @@ def run_ingest(
         )
         hours = [
             row.hour.replace(tzinfo=timezone.utc).isoformat()
-            for row in parsed.where(F.col("row_kind") == parse.ROW_RECORD)
-            .select(F.date_trunc("hour", F.coalesce(F.timestamp_seconds("start"), F.col("object_time"))).alias("hour"))
+            for row in tables[FLOW_LOGS]
+            .select(F.date_trunc("hour", "event_time").alias("hour"))
             .distinct()
             .orderBy("hour")
             .collect()
