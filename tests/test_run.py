@@ -98,8 +98,10 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
     assert hour_10_before == 1
     assert second["ingest"]["hours_touched"] == [H10.isoformat(), H11.isoformat()]
     assert [(a["window_start"], a["window_end"]) for a in second["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
+    # top_talkers_hourly: hour 10 has 1 source and 2 destinations, hour 11 has 4 sources and 3 destinations.
     assert second["aggregate"][0]["rows"] == {
         "traffic_hourly": 5, "rejects_hourly": 1, "nat_gateway_hourly": 1, "log_status_hourly": 5,
+        "top_talkers_hourly": 10,
     }
     app, nat = {"interface_id": "eni-app"}, {"interface_id": "eni-nat", "vpc_id": "vpc-1"}
     assertDataFrameEqual(read(spark, lake, "traffic_hourly"), expected(spark, "traffic_hourly", [
