@@ -70,8 +70,9 @@ def run_aggregate(
         table_started = time.monotonic()
         path = table_path(lake, table)
         hours = module_for(table).transform(flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb)
-        replace_where(hours, path, slice_predicate(window, "hour"), partition_by=table_schema(table).partition_by)
-        rows[table] = spark.read.format("delta").load(path).where(slice_predicate(window, "hour")).count()
+        schema = table_schema(table)
+        written = replace_where(hours, path, slice_predicate(window, "hour"), schema.partition_by, properties=schema.properties)
+        rows[table] = written["rows"]
         log.info("wrote %d rows of %s in %.1fs", rows[table], table, time.monotonic() - table_started)
     summary = {
         "window_start": window.start.isoformat(),

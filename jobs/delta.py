@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +38,35 @@ def is_conflict(error: Exception) -> bool:
     return any(name in text for name in _CONFLICTS)
 
 
-def replace_where(df: DataFrame, path: str, predicate: str, partition_by: tuple[str, ...] = ()) -> None:
+def replace_where(
+    df: DataFrame,
+    path: str,
+    predicate: str,
+    partition_by: tuple[str, ...] = (),
+    metrics: dict[str, Column] | None = None,
+    properties: dict[str, str] | None = None,
+) -> dict:
     """Atomically replaces the rows matching predicate with df (whose rows must all match it).
 
-    Creates the table on first write. A crash before the commit leaves the
+    Creates the table on first write, with the given Delta table properties. A crash before the commit leaves the
     table as it was: uncommitted files are never read and vacuum removes them.
+    Returns {"rows": rows written, **metrics}, each metric an aggregate observed
+    over the written rows during the write itself (no second read).
     """
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in itertools.count(1):
+        observation = Observation()
+        observed = {"rows": F.count(F.lit(1)), **(metrics or {})}
         try:
             (
-                df.write.format("delta")
+                df.observe(observation, *[column.alias(name) for name, column in observed.items()])
+                .write.format("delta")
                 .mode("overwrite")
                 .option("replaceWhere", predicate)
+                .options(**(properties or {}))
                 .partitionBy(*partition_by)
                 .save(path)
             )
-            return
+            return observation.get
         except Exception as error:  # py4j surfaces Delta's Java exceptions as plain Exceptions
             if attempt == MAX_ATTEMPTS or not is_conflict(error):
                 raise

@@ -60,20 +60,35 @@ def read_objects(spark: SparkSession, listing: Listing) -> DataFrame:
     return spark.read.format("binaryFile").load([o.uri for o in listing.objects])
 
 
-def transform(objects: DataFrame) -> DataFrame:
-    """Parses every object by its own header (or Parquet schema) into the wide parsed rows."""
-    schema = table_schema_of_parsed(objects.sparkSession)
-    return objects.select("path", "length", "content").mapInArrow(parse.parse_binary_batches, schema)
+def parse_objects(objects: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(records, outcomes) of binaryFile rows, each object parsed by its own header (or Parquet schema).
+
+    Two parses of the same bytes: parsing again for the few outcome rows
+    (quarantined lines, one row per object) costs less than holding every
+    record in a cache until the small tables are written.
+    """
+    objects = objects.select("path", "length", "content")
+    records = objects.mapInArrow(parse.record_batches, _spark_schema(parse.record_schema()))
+    outcomes = objects.mapInArrow(parse.outcome_batches, _spark_schema(parse.outcome_schema()))
+    return records, outcomes
 
 
-def table_schema_of_parsed(spark: SparkSession):
+def transform(records: DataFrame, outcomes: DataFrame, root: str, ingested_at: datetime) -> dict[str, DataFrame]:
+    """The rows of the three tables."""
+    return {
+        FLOW_LOGS: flow_log_rows(records),
+        QUARANTINE: quarantine_rows(outcomes),
+        SOURCE_OBJECTS: source_object_rows(outcomes, root, ingested_at),
+    }
+
+
+def _spark_schema(schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return from_arrow_schema(parse.parsed_schema())
+    return from_arrow_schema(schema)
 
 
-def flow_log_rows(parsed: DataFrame) -> DataFrame:
-    records = parsed.where(F.col("row_kind") == parse.ROW_RECORD)
+def flow_log_rows(records: DataFrame) -> DataFrame:
     event_time = F.coalesce(F.timestamp_seconds("start"), F.col("object_time"))
     return conform(
         records.withColumn("account_id", F.coalesce("account_id", "key_account_id"))
@@ -84,16 +99,16 @@ def flow_log_rows(parsed: DataFrame) -> DataFrame:
     )
 
 
-def quarantine_rows(parsed: DataFrame) -> DataFrame:
-    rows = parsed.where(F.col("row_kind") == parse.ROW_QUARANTINE)
+def quarantine_rows(outcomes: DataFrame) -> DataFrame:
+    rows = outcomes.where(F.col("row_kind") == parse.ROW_QUARANTINE)
     return conform(
         rows.withColumn("account_id", F.col("key_account_id")).withColumn("region", F.col("key_region")),
         QUARANTINE,
     )
 
 
-def source_object_rows(parsed: DataFrame, root: str, ingested_at: datetime) -> DataFrame:
-    rows = parsed.where(F.col("row_kind") == parse.ROW_OBJECT)
+def source_object_rows(outcomes: DataFrame, root: str, ingested_at: datetime) -> DataFrame:
+    rows = outcomes.where(F.col("row_kind") == parse.ROW_OBJECT)
     return conform(
         rows.withColumn("object_key", F.expr(f"substring(source_file, {len(root) + 2})"))
         .withColumn("account_id", F.col("key_account_id"))
@@ -103,17 +118,34 @@ def source_object_rows(parsed: DataFrame, root: str, ingested_at: datetime) -> D
     )
 
 
-def write(tables: dict[str, DataFrame], lake: str, window: Window) -> None:
-    """Replaces the window's slice of each table; source_objects last, as the run's record."""
+def write(tables: dict[str, DataFrame], lake: str, window: Window) -> dict[str, dict]:
+    """Replaces the window's slice of each table; source_objects last, as the run's record.
+
+    Returns what was observed while writing: the hours of the records and the objects' totals.
+    """
+    observe = {
+        # Epoch seconds, not timestamps: Python would read those in its own local zone.
+        FLOW_LOGS: {"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
+        SOURCE_OBJECTS: {
+            "lines_read": F.coalesce(F.sum("lines_read"), F.lit(0)),
+            "records_written": F.coalesce(F.sum("records_written"), F.lit(0)),
+            "lines_quarantined": F.coalesce(F.sum("lines_quarantined"), F.lit(0)),
+            "corrupt_objects": F.count(F.when(F.col("status") == parse.STATUS_CORRUPT, 1)),
+        },
+    }
+    written = {}
     for table in (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS):
         started = time.monotonic()
-        replace_where(
+        written[table] = replace_where(
             tables[table],
             table_path(lake, table),
             window.predicate("object_time"),
             partition_by=table_schema(table).partition_by,
+            metrics=observe.get(table),
+            properties=table_schema(table).properties,
         )
         log.info("wrote %s in %.1fs", table, time.monotonic() - started)
+    return written
 
 
 def run_ingest(
@@ -131,43 +163,21 @@ def run_ingest(
         len(listing.skipped),
         time.monotonic() - started,
     )
-    parsed = transform(read_objects(spark, listing)).persist(StorageLevel.MEMORY_AND_DISK)
+    records, outcomes = parse_objects(read_objects(spark, listing))
+    # Outcome rows are few and feed two tables: parse them once.
+    outcomes = outcomes.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        tables = {
-            FLOW_LOGS: flow_log_rows(parsed),
-            QUARANTINE: quarantine_rows(parsed),
-            SOURCE_OBJECTS: source_object_rows(parsed, listing.root, ingested_at),
-        }
-        write(tables, lake, window)
-        # The window's objects are exactly the rows just written: count them from the cache.
-        totals = (
-            tables[SOURCE_OBJECTS]
-            .agg(
-                F.count("*").alias("objects"),
-                F.coalesce(F.sum("lines_read"), F.lit(0)).alias("lines_read"),
-                F.coalesce(F.sum("records_written"), F.lit(0)).alias("records_written"),
-                F.coalesce(F.sum("lines_quarantined"), F.lit(0)).alias("lines_quarantined"),
-                F.count(F.when(F.col("status") == parse.STATUS_CORRUPT, 1)).alias("corrupt_objects"),
-            )
-            .first()
-            .asDict()
-        )
-        hours = [
-            row.hour.replace(tzinfo=timezone.utc).isoformat()
-            for row in tables[FLOW_LOGS]
-            .select(F.date_trunc("hour", "event_time").alias("hour"))
-            .distinct()
-            .orderBy("hour")
-            .collect()
-        ]
+        written = write(transform(records, outcomes, listing.root, ingested_at), lake, window)
     finally:
-        parsed.unpersist()
+        outcomes.unpersist()
+    objects = written[SOURCE_OBJECTS]
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        **totals,
+        "objects": objects["rows"],
+        **{name: objects[name] for name in ("lines_read", "records_written", "lines_quarantined", "corrupt_objects")},
         "skipped_objects": len(listing.skipped),
-        "hours_touched": hours,
+        "hours_touched": [datetime.fromtimestamp(hour, timezone.utc).isoformat() for hour in written[FLOW_LOGS]["hours"]],
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

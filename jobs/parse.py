@@ -8,11 +8,11 @@ be decoded at all gives one quarantine row and no records, never a partial read.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 from jobs.layout import parse_object_name
 from jobs.schemas import field_catalogue
 
-ROW_RECORD = "record"
 ROW_QUARANTINE = "quarantine"
 ROW_OBJECT = "object"
 
@@ -42,21 +41,30 @@ EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 
 
-@lru_cache(maxsize=None)
-def parsed_schema() -> pa.Schema:
-    """The wide row every object is parsed into; row_kind says which part is filled."""
+_OBJECT_FIELDS = (
+    pa.field("source_file", pa.string()),
+    pa.field("line_number", pa.int32()),
+    pa.field("key_account_id", pa.string()),
+    pa.field("key_region", pa.string()),
+    pa.field("flow_log_id", pa.string()),
+    pa.field("object_time", TIMESTAMP_TYPE),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def record_schema() -> pa.Schema:
+    """A record row: every catalogue field, the unknown ones, and where the record came from."""
     catalogue = [pa.field(f.column, _ARROW_TYPES[f.type]) for f in field_catalogue()]
+    return pa.schema([*_OBJECT_FIELDS, *catalogue, pa.field("extra_fields", EXTRA_FIELDS_TYPE)])
+
+
+@functools.lru_cache(maxsize=None)
+def outcome_schema() -> pa.Schema:
+    """A quarantine row or an object row (row_kind says which): what became of each object and bad line."""
     return pa.schema(
         [
             pa.field("row_kind", pa.string()),
-            pa.field("source_file", pa.string()),
-            pa.field("line_number", pa.int32()),
-            *catalogue,
-            pa.field("extra_fields", EXTRA_FIELDS_TYPE),
-            pa.field("key_account_id", pa.string()),
-            pa.field("key_region", pa.string()),
-            pa.field("flow_log_id", pa.string()),
-            pa.field("object_time", TIMESTAMP_TYPE),
+            *_OBJECT_FIELDS,
             pa.field("raw_line", pa.string()),
             pa.field("reason", pa.string()),
             pa.field("file_format", pa.string()),
@@ -70,7 +78,7 @@ def parsed_schema() -> pa.Schema:
     )
 
 
-@lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
 def _catalogue_by_name() -> dict:
     by_name = {}
     for f in field_catalogue():
@@ -95,8 +103,14 @@ class _Parsed:
     log_format: str
 
 
-def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> list[pa.RecordBatch]:
-    """All rows for one object: its records, its quarantine rows, and one object row."""
+@dataclass
+class ParsedObject:
+    records: pa.RecordBatch | None  # record_schema
+    outcomes: list[pa.RecordBatch]  # outcome_schema: its quarantine rows, then its one object row
+
+
+def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> ParsedObject:
+    """Everything one object yields. An object that cannot be decoded yields no records at all."""
     name = uri.rsplit("/", 1)[-1]
     key_fields = parse_object_name(name)
     if key_fields is None:
@@ -116,41 +130,33 @@ def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> lis
         else:
             parsed = _parse_text(_gunzip(content))
     except ObjectError as error:
-        quarantine = _batch(
-            1,
-            constants,
-            row_kind=ROW_QUARANTINE,
-            reason=pa.array([str(error)]),
+        outcome = functools.partial(_batch, outcome_schema(), 1, constants, reason=pa.array([str(error)]))
+        return ParsedObject(
+            records=None,
+            outcomes=[
+                outcome(row_kind=ROW_QUARANTINE),
+                outcome(row_kind=ROW_OBJECT, size_bytes=size, records_written=0, lines_quarantined=1,
+                        status=STATUS_CORRUPT),
+            ],
         )
-        summary = _batch(
-            1,
-            constants,
-            row_kind=ROW_OBJECT,
-            size_bytes=size,
-            records_written=0,
-            lines_quarantined=1,
-            status=STATUS_CORRUPT,
-            reason=pa.array([str(error)]),
-        )
-        return [quarantine, summary]
 
     records_count = len(parsed.line_numbers)
     bad_count = len(parsed.bad_line_numbers)
-    batches = []
+    records = None
     if records_count:
-        batches.append(
-            _batch(
-                records_count,
-                constants,
-                row_kind=ROW_RECORD,
-                line_number=parsed.line_numbers,
-                extra_fields=parsed.extra_fields,
-                **parsed.columns,
-            )
+        records = _batch(
+            record_schema(),
+            records_count,
+            constants,
+            line_number=parsed.line_numbers,
+            extra_fields=parsed.extra_fields,
+            **parsed.columns,
         )
+    outcomes = []
     if bad_count:
-        batches.append(
+        outcomes.append(
             _batch(
+                outcome_schema(),
                 bad_count,
                 constants,
                 row_kind=ROW_QUARANTINE,
@@ -165,8 +171,9 @@ def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> lis
         status = STATUS_PARTIAL
     else:
         status = STATUS_OK
-    batches.append(
+    outcomes.append(
         _batch(
+            outcome_schema(),
             1,
             constants,
             row_kind=ROW_OBJECT,
@@ -178,14 +185,14 @@ def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> lis
             status=status,
         )
     )
-    return batches
+    return ParsedObject(records=records, outcomes=outcomes)
 
 
-def _batch(length: int, constants: dict, **columns) -> pa.RecordBatch:
-    """A batch of the parsed schema: given arrays, repeated scalars, NULL elsewhere."""
+def _batch(schema: pa.Schema, length: int, constants: dict, **columns) -> pa.RecordBatch:
+    """A batch of schema: given arrays, repeated scalars, NULL elsewhere."""
     values = {**constants, **columns}
     arrays = []
-    for field in parsed_schema():
+    for field in schema:
         value = values.get(field.name)
         if value is None:
             arrays.append(pa.nulls(length, field.type))
@@ -193,7 +200,7 @@ def _batch(length: int, constants: dict, **columns) -> pa.RecordBatch:
             arrays.append(value.cast(field.type) if value.type != field.type else value)
         else:
             arrays.append(pa.repeat(pa.scalar(value, field.type), length))
-    return pa.RecordBatch.from_arrays(arrays, schema=parsed_schema())
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def _gunzip(content: bytes) -> str:
@@ -361,12 +368,24 @@ def _parse_parquet(content: bytes) -> _Parsed:
     )
 
 
-def parse_binary_batches(batches):
-    """mapInArrow body over binaryFile rows (path, length, content)."""
+def _parsed_objects(batches):
+    """Each object of binaryFile batches (path, length, content), parsed."""
     for batch in batches:
         paths = batch.column("path").to_pylist()
         lengths = batch.column("length").to_pylist()
         contents = batch.column("content")
         for i, (path, length) in enumerate(zip(paths, lengths)):
-            yield from parse_object(path, contents[i].as_py(), length)
+            yield parse_object(path, contents[i].as_py(), length)
 
+
+def record_batches(batches):
+    """mapInArrow body: the records of every object (record_schema)."""
+    for parsed in _parsed_objects(batches):
+        if parsed.records is not None:
+            yield parsed.records
+
+
+def outcome_batches(batches):
+    """mapInArrow body: the quarantine and object rows of every object (outcome_schema)."""
+    for parsed in _parsed_objects(batches):
+        yield from parsed.outcomes

@@ -29,6 +29,7 @@ class TableSchema:
     description: str
     partition_by: tuple[str, ...]
     columns: tuple[dict, ...]
+    properties: dict[str, str]  # Delta table properties, set when the table is created
 
     @property
     def column_names(self) -> list[str]:
@@ -71,5 +72,6 @@ def table_schema(table: str) -> TableSchema:
         table=raw["table"],
         description=raw["description"],
         partition_by=tuple(raw.get("partition_by") or ()),
+        properties={str(k): str(v) for k, v in (raw.get("properties") or {}).items()},
         columns=tuple(raw["columns"]),
     )

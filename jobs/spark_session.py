@@ -72,6 +72,9 @@ def base_conf() -> dict[str, str]:
         # Ingest hands whole objects (up to 75 MB gzip each) to Python in Arrow
         # batches: a few objects per batch bounds a worker's memory.
         "spark.sql.execution.arrow.maxRecordsPerBatch": "16",
+        # Spark checks the listed objects in a job of one task per object by
+        # default (1,152 tasks for a day of 4 flow logs): a few tasks suffice.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
         # Each gzip object is one task; small objects are packed together.
         "spark.sql.files.openCostInBytes": str(1024 * 1024),
         "spark.sql.shuffle.partitions": os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8"),
