@@ -22,17 +22,12 @@ from jobs import nat_inventory as inventory
 from jobs.aggregates import HOURLY_TABLES, module_for
 from jobs.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from jobs.delta import replace_where, table_exists, table_path
-from jobs.ingest import FLOW_LOGS, Window, add_window_arguments
+from jobs.ingest import FLOW_LOGS
 from jobs.layout import normalize_uri
 from jobs.schemas import table_schema
+from jobs.window import Window, add_window_arguments, configure_logging, require_whole_hours, window_from_args
 
 log = logging.getLogger("flowlake.aggregate")
-
-
-def require_whole_hours(window: Window) -> None:
-    for name, instant in (("start", window.start), ("end", window.end)):
-        if (instant.minute, instant.second, instant.microsecond) != (0, 0, 0):
-            raise ValueError(f"aggregate windows are whole UTC hours: {name} {instant.isoformat()} is not on the hour")
 
 
 def slice_predicate(window: Window, time_column: str) -> str:
@@ -112,12 +107,8 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        window = Window(args.start, args.end)
-        require_whole_hours(window)
-    except ValueError as error:
-        parser.error(str(error))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    window = window_from_args(parser, args, whole_hours=True)
+    configure_logging()
     spark = spark or get_spark("flowlake-aggregate")
     summary = run_aggregate(spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb)
     print(json.dumps(summary))

@@ -16,6 +16,7 @@ import time
 from pyspark.sql import SparkSession
 
 from jobs.delta import lake_tables
+from jobs.window import configure_logging
 
 log = logging.getLogger("flowlake.compact")
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> li
     from jobs.spark_session import get_spark
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     results = run_compact(spark or get_spark("flowlake-compact"), args.lake, args.retention_hours)
     print(json.dumps(results))
     return results

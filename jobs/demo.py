@@ -10,13 +10,12 @@ only re-runs the pipeline: every step is idempotent.
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from jobs import generate, report, run, validate
-from jobs.ingest import Window
+from jobs.window import Window, configure_logging
 from jobs.layout import parse_utc
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from jobs.spark_session import get_spark
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     began = time.monotonic()
     start, end = args.start, args.start + timedelta(hours=args.hours)
     window = ["--start", start.isoformat(), "--end", end.isoformat()]

@@ -38,7 +38,7 @@ import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,7 +49,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from jobs.layout import object_key, parse_utc
-from jobs.parse import parsed_schema
+from jobs.parse import record_schema
 from jobs.schemas import field_catalogue
 
 WINDOW = timedelta(minutes=5)
@@ -553,7 +553,7 @@ class _WindowRecords:
         version = _format_version(fields)
         order = self.rng.permutation(len(self.rows))  # AWS does not sort a file's records
         rows = [self.rows[i] for i in order]
-        schema = parsed_schema()
+        schema = record_schema()
         return pa.table({
             column: pa.array([version] * len(rows) if column == "version" else [r.get(column) for r in rows],
                              schema.field(column).type)

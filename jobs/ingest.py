@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from pyspark import StorageLevel
@@ -25,8 +24,9 @@ from pyspark.sql import functions as F
 
 from jobs import parse
 from jobs.delta import replace_where, table_path
-from jobs.layout import Listing, list_window, normalize_uri, parse_utc
+from jobs.layout import Listing, list_window, normalize_uri
 from jobs.schemas import conform, table_schema
+from jobs.window import Window, add_window_arguments, configure_logging, window_from_args
 
 log = logging.getLogger("flowlake.ingest")
 
@@ -34,23 +34,6 @@ FLOW_LOGS = "flow_logs"
 QUARANTINE = "flow_logs_quarantine"
 SOURCE_OBJECTS = "source_objects"
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-
-    def __post_init__(self):
-        if self.start >= self.end:
-            raise ValueError(f"window start {self.start} is not before its end {self.end}")
-
-    def predicate(self, column: str) -> str:
-        fmt = "%Y-%m-%d %H:%M:%S"
-        return (
-            f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' "
-            f"AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
-        )
 
 
 def read_objects(spark: SparkSession, listing: Listing) -> DataFrame:
@@ -184,11 +167,6 @@ def run_ingest(
     return summary
 
 
-def add_window_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", required=True, type=parse_utc, help="window start, UTC, inclusive (ISO 8601)")
-    parser.add_argument("--end", required=True, type=parse_utc, help="window end, UTC, exclusive (ISO 8601)")
-
-
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(prog="flowlake ingest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, help="local folder or s3a://bucket/prefix (s3:// accepted)")
@@ -200,10 +178,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from jobs.spark_session import get_spark
 
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    window = window_from_args(parser, args)
+    configure_logging()
     spark = spark or get_spark("flowlake-ingest")
-    summary = run_ingest(spark, args.source, args.lake, Window(args.start, args.end), datetime.now(timezone.utc))
+    summary = run_ingest(spark, args.source, args.lake, window, datetime.now(timezone.utc))
     print(json.dumps(summary))
     return summary
 

@@ -29,6 +29,7 @@ from jobs.delta import replace_where, table_exists, table_path
 from jobs.schemas import conform
 from jobs.layout import normalize_uri
 from jobs.schemas import table_schema
+from jobs.window import configure_logging
 
 log = logging.getLogger("flowlake.nat_inventory")
 
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
     from jobs.spark_session import get_spark
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     spark = spark or get_spark("flowlake-nat-inventory")
     summary = run_nat_inventory(spark, args.lake, datetime.now(timezone.utc), args.regions, args.endpoint_url)
     print(json.dumps(summary))

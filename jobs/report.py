@@ -12,7 +12,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.ingest import Window, add_window_arguments
+from jobs.window import Window, add_window_arguments
 from jobs.layout import normalize_uri
 from jobs.sql import DEFAULT_LAKE, register_tables, run_named_query
 

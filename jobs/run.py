@@ -23,9 +23,10 @@ from pyspark.sql import SparkSession
 
 from jobs.aggregate import add_nat_arguments, run_aggregate
 from jobs.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
-from jobs.ingest import Window, run_ingest
+from jobs.ingest import run_ingest
 from jobs.ingest import build_parser as add_ingest_arguments
 from jobs.layout import parse_utc
+from jobs.window import Window, configure_logging, window_from_args
 
 log = logging.getLogger("flowlake.run")
 
@@ -85,11 +86,8 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        window = Window(args.start, args.end)
-    except ValueError as error:
-        parser.error(str(error))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    window = window_from_args(parser, args)
+    configure_logging()
     spark = spark or get_spark("flowlake-run")
     summary = run_pipeline(
         spark,

@@ -26,14 +26,13 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import alerts
-from jobs.aggregate import require_whole_hours
 from jobs.delta import replace_where, table_exists, table_path
 from jobs.dq import checks as dq
 from jobs.dq import gx_runner
-from jobs.ingest import Window, add_window_arguments
 from jobs.layout import normalize_uri
 from jobs.nat_inventory import resolve as resolve_nat_inventory
 from jobs.schemas import table_schema
+from jobs.window import Window, add_window_arguments, configure_logging, require_whole_hours
 
 log = logging.getLogger("flowlake.validate")
 
@@ -228,9 +227,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         thresholds = dq.Thresholds.load(dict(args.param))
     except ValueError as error:
         parser.error(str(error))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Great Expectations logs every store write at INFO: hundreds of lines per run.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    configure_logging()
     validated_at = datetime.now(timezone.utc)
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
     spark = spark or get_spark("flowlake-validate")

@@ -16,7 +16,7 @@ from jobs.aggregates import module_for
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
 SUMMED_TABLES = ("traffic_hourly", "rejects_hourly", "nat_gateway_hourly", "log_status_hourly")
 from jobs.delta import table_path
-from jobs.ingest import Window
+from jobs.window import Window
 from jobs.schemas import table_schema
 
 H10 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ import pytest
 from jobs.aggregates import HOURLY_TABLES
 from jobs.delta import table_path
 from jobs.generate import generate
-from jobs.ingest import Window
+from jobs.window import Window
 from jobs.run import run_pipeline
 from tests.airflow_server import running_airflow
 

@@ -255,7 +255,8 @@ def test_benchmark_day_has_exactly_the_records_asked_for(tmp_path):
 
 @pytest.mark.slow
 def test_a_generated_hour_ingests_without_quarantine(spark, tmp_path):
-    from jobs.ingest import Window, run_ingest
+    from jobs.ingest import run_ingest
+    from jobs.window import Window
 
     source = tmp_path / "source"
     summary = generate(str(source), START, hours=1, seed=11, records_per_hour=600)

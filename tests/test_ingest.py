@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 
 from jobs.delta import table_path
-from jobs.ingest import Window, run_ingest
+from jobs.ingest import run_ingest
+from jobs.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
 
 UTC = timezone.utc

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from jobs.delta import table_path
-from jobs.ingest import Window, run_ingest
+from jobs.ingest import run_ingest
+from jobs.window import Window
 from tests.flowlog_objects import write_object
 
 UTC = timezone.utc

@@ -5,7 +5,8 @@ from __future__ import annotations
 import gzip
 from datetime import datetime, timezone
 
-from jobs.ingest import Window, run_ingest
+from jobs.ingest import run_ingest
+from jobs.window import Window
 from jobs.layout import object_key
 from tests.flowlog_objects import DEFAULT_FORMAT
 

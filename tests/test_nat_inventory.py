@@ -11,7 +11,7 @@ from pyspark.testing import assertDataFrameEqual
 from jobs import nat_inventory
 from jobs.aggregate import run_aggregate
 from jobs.delta import table_path
-from jobs.ingest import Window
+from jobs.window import Window
 from jobs.layout import normalize_uri
 from jobs.nat_inventory import RegionResponses, checked, keep_unreturned, read_inventory_file, resolve
 from jobs.schemas import table_schema

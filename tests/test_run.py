@@ -10,7 +10,7 @@ from pyspark.testing import assertDataFrameEqual
 
 from jobs import run
 from jobs.delta import table_path
-from jobs.ingest import Window
+from jobs.window import Window
 from jobs.layout import object_key
 from jobs.run import aggregate_windows, run_pipeline
 from jobs.schemas import table_schema

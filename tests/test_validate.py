@@ -50,7 +50,8 @@ from jobs.dq.gx_runner import (
     run_check,
     run_identifier,
 )
-from jobs.ingest import Window, run_ingest
+from jobs.ingest import run_ingest
+from jobs.window import Window
 from jobs.layout import object_key
 from jobs.schemas import table_schema
 from jobs.validate import (

@@ -17,7 +17,7 @@ def aggregation_windows(ingest_summary: dict) -> list[dict[str, str]]:
             "(the spark_default connection's deploy mode) so that its output reaches the task"
         )
     # Imported when the task runs: jobs.run imports pyspark.
-    from jobs.ingest import Window
+    from jobs.window import Window
     from jobs.layout import parse_utc
     from jobs.run import aggregate_windows
 

@@ -21,7 +21,8 @@ from jobs.aggregate import slice_predicate
 from jobs.aggregates import HOURLY_TABLES
 from jobs.aggregates.hourly import with_hour
 from jobs.dq import EXPECTATIONS_DIR, suite_file
-from jobs.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, Window
+from jobs.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS
+from jobs.window import Window
 from jobs.parse import STATUS_CORRUPT
 from jobs.schemas import table_schema
 

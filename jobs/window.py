@@ -1,0 +1,62 @@
+"""The half-open UTC window every job reads and writes, and what every job's command line shares.
+
+Jobs get their window as arguments (never "latest", never the clock), so a
+run of a window gives the same tables whenever and however often it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from jobs.layout import parse_utc
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self):
+        if self.start >= self.end:
+            raise ValueError(f"window start {self.start} is not before its end {self.end}")
+
+    def predicate(self, column: str) -> str:
+        fmt = "%Y-%m-%d %H:%M:%S"
+        return (
+            f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' "
+            f"AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
+        )
+
+
+def require_whole_hours(window: Window) -> None:
+    for name, instant in (("start", window.start), ("end", window.end)):
+        if (instant.minute, instant.second, instant.microsecond) != (0, 0, 0):
+            raise ValueError(f"this job's windows are whole UTC hours: {name} {instant.isoformat()} is not on the hour")
+
+
+def add_window_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", required=True, type=parse_utc, help="window start, UTC, inclusive (ISO 8601)")
+    parser.add_argument("--end", required=True, type=parse_utc, help="window end, UTC, exclusive (ISO 8601)")
+
+
+def window_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, whole_hours: bool = False) -> Window:
+    """The window of parsed --start/--end; a bad one ends the command with a usage error."""
+    try:
+        window = Window(args.start, args.end)
+        if whole_hours:
+            require_whole_hours(window)
+    except ValueError as error:
+        parser.error(str(error))
+    return window
+
+
+def configure_logging() -> None:
+    """Progress lines on stderr for a job run from the command line or spark-submit."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Libraries that log every store write or socket close at INFO: noise, and
+    # py4j's closing message can come after the streams are gone at exit.
+    for chatty in ("great_expectations", "py4j"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
