@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # later sessions find them there and need no network.
 $(IVY)/.resolved: $(VENV)/.installed jobs/spark_session.py
 	$(PY) -m jobs.spark_session
-	touch $@
+	mkdir -p $(@D) && touch $@
 
 jars: $(IVY)/.resolved
 
