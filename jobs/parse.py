@@ -34,8 +34,9 @@ STATUS_CORRUPT = "corrupt"
 _MILLISECONDS_ABOVE = 2**31
 _HEADER_FIELD = re.compile(r"^[a-z][a-z0-9-]*$")
 _ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
-# Digits that fit the column type without overflow: int32 up to 2147483647.
-_DIGITS = {"int": r"^[0-9]{1,9}$|^[0-2][0-9]{9}$", "bigint": r"^[0-9]{1,18}$"}
+# Most digits a value of the column type can have (an int's 10 digits are checked against int32's range
+# after the cast); 18 keeps every bigint below int64's overflow.
+_MAX_DIGITS = {"int": 10, "bigint": 18}
 _INT32_MAX = 2**31 - 1
 EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
@@ -279,9 +280,12 @@ def _type_columns(values, names, good_index, reasons, data, line_numbers, log_fo
         if field.type == "string":
             typed[field.column] = pc.if_else(is_dash, pa.scalar(None, pa.string()), column)
             continue
-        is_number = pc.match_substring_regex(column, _DIGITS[field.type])
+        is_number = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.binary_length(column), _MAX_DIGITS[field.type]))
         bad = pc.invert(pc.or_(is_dash, is_number)).to_numpy(zero_copy_only=False)
-        numbers = pc.cast(pc.if_else(is_number, column, pa.scalar(None, pa.string())), pa.int64())
+        if pc.all(is_number).as_py():
+            numbers = pc.cast(column, pa.int64())
+        else:
+            numbers = pc.cast(pc.if_else(is_number, column, pa.scalar(None, pa.string())), pa.int64())
         if field.type == "int":
             too_big = pc.fill_null(pc.greater(numbers, _INT32_MAX), False).to_numpy(zero_copy_only=False)
             bad = bad | too_big

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import date, datetime, timezone
 
 import pyarrow as pa
@@ -184,6 +185,11 @@ def test_bad_lines_are_quarantined_with_reasons_and_counts_reconcile(spark, tmp_
         "",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 99999999999 2 6 3 300 1761991200 1761991260 ACCEPT OK",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 4 400 1761991200 1761991260 ACCEPT OK",
+        # int32 ends at 2147483647; bigint takes 18 digits; only ASCII digits are numbers.
+        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2147483648 6 3 300 1761991200 1761991260 ACCEPT OK",
+        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 3 1000000000000000000 1761991200 1761991260 ACCEPT OK",
+        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 \u0664 3 300 1761991200 1761991260 ACCEPT OK",
+        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2147483647 6 3 999999999999999999 1761991200 1761991260 ACCEPT OK",
     ]
     path = write_object(source, utc(2025, 11, 1, 10, 5), lines)
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
@@ -193,13 +199,18 @@ def test_bad_lines_are_quarantined_with_reasons_and_counts_reconcile(spark, tmp_
         (4, lines[2], "packets is not a valid bigint: 'three'"),
         (5, "", "blank line"),
         (6, lines[4], "srcport is not a valid int: '99999999999'"),
+        (8, lines[6], "dstport is not a valid int: '2147483648'"),
+        (9, lines[7], "bytes is not a valid bigint: '1000000000000000000'"),
+        (10, lines[8], "protocol is not a valid int: '\u0664'"),
     ])
-    assert rows(read(spark, lake, "flow_logs"), "line_number", "bytes") == [(2, 300), (7, 400)]
+    assert sorted(rows(read(spark, lake, "flow_logs"), "line_number", "dstport", "bytes")) == [
+        (2, 2, 300), (7, 2, 400), (11, 2147483647, 999999999999999999),
+    ]
     (obj,) = read(spark, lake, "source_objects").collect()
     lines_in_object = len(gzip.decompress(path.read_bytes()).decode().splitlines()) - 1  # minus the header
-    assert (obj.lines_read, obj.records_written, obj.lines_quarantined, obj.status) == (lines_in_object, 2, 4, "partial")
+    assert (obj.lines_read, obj.records_written, obj.lines_quarantined, obj.status) == (lines_in_object, 3, 7, "partial")
     assert obj.lines_read == obj.records_written + obj.lines_quarantined
-    assert (summary["lines_read"], summary["records_written"], summary["lines_quarantined"]) == (6, 2, 4)
+    assert (summary["lines_read"], summary["records_written"], summary["lines_quarantined"]) == (10, 3, 7)
 
 
 def test_truncated_gzip_is_quarantined_whole_and_header_only_is_empty(spark, tmp_path):
@@ -296,3 +307,22 @@ def test_rerunning_windows_in_any_order_gives_the_same_tables(spark, tmp_path):
 def test_window_must_have_positive_length():
     with pytest.raises(ValueError, match="not before its end"):
         Window(utc(2025, 11, 1, 11), utc(2025, 11, 1, 11))
+
+
+def test_flow_logs_keeps_file_statistics_on_the_pruning_columns_only(spark, tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT)
+    ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+
+    actions = [
+        json.loads(line)
+        for commit in sorted((lake / "flow_logs" / "_delta_log").glob("*.json"))
+        for line in commit.read_text().splitlines()
+    ]
+    (stats,) = [json.loads(a["add"]["stats"]) for a in actions if "add" in a]
+    assert set(stats["nullCount"]) == {
+        "object_time", "event_time", "start", "end", "account_id", "region", "vpc_id", "interface_id",
+        "srcaddr", "dstaddr", "dstport", "action", "log_status",
+    }
+    assert (stats["minValues"]["dstport"], stats["maxValues"]["dstport"]) == (22, 3389)
+    assert (stats["nullCount"]["vpc_id"], stats["numRecords"]) == (2, 2)
