@@ -19,7 +19,7 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -37,6 +37,8 @@ from jobs.window import Window, add_window_arguments, configure_logging, require
 log = logging.getLogger("flowlake.validate")
 
 DQ_RESULTS = "dq_results"
+# Data Docs are for reading recent runs; the whole history is in dq_results.
+DATA_DOCS_DAYS = 30
 CRITICAL, WARNING = "critical", "warning"
 EXIT_PASSED, EXIT_FAILED = 0, 1
 # run_id goes into a replaceWhere predicate as a string literal.
@@ -131,8 +133,12 @@ def run_validate(
     validated_at: datetime,
     thresholds: dq.Thresholds,
     nat_inventory: str | None = None,
+    data_docs_days: int = DATA_DOCS_DAYS,
 ) -> Report:
-    """Runs every check, writes the results to dq_results and adds them to the Data Docs."""
+    """Runs every check, writes the results to dq_results and adds them to the Data Docs.
+
+    The Data Docs keep the runs validated in the last data_docs_days days.
+    """
     require_whole_hours(window)
     checked_run_id(run_id)
     lake = normalize_uri(lake)
@@ -149,6 +155,9 @@ def run_validate(
         outcomes += check_outcomes
         stored.append(stored_as)
         log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
+    expired = gx_runner.prune_results(context, validated_at - timedelta(days=data_docs_days))
+    if expired:
+        log.info("Data Docs: %d results of runs older than %d days removed", expired, data_docs_days)
     report = Report(run_id, window, outcomes, gx_runner.build_data_docs(context, stored))
     write_results(result_rows(spark, report, validated_at), lake, run_id)
     log.info(
@@ -189,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder of the Great Expectations project and its HTML Data Docs "
         "(default: FLOWLAKE_DATA_DOCS, else data_docs beside the lake)",
+    )
+    parser.add_argument(
+        "--data-docs-days",
+        type=int,
+        default=int(os.environ.get("FLOWLAKE_DATA_DOCS_DAYS", DATA_DOCS_DAYS)),
+        help=f"Data Docs keep the runs of these last days; dq_results keeps all "
+        f"(default: FLOWLAKE_DATA_DOCS_DAYS, else {DATA_DOCS_DAYS})",
     )
     parser.add_argument(
         "--run-id",
@@ -240,6 +256,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         validated_at=validated_at,
         thresholds=thresholds,
         nat_inventory=args.nat_inventory,
+        data_docs_days=args.data_docs_days,
     )
     alerted = send_alert(report, args.alert_on)
     summary = {

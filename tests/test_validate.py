@@ -47,6 +47,7 @@ from jobs.dq.gx_runner import (
     load_suite,
     observed_value,
     open_context,
+    prune_results,
     run_check,
     run_identifier,
 )
@@ -493,6 +494,32 @@ def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
         page.relative_to(tmp_path / "docs").parts[:3] for page in (tmp_path / "docs" / "validations").rglob("*.html")
     )
     assert pages == [("validations", "shares", "first-run"), ("validations", "shares", "second-run")]
+
+
+def test_data_docs_forget_runs_older_than_the_retention(spark, tmp_path):
+    frame = spark.createDataFrame(
+        [(HOUR_11, "fl-a", 0.0, 0.0)],
+        "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
+    )
+    runs = {"old-run": VALIDATED_AT - timedelta(days=31), "recent-run": VALIDATED_AT - timedelta(days=29),
+            "this-run": VALIDATED_AT}
+    removed = []
+    for run, run_time in runs.items():  # as flowlake validate does, with 30 days of Data Docs
+        context = open_context(tmp_path / "docs")
+        _, stored = run_check(
+            context,
+            Check("shares", "shares per hour and flow log", frame, ("hour",)),
+            Thresholds.load().suite_parameters(),
+            run_identifier(run, run_time),
+        )
+        removed.append(prune_results(context, run_time - timedelta(days=30)))
+        index = build_data_docs(context, [stored])
+
+    assert removed == [0, 0, 1]
+    html = index.read_text()
+    assert ("old-run" in html, "recent-run" in html, "this-run" in html) == (False, True, True)
+    pages = {page.relative_to(tmp_path / "docs").parts[2] for page in (tmp_path / "docs" / "validations").rglob("*.html")}
+    assert pages == {"recent-run", "this-run"}
 
 
 def failed_outcome(suite: str, column: str, severity: str, observed: str) -> Outcome:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -201,6 +202,20 @@ def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:
         resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=name) for name in sorted(suites))]
     )
     return Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+
+
+def prune_results(context, kept_since: datetime) -> int:
+    """Forgets the stored results of runs before kept_since; returns how many.
+
+    The next Data Docs build drops their pages and index entries (Great
+    Expectations cleans pages whose result is gone), so an hourly pipeline's
+    docs stay the size of the retention. dq_results keeps the whole history.
+    """
+    store = context.validation_results_store
+    expired = [key for key in store.list_keys() if key.run_id.run_time < kept_since]
+    for key in expired:
+        store.remove_key(key)
+    return len(expired)
 
 
 def run_identifier(run_id: str, run_time) -> RunIdentifier:
