@@ -25,7 +25,7 @@ from jobs.delta import replace_where, table_exists, table_path
 from jobs.ingest import FLOW_LOGS
 from jobs.layout import normalize_uri
 from jobs.schemas import table_schema
-from jobs.window import Window, add_window_arguments, configure_logging, require_whole_hours, window_from_args
+from jobs.window import Window, add_window_arguments, job_arguments, require_whole_hours
 
 log = logging.getLogger("flowlake.aggregate")
 
@@ -105,10 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from jobs.spark_session import get_spark
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    window = window_from_args(parser, args, whole_hours=True)
-    configure_logging()
+    args, window = job_arguments(build_parser(), argv, whole_hours=True)
     spark = spark or get_spark("flowlake-aggregate")
     summary = run_aggregate(spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb)
     print(json.dumps(summary))

@@ -26,7 +26,7 @@ from jobs import parse
 from jobs.delta import replace_where, table_path
 from jobs.layout import Listing, list_window, normalize_uri
 from jobs.schemas import conform, table_schema
-from jobs.window import Window, add_window_arguments, configure_logging, window_from_args
+from jobs.window import Window, add_window_arguments, job_arguments
 
 log = logging.getLogger("flowlake.ingest")
 
@@ -178,10 +178,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from jobs.spark_session import get_spark
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    window = window_from_args(parser, args)
-    configure_logging()
+    args, window = job_arguments(build_parser(), argv)
     spark = spark or get_spark("flowlake-ingest")
     summary = run_ingest(spark, args.source, args.lake, window, datetime.now(timezone.utc))
     print(json.dumps(summary))

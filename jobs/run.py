@@ -26,7 +26,7 @@ from jobs.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from jobs.ingest import run_ingest
 from jobs.ingest import build_parser as add_ingest_arguments
 from jobs.layout import parse_utc
-from jobs.window import Window, configure_logging, window_from_args
+from jobs.window import Window, job_arguments
 
 log = logging.getLogger("flowlake.run")
 
@@ -84,10 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from jobs.spark_session import get_spark
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    window = window_from_args(parser, args)
-    configure_logging()
+    args, window = job_arguments(build_parser(), argv)
     spark = spark or get_spark("flowlake-run")
     summary = run_pipeline(
         spark,

@@ -32,7 +32,7 @@ from jobs.dq import gx_runner
 from jobs.layout import normalize_uri
 from jobs.nat_inventory import resolve as resolve_nat_inventory
 from jobs.schemas import table_schema
-from jobs.window import Window, add_window_arguments, configure_logging, require_whole_hours
+from jobs.window import Window, add_window_arguments, job_arguments, require_whole_hours
 
 log = logging.getLogger("flowlake.validate")
 
@@ -236,14 +236,11 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     from jobs.spark_session import get_spark
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, window = job_arguments(parser, argv, whole_hours=True)
     try:
-        window = Window(args.start, args.end)
-        require_whole_hours(window)
         thresholds = dq.Thresholds.load(dict(args.param))
     except ValueError as error:
         parser.error(str(error))
-    configure_logging()
     validated_at = datetime.now(timezone.utc)
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
     spark = spark or get_spark("flowlake-validate")

@@ -53,6 +53,16 @@ def window_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     return window
 
 
+def job_arguments(
+    parser: argparse.ArgumentParser, argv: list[str] | None, whole_hours: bool = False
+) -> tuple[argparse.Namespace, Window]:
+    """A windowed job's arguments and window, with logging set up: the start of every such main()."""
+    args = parser.parse_args(argv)
+    window = window_from_args(parser, args, whole_hours)
+    configure_logging()
+    return args, window
+
+
 def configure_logging() -> None:
     """Progress lines on stderr for a job run from the command line or spark-submit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -473,20 +473,27 @@ def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spa
     }
 
 
-def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
+def shares_run(spark, docs: Path, run: str, run_time: datetime, keep_days: int | None = None) -> tuple[Path, int]:
+    """One run of the shares suite into the Data Docs at docs, as flowlake validate does it:
+    the index page, and how many older results were forgotten."""
     frame = spark.createDataFrame(
         [(HOUR_11, "fl-a", 0.0, 0.0)],
         "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
     )
+    context = open_context(docs)
+    _, stored = run_check(
+        context,
+        Check("shares", "shares per hour and flow log", frame, ("hour",)),
+        Thresholds.load().suite_parameters(),
+        run_identifier(run, run_time),
+    )
+    removed = prune_results(context, run_time - timedelta(days=keep_days)) if keep_days else 0
+    return build_data_docs(context, [stored]), removed
+
+
+def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
     for run in ("first-run", "second-run"):
-        context = open_context(tmp_path / "docs")
-        _, stored = run_check(
-            context,
-            Check("shares", "shares per hour and flow log", frame, ("hour",)),
-            Thresholds.load().suite_parameters(),
-            run_identifier(run, VALIDATED_AT),
-        )
-        index = build_data_docs(context, [stored])
+        index, _ = shares_run(spark, tmp_path / "docs", run, VALIDATED_AT)
     assert index == tmp_path / "docs" / "index.html"
     html = index.read_text()
     assert all(name in html for name in ("first-run", "second-run", "shares"))
@@ -497,23 +504,12 @@ def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
 
 
 def test_data_docs_forget_runs_older_than_the_retention(spark, tmp_path):
-    frame = spark.createDataFrame(
-        [(HOUR_11, "fl-a", 0.0, 0.0)],
-        "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
-    )
     runs = {"old-run": VALIDATED_AT - timedelta(days=31), "recent-run": VALIDATED_AT - timedelta(days=29),
             "this-run": VALIDATED_AT}
     removed = []
-    for run, run_time in runs.items():  # as flowlake validate does, with 30 days of Data Docs
-        context = open_context(tmp_path / "docs")
-        _, stored = run_check(
-            context,
-            Check("shares", "shares per hour and flow log", frame, ("hour",)),
-            Thresholds.load().suite_parameters(),
-            run_identifier(run, run_time),
-        )
-        removed.append(prune_results(context, run_time - timedelta(days=30)))
-        index = build_data_docs(context, [stored])
+    for run, run_time in runs.items():
+        index, forgotten = shares_run(spark, tmp_path / "docs", run, run_time, keep_days=30)
+        removed.append(forgotten)
 
     assert removed == [0, 0, 1]
     html = index.read_text()
