@@ -21,10 +21,9 @@ from pyspark.sql import DataFrame, SparkSession
 from jobs import nat_inventory as inventory
 from jobs.aggregates import HOURLY_TABLES, module_for
 from jobs.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
-from jobs.delta import replace_where, table_exists, table_path
+from jobs.delta import table_exists, table_path, write_table_slice
 from jobs.ingest import FLOW_LOGS
 from jobs.layout import normalize_uri
-from jobs.schemas import table_schema
 from jobs.window import Window, add_window_arguments, job_arguments, require_whole_hours
 
 log = logging.getLogger("flowlake.aggregate")
@@ -63,11 +62,8 @@ def run_aggregate(
     rows = {}
     for table in tables:
         table_started = time.monotonic()
-        path = table_path(lake, table)
         hours = module_for(table).transform(flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb)
-        schema = table_schema(table)
-        written = replace_where(hours, path, slice_predicate(window, "hour"), schema.partition_by, properties=schema.properties)
-        rows[table] = written["rows"]
+        rows[table] = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
         log.info("wrote %d rows of %s in %.1fs", rows[table], table, time.monotonic() - table_started)
     summary = {
         "window_start": window.start.isoformat(),

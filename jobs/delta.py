@@ -10,6 +10,8 @@ import time
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.schemas import table_schema
+
 log = logging.getLogger(__name__)
 
 # Delta's optimistic concurrency raises these when another writer committed
@@ -73,6 +75,12 @@ def replace_where(
             delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
             log.warning("concurrent write to %s (attempt %d), retrying in %.1fs: %s", path, attempt, delay, type(error).__name__)
             time.sleep(delay)
+
+
+def write_table_slice(df: DataFrame, lake: str, table: str, predicate: str, metrics: dict[str, Column] | None = None) -> dict:
+    """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract."""
+    schema = table_schema(table)
+    return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
 
 
 def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:

@@ -23,9 +23,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import parse
-from jobs.delta import replace_where, table_path
+from jobs.delta import write_table_slice
 from jobs.layout import Listing, list_window, normalize_uri
-from jobs.schemas import conform, table_schema
+from jobs.schemas import conform
 from jobs.window import Window, add_window_arguments, job_arguments
 
 log = logging.getLogger("flowlake.ingest")
@@ -119,13 +119,8 @@ def write(tables: dict[str, DataFrame], lake: str, window: Window) -> dict[str, 
     written = {}
     for table in (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS):
         started = time.monotonic()
-        written[table] = replace_where(
-            tables[table],
-            table_path(lake, table),
-            window.predicate("object_time"),
-            partition_by=table_schema(table).partition_by,
-            metrics=observe.get(table),
-            properties=table_schema(table).properties,
+        written[table] = write_table_slice(
+            tables[table], lake, table, window.predicate("object_time"), metrics=observe.get(table)
         )
         log.info("wrote %s in %.1fs", table, time.monotonic() - started)
     return written

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.delta import replace_where, table_exists, table_path
+from jobs.delta import table_exists, table_path, write_table_slice
 from jobs.schemas import conform
 from jobs.layout import normalize_uri
 from jobs.schemas import table_schema
@@ -155,7 +155,7 @@ def write(spark: SparkSession, inventory: DataFrame, lake: str, regions: list[st
     predicate = region_predicate(regions)
     if table_exists(spark, path):
         inventory = keep_unreturned(inventory, spark.read.format("delta").load(path).where(predicate))
-    replace_where(inventory, path, predicate)
+    write_table_slice(inventory, lake, TABLE, predicate)
     return spark.read.format("delta").load(path).where(predicate)
 
 

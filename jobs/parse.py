@@ -110,8 +110,11 @@ class ParsedObject:
     outcomes: list[pa.RecordBatch]  # outcome_schema: its quarantine rows, then its one object row
 
 
-def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> ParsedObject:
-    """Everything one object yields. An object that cannot be decoded yields no records at all."""
+def parse_object(uri: str, content: bytes, size_bytes: int | None = None, with_records: bool = True) -> ParsedObject:
+    """Everything one object yields. An object that cannot be decoded yields no records at all.
+
+    with_records=False skips building the records' batch, for a pass that only wants the outcomes.
+    """
     name = uri.rsplit("/", 1)[-1]
     key_fields = parse_object_name(name)
     if key_fields is None:
@@ -144,7 +147,7 @@ def parse_object(uri: str, content: bytes, size_bytes: int | None = None) -> Par
     records_count = len(parsed.line_numbers)
     bad_count = len(parsed.bad_line_numbers)
     records = None
-    if records_count:
+    if records_count and with_records:
         records = _batch(
             record_schema(),
             records_count,
@@ -372,24 +375,24 @@ def _parse_parquet(content: bytes) -> _Parsed:
     )
 
 
-def _parsed_objects(batches):
+def _parsed_objects(batches, with_records: bool):
     """Each object of binaryFile batches (path, length, content), parsed."""
     for batch in batches:
         paths = batch.column("path").to_pylist()
         lengths = batch.column("length").to_pylist()
         contents = batch.column("content")
         for i, (path, length) in enumerate(zip(paths, lengths)):
-            yield parse_object(path, contents[i].as_py(), length)
+            yield parse_object(path, contents[i].as_py(), length, with_records)
 
 
 def record_batches(batches):
     """mapInArrow body: the records of every object (record_schema)."""
-    for parsed in _parsed_objects(batches):
+    for parsed in _parsed_objects(batches, with_records=True):
         if parsed.records is not None:
             yield parsed.records
 
 
 def outcome_batches(batches):
     """mapInArrow body: the quarantine and object rows of every object (outcome_schema)."""
-    for parsed in _parsed_objects(batches):
+    for parsed in _parsed_objects(batches, with_records=False):
         yield from parsed.outcomes

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import alerts
-from jobs.delta import replace_where, table_exists, table_path
+from jobs.delta import table_exists, table_path, write_table_slice
 from jobs.dq import checks as dq
 from jobs.dq import gx_runner
 from jobs.layout import normalize_uri
@@ -89,7 +89,7 @@ def result_rows(spark: SparkSession, report: Report, validated_at: datetime) -> 
 
 
 def write_results(results: DataFrame, lake: str, run_id: str) -> None:
-    replace_where(results, table_path(lake, DQ_RESULTS), f"run_id = '{run_id}'")
+    write_table_slice(results, lake, DQ_RESULTS, f"run_id = '{run_id}'")
 
 
 def _name(outcome: gx_runner.Outcome) -> str:

@@ -42,23 +42,20 @@ def add_window_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", required=True, type=parse_utc, help="window end, UTC, exclusive (ISO 8601)")
 
 
-def window_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, whole_hours: bool = False) -> Window:
-    """The window of parsed --start/--end; a bad one ends the command with a usage error."""
+def job_arguments(
+    parser: argparse.ArgumentParser, argv: list[str] | None, whole_hours: bool = False
+) -> tuple[argparse.Namespace, Window]:
+    """A windowed job's arguments and window, with logging set up: the start of every such main().
+
+    A bad window ends the command with a usage error.
+    """
+    args = parser.parse_args(argv)
     try:
         window = Window(args.start, args.end)
         if whole_hours:
             require_whole_hours(window)
     except ValueError as error:
         parser.error(str(error))
-    return window
-
-
-def job_arguments(
-    parser: argparse.ArgumentParser, argv: list[str] | None, whole_hours: bool = False
-) -> tuple[argparse.Namespace, Window]:
-    """A windowed job's arguments and window, with logging set up: the start of every such main()."""
-    args = parser.parse_args(argv)
-    window = window_from_args(parser, args, whole_hours)
     configure_logging()
     return args, window
 
