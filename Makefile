@@ -2,16 +2,16 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-IVY := .cache/ivy
 SOURCE ?= sample/source
 LAKE ?= sample/lake
 START ?= 2026-11-01T00:00:00Z
 HOURS ?= 24
 Q ?= SELECT hour, sum(bytes) AS bytes FROM traffic_hourly GROUP BY hour ORDER BY hour
+PACKAGE_SOURCES := $(shell find flowlake -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup jars browser airflow test test-fast demo sql bench compact clean
+.PHONY: setup jars browser airflow dist lint format test test-fast demo sql bench compact clean
 
-setup: $(VENV)/.installed $(IVY)/.resolved browser
+setup: $(VENV)/.installed .cache/jars.resolved browser
 
 # Debian chromium + chromedriver for the Airflow UI test (no-op when present).
 browser:
@@ -23,13 +23,28 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,dq,airflow]"
 	touch $@
 
-# Resolves the Delta and hadoop-aws jars from Maven Central into $(IVY) once;
-# later sessions find them there and need no network.
-$(IVY)/.resolved: $(VENV)/.installed jobs/spark_session.py
-	$(PY) -m jobs.spark_session
+# Resolves the Delta and hadoop-aws jars from Maven Central into Spark's Ivy home
+# (~/.ivy2.5.2, or FLOWLAKE_IVY_CACHE) once: later runs, and spark-submit's
+# --packages, find them there and need no network.
+.cache/jars.resolved: $(VENV)/.installed flowlake/dist.py
+	$(PY) -m flowlake.spark_session
 	mkdir -p $(@D) && touch $@
 
-jars: $(IVY)/.resolved
+jars: .cache/jars.resolved
+
+# The zip spark-submit ships with --py-files: the package and its contracts.
+dist: dist/flowlake.zip
+
+dist/flowlake.zip: $(VENV)/.installed $(PACKAGE_SOURCES)
+	$(VENV)/bin/flowlake dist --out $@
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 demo: setup
 	$(VENV)/bin/flowlake demo --source $(SOURCE) --lake $(LAKE) --start $(START) --hours $(HOURS)
@@ -53,4 +68,4 @@ compact: setup
 	$(VENV)/bin/flowlake compact --lake $(LAKE)
 
 clean:
-	rm -rf sample/lake bench/results spark-warehouse
+	rm -rf sample/lake bench/results spark-warehouse dist

@@ -5,8 +5,8 @@
 
 Generates a day of default-format gzip objects (4 flow logs, 288 five-minute
 objects each) into a temporary folder, then:
-  flowlake: starts a SparkSession (timed apart), runs jobs.ingest over the day
-            and jobs.aggregate over the hours it touched;
+  flowlake: starts a SparkSession (timed apart), runs flowlake.ingest over the day
+            and flowlake.aggregate over the hours it touched;
   DuckDB:   computes the hourly traffic figures (per hour of start, account,
             interface, action, protocol: records, packets, bytes of OK records)
             straight from the raw .log.gz objects.
@@ -31,12 +31,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 GIB = 1024**3
 GOAL_RATIO = 2.0
-BENCH_START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+BENCH_START = datetime(2026, 11, 1, tzinfo=UTC)
 GROUP_KEYS = ("hour", "account_id", "interface_id", "action", "protocol")
 FIGURES = ("records", "packets", "bytes")
 FALLBACK_TABLE = "bench_traffic_hourly"
@@ -64,7 +64,10 @@ class LogTimes(logging.Handler):
     PATTERNS = (
         (re.compile(r"listed in ([0-9.]+)s$"), lambda m: ("listing", float(m.group(1)))),
         (re.compile(r"^wrote ([a-z_]+) in ([0-9.]+)s$"), lambda m: (f"write {m.group(1)}", float(m.group(2)))),
-        (re.compile(r"^wrote \d+ rows of ([a-z_]+) in ([0-9.]+)s$"), lambda m: (f"aggregate {m.group(1)}", float(m.group(2)))),
+        (
+            re.compile(r"^wrote \d+ rows of ([a-z_]+) in ([0-9.]+)s$"),
+            lambda m: (f"aggregate {m.group(1)}", float(m.group(2))),
+        ),
     )
 
     def __init__(self):
@@ -131,7 +134,7 @@ class PeakMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.jvm_pid: int | None = None
 
-    def start(self, jvm_pid: int) -> "PeakMemory":
+    def start(self, jvm_pid: int) -> PeakMemory:
         self.jvm_pid = jvm_pid
         self._thread.start()
         return self
@@ -189,11 +192,11 @@ def duckdb_hourly(source: Path) -> dict[tuple, tuple]:
 
 
 def fallback_aggregate(spark, lake: str, window) -> None:
-    """Without jobs.aggregate: the same hourly traffic figures as a Delta table, the way a job would write them."""
+    """Without flowlake.aggregate: the same hourly traffic figures as a Delta table, the way a job would write them."""
     from pyspark.sql import functions as F
 
-    from jobs.delta import replace_where, table_path
-    from jobs.ingest import FLOW_LOGS
+    from flowlake.ingest import FLOW_LOGS
+    from flowlake.lake import replace_where, table_path
 
     flow_logs = spark.read.format("delta").load(table_path(lake, FLOW_LOGS)).where(window.predicate("event_time"))
     hourly = (
@@ -208,10 +211,11 @@ def flowlake_hourly(spark, lake: str, table: str, window) -> dict[tuple, tuple]:
     """The hourly traffic table's figures for the window, regrouped to GROUP_KEYS."""
     from pyspark.sql import functions as F
 
-    from jobs.delta import table_path
+    from flowlake.lake import table_path
 
     rows = (
-        spark.read.format("delta").load(table_path(lake, table))
+        spark.read.format("delta")
+        .load(table_path(lake, table))
         .where(window.predicate("hour"))
         .groupBy(F.unix_timestamp("hour").alias("hour"), *GROUP_KEYS[1:])
         .agg(*(F.sum(figure).alias(figure) for figure in FIGURES))
@@ -234,7 +238,7 @@ def compare(flowlake: dict[tuple, tuple], duckdb: dict[tuple, tuple]) -> dict:
     flowlake_hours, duckdb_hours = per_hour(flowlake), per_hour(duckdb)
     hours = [
         {
-            "hour": datetime.fromtimestamp(hour, timezone.utc).isoformat(),
+            "hour": datetime.fromtimestamp(hour, UTC).isoformat(),
             **{f"flowlake_{name}": flowlake_hours.get(hour, (None,) * 3)[i] for i, name in enumerate(FIGURES)},
             **{f"duckdb_{name}": duckdb_hours.get(hour, (None,) * 3)[i] for i, name in enumerate(FIGURES)},
         }
@@ -256,11 +260,11 @@ def compare(flowlake: dict[tuple, tuple], duckdb: dict[tuple, tuple]) -> dict:
 
 def run_flowlake(source: Path, lake: Path, nat_inventory: str) -> dict:
     """Session start, ingest and aggregation, timed apart; the hourly figures; memory peaks."""
-    from jobs.ingest import Window, run_ingest
-    from jobs.spark_session import get_spark
+    from flowlake.ingest import Window, run_ingest
+    from flowlake.spark_session import get_spark
 
     try:
-        from jobs.aggregate import run_aggregate
+        from flowlake.aggregate import run_aggregate
     except ImportError:
         run_aggregate = None
 
@@ -273,16 +277,16 @@ def run_flowlake(source: Path, lake: Path, nat_inventory: str) -> dict:
     memory = PeakMemory().start(spark_driver_pid())
     try:
         day = Window(BENCH_START, BENCH_START + timedelta(days=1))
-        ingest, ingest_seconds = timed(run_ingest, spark, str(source), str(lake), day, datetime.now(timezone.utc))
+        ingest, ingest_seconds = timed(run_ingest, spark, str(source), str(lake), day, datetime.now(UTC))
         ingest_ended_at = time.time()
         hours = [datetime.fromisoformat(h) for h in ingest["hours_touched"]]
         touched = Window(hours[0], hours[-1] + timedelta(hours=1))
         if run_aggregate is not None:
-            aggregation = "jobs.aggregate.run_aggregate (every registered hourly table), compared on traffic_hourly"
+            aggregation = "flowlake.aggregate.run_aggregate (every registered hourly table), compared on traffic_hourly"
             _, aggregate_seconds = timed(run_aggregate, spark, str(lake), touched, nat_inventory)
             table = "traffic_hourly"
         else:
-            aggregation = f"jobs.aggregate not importable: the bench's own Spark hourly traffic aggregation ({FALLBACK_TABLE})"
+            aggregation = f"flowlake.aggregate not importable: the bench's own Spark hourly traffic aggregation ({FALLBACK_TABLE})"
             _, aggregate_seconds = timed(fallback_aggregate, spark, str(lake), touched)
             table = FALLBACK_TABLE
         figures = flowlake_hourly(spark, str(lake), table, touched)
@@ -339,7 +343,7 @@ def _gib(value: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from jobs.generate import write_benchmark_day
+    from flowlake.generate import write_benchmark_day
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -360,7 +364,7 @@ def main(argv: list[str] | None = None) -> dict:
         import duckdb
 
         result = {
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__},
             "input": {
                 "records": generated["records"],
@@ -380,7 +384,9 @@ def main(argv: list[str] | None = None) -> dict:
                 "records_per_second": round(generated["records"] / duckdb_seconds),
             },
             "ratio_flowlake_to_duckdb": round(flowlake["seconds"] / duckdb_seconds, 2),
-            "ratio_with_session_start": round((flowlake["seconds"] + flowlake["session_start_seconds"]) / duckdb_seconds, 2),
+            "ratio_with_session_start": round(
+                (flowlake["seconds"] + flowlake["session_start_seconds"]) / duckdb_seconds, 2
+            ),
             "python_peak_rss_bytes_whole_run": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "check": check,
         }
@@ -392,7 +398,7 @@ def main(argv: list[str] | None = None) -> dict:
         report(result)
         out_dir = Path(args.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         text = json.dumps(result, indent=2)
         (out_dir / f"ingest_bench_{stamp}.json").write_text(text)
         (out_dir / "latest.json").write_text(text)
@@ -416,10 +422,14 @@ def report(result: dict) -> None:
         f"ratio flowlake/duckdb {result['ratio_flowlake_to_duckdb']:.2f} (goal <= {GOAL_RATIO}),"
         f" {result['ratio_with_session_start']:.2f} with session start",
         f"aggregation: {fl['aggregation']}",
-        "where flowlake's time goes: " + ", ".join(
-            f"{name} {seconds:.1f} s" for name, seconds in fl["breakdown_seconds"].items() if not isinstance(seconds, dict)
+        "where flowlake's time goes: "
+        + ", ".join(
+            f"{name} {seconds:.1f} s"
+            for name, seconds in fl["breakdown_seconds"].items()
+            if not isinstance(seconds, dict)
         ),
-        "  aggregation tables: " + ", ".join(f"{n} {s:.1f} s" for n, s in fl["breakdown_seconds"]["aggregation_tables"].items()),
+        "  aggregation tables: "
+        + ", ".join(f"{n} {s:.1f} s" for n, s in fl["breakdown_seconds"]["aggregation_tables"].items()),
         f"Delta flow_logs {fl['delta_flow_logs_bytes'] / 1e6:.1f} MB = {fl['delta_flow_logs_to_gzip']:.2f} x the gzip input",
         f"memory: JVM driver peak RSS {_gib(memory['jvm_driver_peak_rss_bytes'])} (heap max {_gib(memory['jvm_heap_max_bytes'])},"
         f" FLOWLAKE_DRIVER_MEMORY={memory['driver_memory_setting']}), Python {_gib(memory['python_peak_rss_bytes'])},"

@@ -8,8 +8,8 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, task
 from flowlake_airflow.assets import DQ_RESULTS_ASSET, HOURLY_ASSETS, INGEST_ASSETS
 from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import (
-    DELTA_WRITERS_POOL,
     DELIVERY_LAG_MINUTES,
+    DELTA_WRITERS_POOL,
     HOUR_END,
     HOUR_START,
     LAKE,

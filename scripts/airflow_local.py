@@ -75,12 +75,24 @@ def prepare(env: dict[str, str]) -> str:
     home.mkdir(parents=True, exist_ok=True)
     airflow(env, "db", "migrate")
     airflow(
-        env, "pools", "set", DELTA_WRITERS_POOL, str(DELTA_WRITERS_POOL_SLOTS),
+        env,
+        "pools",
+        "set",
+        DELTA_WRITERS_POOL,
+        str(DELTA_WRITERS_POOL_SLOTS),
         "flowlake Delta writers: one at a time, since concurrent drivers can lose data on S3",
     )
     airflow(
-        env, "connections", "add", SPARK_CONNECTION, "--conn-type", "spark", "--conn-host", "local[*]",
-        "--conn-description", "Local Spark; point the host at a cluster master (yarn, spark://, k8s://) in production",
+        env,
+        "connections",
+        "add",
+        SPARK_CONNECTION,
+        "--conn-type",
+        "spark",
+        "--conn-host",
+        "local[*]",
+        "--conn-description",
+        "Local Spark; point the host at a cluster master (yarn, spark://, k8s://) in production",
         ok_if="already exists",
     )
     passwords_path = password_file(home)
@@ -103,7 +115,9 @@ def banner(home: Path, port: int, password: str, source: Path, lake: Path) -> st
         " --from-date 2026-11-01T00:00:00+00:00 --to-date 2026-11-01T02:00:00+00:00",
     ]
     if not source.exists():
-        lines.insert(3, f"  (no objects yet: {BIN / 'flowlake'} generate --out {source} --start 2026-11-01T00:00:00Z --hours 3)")
+        lines.insert(
+            3, f"  (no objects yet: {BIN / 'flowlake'} generate --out {source} --start 2026-11-01T00:00:00Z --hours 3)"
+        )
     return "\n" + "\n".join(lines) + "\n"
 
 

@@ -41,7 +41,10 @@ class LocalAirflow:
         request = urllib.request.Request(
             self.url + path,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {self.token}"} if self.token else {})},
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+            },
             method=method,
         )
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -70,7 +73,10 @@ class LocalAirflow:
 
 def _healthy(airflow: LocalAirflow) -> bool:
     health = airflow.get("/api/v2/monitor/health")
-    return all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "dag_processor", "triggerer"))
+    return all(
+        health.get(part, {}).get("status") == "healthy"
+        for part in ("metadatabase", "scheduler", "dag_processor", "triggerer")
+    )
 
 
 @contextmanager
@@ -79,7 +85,18 @@ def running_airflow(root: Path, source: Path, lake: Path, extra_env: dict[str, s
     home, port, log = root / "airflow", free_port(), root / "airflow.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--home", str(home), "--port", str(port), "--source", str(source), "--lake", str(lake)],
+            [
+                sys.executable,
+                str(SCRIPT),
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+                "--source",
+                str(source),
+                "--lake",
+                str(lake),
+            ],
             env={**os.environ, **extra_env},
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -94,7 +111,9 @@ def running_airflow(root: Path, source: Path, lake: Path, extra_env: dict[str, s
     try:
         airflow.wait_for("Airflow healthy", lambda: process.poll() is None and _healthy(airflow), STARTUP_SECONDS)
         airflow.password = json.loads(password_file(home).read_text())[ADMIN]
-        airflow.token = airflow.request("POST", "/auth/token", {"username": ADMIN, "password": airflow.password})["access_token"]
+        airflow.token = airflow.request("POST", "/auth/token", {"username": ADMIN, "password": airflow.password})[
+            "access_token"
+        ]
         yield airflow
     finally:
         # airflow standalone stops its components on Ctrl-C.

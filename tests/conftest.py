@@ -19,7 +19,7 @@ S3_SECRET_KEY = "flowlake-test-secret"
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.spark_session import get_spark
+    from flowlake.spark_session import get_spark
 
     session = get_spark(
         "flowlake-tests",

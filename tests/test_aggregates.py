@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from jobs import aggregate
-from jobs.aggregate import run_aggregate
-from jobs.aggregates import module_for
+from flowlake import aggregate
+from flowlake.aggregate import run_aggregate
+from flowlake.aggregates import module_for
+from flowlake.contracts import table_schema
+from flowlake.lake import table_path
+from flowlake.window import Window
 
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
 SUMMED_TABLES = ("traffic_hourly", "rejects_hourly", "nat_gateway_hourly", "log_status_hourly")
-from jobs.delta import table_path
-from jobs.window import Window
-from jobs.schemas import table_schema
 
-H10 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
+H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 H11 = H10 + timedelta(hours=1)
 H12 = H10 + timedelta(hours=2)
 ACCOUNT = "123456789010"
@@ -35,7 +35,7 @@ def at(hour: datetime, seconds: int) -> int:
 def record(**fields) -> dict:
     """A flow_logs row: an OK record of ACCOUNT in REGION unless fields say otherwise."""
     row = {"version": 2, "account_id": ACCOUNT, "region": REGION, "log_status": "OK", **fields}
-    event_time = datetime.fromtimestamp(row["start"], timezone.utc)
+    event_time = datetime.fromtimestamp(row["start"], UTC)
     return {"event_time": event_time, "event_date": event_time.date(), **row}
 
 
@@ -48,33 +48,136 @@ def frame(spark, table: str, rows: list[dict]):
 # a rejection with a reason, a record of a format without vpc-id,
 # flow-direction and log-status, and a record of the next hour.
 HAND_WORKED = [
-    record(interface_id=ENI, srcaddr="172.31.16.139", dstaddr="172.31.16.21", srcport=20641, dstport=22, protocol=6,
-           packets=20, bytes=4249, start=at(H10, 10), end=at(H10, 70), action="ACCEPT", vpc_id="vpc-1",
-           flow_direction="ingress"),
-    record(interface_id=ENI, srcaddr="172.31.9.69", dstaddr="172.31.9.12", srcport=49761, dstport=3389, protocol=6,
-           packets=20, bytes=4249, start=at(H10, 10), end=at(H10, 70), action="REJECT", vpc_id="vpc-1",
-           flow_direction="ingress"),
+    record(
+        interface_id=ENI,
+        srcaddr="172.31.16.139",
+        dstaddr="172.31.16.21",
+        srcport=20641,
+        dstport=22,
+        protocol=6,
+        packets=20,
+        bytes=4249,
+        start=at(H10, 10),
+        end=at(H10, 70),
+        action="ACCEPT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="172.31.9.69",
+        dstaddr="172.31.9.12",
+        srcport=49761,
+        dstport=3389,
+        protocol=6,
+        packets=20,
+        bytes=4249,
+        start=at(H10, 10),
+        end=at(H10, 70),
+        action="REJECT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+    ),
     record(interface_id=ENI, start=at(H10, 876), end=at(H10, 934), log_status="NODATA", vpc_id="vpc-1"),
-    record(interface_id="eni-11111111aaaaaaaaa", start=at(H10, 876), end=at(H10, 934), log_status="SKIPDATA",
-           vpc_id="vpc-1"),
-    record(interface_id=ENI, srcaddr="2001:db8:1234:a100:8d6e:3477:df66:f105",
-           dstaddr="2001:db8:1234:a102:3304:8879:34cf:4071", srcport=34892, dstport=22, protocol=6, packets=54,
-           bytes=8855, start=at(H10, 1708), end=at(H10, 1820), action="ACCEPT", vpc_id="vpc-1",
-           flow_direction="ingress"),
-    record(interface_id=ENI, srcaddr="198.51.100.7", dstaddr="172.31.16.21", srcport=40000, dstport=22, protocol=6,
-           packets=2, bytes=120, start=at(H10, 600), end=at(H10, 660), action="REJECT", vpc_id="vpc-1",
-           flow_direction="ingress", reject_reason="BPA"),
-    record(interface_id=ENI, srcaddr="198.51.100.7", dstaddr="172.31.16.21", srcport=40001, dstport=22, protocol=6,
-           packets=1, bytes=60, start=at(H10, 1200), end=at(H10, 1260), action="REJECT", vpc_id="vpc-1",
-           flow_direction="ingress", reject_reason="BPA"),
-    record(interface_id=ENI, srcaddr="198.51.100.8", dstaddr="172.31.16.21", srcport=40002, dstport=22, protocol=6,
-           packets=1, bytes=60, start=at(H10, 3599), end=at(H11, 59), action="REJECT", vpc_id="vpc-1",
-           flow_direction="ingress", reject_reason="BPA"),
-    record(interface_id="eni-2", srcaddr="10.0.0.5", dstaddr="10.0.0.6", srcport=53, dstport=5353, protocol=17,
-           packets=3, bytes=300, start=at(H10, 100), end=at(H10, 160), action="ACCEPT", log_status=None),
-    record(interface_id=ENI, srcaddr="172.31.16.139", dstaddr="172.31.16.21", srcport=20642, dstport=22, protocol=6,
-           packets=1, bytes=40, start=at(H11, 0), end=at(H11, 60), action="ACCEPT", vpc_id="vpc-1",
-           flow_direction="ingress"),
+    record(
+        interface_id="eni-11111111aaaaaaaaa",
+        start=at(H10, 876),
+        end=at(H10, 934),
+        log_status="SKIPDATA",
+        vpc_id="vpc-1",
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="2001:db8:1234:a100:8d6e:3477:df66:f105",
+        dstaddr="2001:db8:1234:a102:3304:8879:34cf:4071",
+        srcport=34892,
+        dstport=22,
+        protocol=6,
+        packets=54,
+        bytes=8855,
+        start=at(H10, 1708),
+        end=at(H10, 1820),
+        action="ACCEPT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="198.51.100.7",
+        dstaddr="172.31.16.21",
+        srcport=40000,
+        dstport=22,
+        protocol=6,
+        packets=2,
+        bytes=120,
+        start=at(H10, 600),
+        end=at(H10, 660),
+        action="REJECT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+        reject_reason="BPA",
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="198.51.100.7",
+        dstaddr="172.31.16.21",
+        srcport=40001,
+        dstport=22,
+        protocol=6,
+        packets=1,
+        bytes=60,
+        start=at(H10, 1200),
+        end=at(H10, 1260),
+        action="REJECT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+        reject_reason="BPA",
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="198.51.100.8",
+        dstaddr="172.31.16.21",
+        srcport=40002,
+        dstport=22,
+        protocol=6,
+        packets=1,
+        bytes=60,
+        start=at(H10, 3599),
+        end=at(H11, 59),
+        action="REJECT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+        reject_reason="BPA",
+    ),
+    record(
+        interface_id="eni-2",
+        srcaddr="10.0.0.5",
+        dstaddr="10.0.0.6",
+        srcport=53,
+        dstport=5353,
+        protocol=17,
+        packets=3,
+        bytes=300,
+        start=at(H10, 100),
+        end=at(H10, 160),
+        action="ACCEPT",
+        log_status=None,
+    ),
+    record(
+        interface_id=ENI,
+        srcaddr="172.31.16.139",
+        dstaddr="172.31.16.21",
+        srcport=20642,
+        dstport=22,
+        protocol=6,
+        packets=1,
+        bytes=40,
+        start=at(H11, 0),
+        end=at(H11, 60),
+        action="ACCEPT",
+        vpc_id="vpc-1",
+        flow_direction="ingress",
+    ),
 ]
 
 
@@ -88,13 +191,26 @@ def test_traffic_hourly_sums_traffic_records_by_action_protocol_and_direction(sp
     traffic = dict(vpc_id="vpc-1", interface_id=ENI, protocol=6, flow_direction="ingress")
     assertDataFrameEqual(
         actual,
-        frame(spark, "traffic_hourly", [
-            expected(H10, **traffic, action="ACCEPT", records=2, packets=74, bytes=13104),
-            expected(H10, **traffic, action="REJECT", records=4, packets=24, bytes=4489),
-            expected(H10, vpc_id=None, interface_id="eni-2", action="ACCEPT", protocol=17, flow_direction=None,
-                     records=1, packets=3, bytes=300),
-            expected(H11, **traffic, action="ACCEPT", records=1, packets=1, bytes=40),
-        ]),
+        frame(
+            spark,
+            "traffic_hourly",
+            [
+                expected(H10, **traffic, action="ACCEPT", records=2, packets=74, bytes=13104),
+                expected(H10, **traffic, action="REJECT", records=4, packets=24, bytes=4489),
+                expected(
+                    H10,
+                    vpc_id=None,
+                    interface_id="eni-2",
+                    action="ACCEPT",
+                    protocol=17,
+                    flow_direction=None,
+                    records=1,
+                    packets=3,
+                    bytes=300,
+                ),
+                expected(H11, **traffic, action="ACCEPT", records=1, packets=1, bytes=40),
+            ],
+        ),
     )
 
 
@@ -103,12 +219,36 @@ def test_rejects_hourly_keeps_the_reject_reason_and_counts_distinct_sources_exac
 
     assertDataFrameEqual(
         actual,
-        frame(spark, "rejects_hourly", [
-            expected(H10, vpc_id="vpc-1", interface_id=ENI, dstport=3389, protocol=6, reject_reason=None,
-                     records=1, packets=20, bytes=4249, distinct_sources=1),
-            expected(H10, vpc_id="vpc-1", interface_id=ENI, dstport=22, protocol=6, reject_reason="BPA",
-                     records=3, packets=4, bytes=240, distinct_sources=2),
-        ]),
+        frame(
+            spark,
+            "rejects_hourly",
+            [
+                expected(
+                    H10,
+                    vpc_id="vpc-1",
+                    interface_id=ENI,
+                    dstport=3389,
+                    protocol=6,
+                    reject_reason=None,
+                    records=1,
+                    packets=20,
+                    bytes=4249,
+                    distinct_sources=1,
+                ),
+                expected(
+                    H10,
+                    vpc_id="vpc-1",
+                    interface_id=ENI,
+                    dstport=22,
+                    protocol=6,
+                    reject_reason="BPA",
+                    records=3,
+                    packets=4,
+                    bytes=240,
+                    distinct_sources=2,
+                ),
+            ],
+        ),
     )
 
 
@@ -117,26 +257,50 @@ def test_log_status_hourly_counts_every_record_with_nodata_and_skipdata(spark):
 
     assertDataFrameEqual(
         actual,
-        frame(spark, "log_status_hourly", [
-            expected(H10, interface_id=ENI, log_status="OK", records=6, window_seconds=60 + 60 + 112 + 60 + 60 + 60),
-            expected(H10, interface_id=ENI, log_status="NODATA", records=1, window_seconds=58),
-            expected(H10, interface_id="eni-11111111aaaaaaaaa", log_status="SKIPDATA", records=1, window_seconds=58),
-            expected(H10, interface_id="eni-2", log_status=None, records=1, window_seconds=60),
-            expected(H11, interface_id=ENI, log_status="OK", records=1, window_seconds=60),
-        ]),
+        frame(
+            spark,
+            "log_status_hourly",
+            [
+                expected(
+                    H10, interface_id=ENI, log_status="OK", records=6, window_seconds=60 + 60 + 112 + 60 + 60 + 60
+                ),
+                expected(H10, interface_id=ENI, log_status="NODATA", records=1, window_seconds=58),
+                expected(
+                    H10, interface_id="eni-11111111aaaaaaaaa", log_status="SKIPDATA", records=1, window_seconds=58
+                ),
+                expected(H10, interface_id="eni-2", log_status=None, records=1, window_seconds=60),
+                expected(H11, interface_id=ENI, log_status="OK", records=1, window_seconds=60),
+            ],
+        ),
     )
 
 
 def nat_address(private_ip: str, vpc_cidr_blocks=None, nat_gateway_id="nat-0a1", interface_id=NAT_ENI) -> dict:
-    return {"nat_gateway_id": nat_gateway_id, "interface_id": interface_id, "private_ip": private_ip,
-            "account_id": ACCOUNT, "region": REGION, "vpc_id": "vpc-1", "subnet_id": "subnet-1",
-            "vpc_cidr_blocks": vpc_cidr_blocks}
+    return {
+        "nat_gateway_id": nat_gateway_id,
+        "interface_id": interface_id,
+        "private_ip": private_ip,
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "vpc_id": "vpc-1",
+        "subnet_id": "subnet-1",
+        "vpc_cidr_blocks": vpc_cidr_blocks,
+    }
 
 
 def nat_record(srcaddr, dstaddr, packets, bytes, interface_id=NAT_ENI, **fields) -> dict:
-    return record(**{"start": at(H10, 300), "end": at(H10, 360), **fields}, interface_id=interface_id,
-                  srcaddr=srcaddr, dstaddr=dstaddr, srcport=44000, dstport=443, protocol=6, packets=packets,
-                  bytes=bytes, action="ACCEPT")
+    return record(
+        **{"start": at(H10, 300), "end": at(H10, 360), **fields},
+        interface_id=interface_id,
+        srcaddr=srcaddr,
+        dstaddr=dstaddr,
+        srcport=44000,
+        dstport=443,
+        protocol=6,
+        packets=packets,
+        bytes=bytes,
+        action="ACCEPT",
+    )
 
 
 # The AWS documentation's NAT gateway example: instance 10.0.1.5 behind the
@@ -157,52 +321,85 @@ def test_nat_gateway_hourly_counts_the_two_records_of_the_aws_example_that_enter
 
     assertDataFrameEqual(
         actual,
-        frame(spark, "nat_gateway_hourly", [
-            expected(H10, nat_gateway_id="nat-0a1", interface_id=NAT_ENI, bytes_in_from_source=1000,
-                     bytes_in_from_destination=30000, packets_in_from_source=10, packets_in_from_destination=20,
-                     records=2, distinct_sources=2, top_destination_aws_services=[],
-                     estimated_cost_usd=31000 / 1e9 * 0.045),
-        ]),
+        frame(
+            spark,
+            "nat_gateway_hourly",
+            [
+                expected(
+                    H10,
+                    nat_gateway_id="nat-0a1",
+                    interface_id=NAT_ENI,
+                    bytes_in_from_source=1000,
+                    bytes_in_from_destination=30000,
+                    packets_in_from_source=10,
+                    packets_in_from_destination=20,
+                    records=2,
+                    distinct_sources=2,
+                    top_destination_aws_services=[],
+                    estimated_cost_usd=31000 / 1e9 * 0.045,
+                ),
+            ],
+        ),
     )
     assert actual.first().estimated_cost_usd == 31000 / 1e9 * 0.045
 
 
 def test_nat_gateway_hourly_sides_services_secondary_addresses_vpc_cidr_and_price(spark):
     to_gateway = "10.0.0.220"
-    flow_logs = frame(spark, "flow_logs", [
-        # from source: in the VPC's (non-private) CIDR, via the secondary address, in 100.64/10
-        nat_record("198.18.5.5", to_gateway, 5, 500, pkt_dst_aws_service="S3"),
-        nat_record("10.0.1.5", "10.0.0.221", 5, 500, pkt_dst_aws_service="DYNAMODB"),
-        nat_record("10.0.1.6", to_gateway, 5, 500, pkt_dst_aws_service="EC2"),
-        nat_record("100.64.3.3", to_gateway, 1, 100),
-        nat_record("10.0.1.5", to_gateway, 1, 30, pkt_dst_aws_service="ROUTE53"),
-        nat_record("10.0.1.5", to_gateway, 1, 20, pkt_dst_aws_service="CLOUDFRONT"),
-        nat_record("10.0.1.5", to_gateway, 1, 10, pkt_dst_aws_service="AMAZON"),
-        # from destination: the service is the packet's source
-        nat_record("52.216.1.1", to_gateway, 4, 4000, pkt_src_aws_service="S3"),
-        nat_record("8.8.8.8", to_gateway, 1, 50),
-        # not entering a gateway: leaving it, another interface, no traffic
-        nat_record(to_gateway, "52.216.1.1", 5, 500, pkt_dst_aws_service="S3"),
-        nat_record("10.0.1.5", to_gateway, 9, 900, interface_id="eni-app"),
-        record(interface_id=NAT_ENI, start=at(H10, 0), end=at(H10, 60), log_status="NODATA"),
-    ])
-    inventory = frame(spark, "nat_gateways", [
-        nat_address(to_gateway, vpc_cidr_blocks=["198.18.0.0/16", "2600:1f18:abcd:1200::/56"]),
-        nat_address("10.0.0.221", vpc_cidr_blocks=["198.18.0.0/16"]),
-        nat_address("10.9.0.9", nat_gateway_id="nat-idle", interface_id="eni-idle"),
-    ])
+    flow_logs = frame(
+        spark,
+        "flow_logs",
+        [
+            # from source: in the VPC's (non-private) CIDR, via the secondary address, in 100.64/10
+            nat_record("198.18.5.5", to_gateway, 5, 500, pkt_dst_aws_service="S3"),
+            nat_record("10.0.1.5", "10.0.0.221", 5, 500, pkt_dst_aws_service="DYNAMODB"),
+            nat_record("10.0.1.6", to_gateway, 5, 500, pkt_dst_aws_service="EC2"),
+            nat_record("100.64.3.3", to_gateway, 1, 100),
+            nat_record("10.0.1.5", to_gateway, 1, 30, pkt_dst_aws_service="ROUTE53"),
+            nat_record("10.0.1.5", to_gateway, 1, 20, pkt_dst_aws_service="CLOUDFRONT"),
+            nat_record("10.0.1.5", to_gateway, 1, 10, pkt_dst_aws_service="AMAZON"),
+            # from destination: the service is the packet's source
+            nat_record("52.216.1.1", to_gateway, 4, 4000, pkt_src_aws_service="S3"),
+            nat_record("8.8.8.8", to_gateway, 1, 50),
+            # not entering a gateway: leaving it, another interface, no traffic
+            nat_record(to_gateway, "52.216.1.1", 5, 500, pkt_dst_aws_service="S3"),
+            nat_record("10.0.1.5", to_gateway, 9, 900, interface_id="eni-app"),
+            record(interface_id=NAT_ENI, start=at(H10, 0), end=at(H10, 60), log_status="NODATA"),
+        ],
+    )
+    inventory = frame(
+        spark,
+        "nat_gateways",
+        [
+            nat_address(to_gateway, vpc_cidr_blocks=["198.18.0.0/16", "2600:1f18:abcd:1200::/56"]),
+            nat_address("10.0.0.221", vpc_cidr_blocks=["198.18.0.0/16"]),
+            nat_address("10.9.0.9", nat_gateway_id="nat-idle", interface_id="eni-idle"),
+        ],
+    )
 
     actual = module_for("nat_gateway_hourly").transform(flow_logs, nat_inventory=inventory, nat_price_per_gb=0.05)
 
     assertDataFrameEqual(
         actual,
-        frame(spark, "nat_gateway_hourly", [
-            expected(H10, nat_gateway_id="nat-0a1", interface_id=NAT_ENI,
-                     bytes_in_from_source=500 + 500 + 500 + 100 + 30 + 20 + 10, bytes_in_from_destination=4050,
-                     packets_in_from_source=19, packets_in_from_destination=5, records=9, distinct_sources=6,
-                     top_destination_aws_services=["S3", "DYNAMODB", "EC2", "ROUTE53", "CLOUDFRONT"],
-                     estimated_cost_usd=(1660 + 4050) / 1e9 * 0.05),
-        ]),
+        frame(
+            spark,
+            "nat_gateway_hourly",
+            [
+                expected(
+                    H10,
+                    nat_gateway_id="nat-0a1",
+                    interface_id=NAT_ENI,
+                    bytes_in_from_source=500 + 500 + 500 + 100 + 30 + 20 + 10,
+                    bytes_in_from_destination=4050,
+                    packets_in_from_source=19,
+                    packets_in_from_destination=5,
+                    records=9,
+                    distinct_sources=6,
+                    top_destination_aws_services=["S3", "DYNAMODB", "EC2", "ROUTE53", "CLOUDFRONT"],
+                    estimated_cost_usd=(1660 + 4050) / 1e9 * 0.05,
+                ),
+            ],
+        ),
     )
     assert actual.first().estimated_cost_usd == (1660 + 4050) / 1e9 * 0.05
 
@@ -241,7 +438,7 @@ def independent_figures(rows: list[dict]) -> dict:
     figures = defaultdict(lambda: [0, 0, 0])
 
     def add(table, row):
-        hour = datetime.fromtimestamp(row["start"], timezone.utc).replace(minute=0, second=0, tzinfo=None)
+        hour = datetime.fromtimestamp(row["start"], UTC).replace(minute=0, second=0, tzinfo=None)
         totals = figures[(table, hour)]
         totals[0] += 1
         totals[1] += row.get("packets") or 0
@@ -269,11 +466,15 @@ def table_figures(spark, lake: str) -> dict:
             packets = bytes_ = F.lit(None)
         else:
             packets, bytes_ = F.col("packets"), F.col("bytes")
-        for row in df.groupBy("hour").agg(
-            F.sum("records").alias("records"),
-            F.coalesce(F.sum(packets), F.lit(0)).alias("packets"),
-            F.coalesce(F.sum(bytes_), F.lit(0)).alias("bytes"),
-        ).collect():
+        for row in (
+            df.groupBy("hour")
+            .agg(
+                F.sum("records").alias("records"),
+                F.coalesce(F.sum(packets), F.lit(0)).alias("packets"),
+                F.coalesce(F.sum(bytes_), F.lit(0)).alias("bytes"),
+            )
+            .collect()
+        ):
             figures[(table, row.hour)] = (row.records, row.packets, row.bytes)
     return figures
 
@@ -284,16 +485,30 @@ def without_packets_of_log_status(figures: dict) -> dict:
 
 def test_every_figure_reconciles_with_flow_logs_hour_by_hour(spark, tmp_path):
     lake = str(tmp_path / "lake")
-    rows = HAND_WORKED + NAT_EXAMPLE + [
-        nat_record("198.18.5.5", "10.0.0.220", 3, 333, start=at(H12, 5), end=at(H12, 65), pkt_dst_aws_service="S3"),
-    ]
+    rows = (
+        HAND_WORKED
+        + NAT_EXAMPLE
+        + [
+            nat_record("198.18.5.5", "10.0.0.220", 3, 333, start=at(H12, 5), end=at(H12, 65), pkt_dst_aws_service="S3"),
+        ]
+    )
     write_flow_logs(spark, lake, rows)
 
-    summary = run_aggregate(spark, lake, Window(H10, H12 + timedelta(hours=1)),
-                            nat_inventory=write_inventory_csv(tmp_path / "nat.csv"), tables=SUMMED_TABLES)
+    summary = run_aggregate(
+        spark,
+        lake,
+        Window(H10, H12 + timedelta(hours=1)),
+        nat_inventory=write_inventory_csv(tmp_path / "nat.csv"),
+        tables=SUMMED_TABLES,
+    )
 
     assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(rows))
-    assert summary["rows"] == {"traffic_hourly": 6, "rejects_hourly": 2, "nat_gateway_hourly": 2, "log_status_hourly": 7}
+    assert summary["rows"] == {
+        "traffic_hourly": 6,
+        "rejects_hourly": 2,
+        "nat_gateway_hourly": 2,
+        "log_status_hourly": 7,
+    }
     assert summary["hours"] == 3
     assert summary["nat_inventory"].startswith("file ")
 
@@ -301,9 +516,13 @@ def test_every_figure_reconciles_with_flow_logs_hour_by_hour(spark, tmp_path):
 def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(spark, tmp_path):
     lake = str(tmp_path / "lake")
     inventory = write_inventory_csv(tmp_path / "nat.csv")
-    first = HAND_WORKED + NAT_EXAMPLE + [
-        nat_record("10.0.1.5", "10.0.0.220", 2, 200, start=at(H12, 5), end=at(H12, 65)),
-    ]
+    first = (
+        HAND_WORKED
+        + NAT_EXAMPLE
+        + [
+            nat_record("10.0.1.5", "10.0.0.220", 2, 200, start=at(H12, 5), end=at(H12, 65)),
+        ]
+    )
     write_flow_logs(spark, lake, first)
     run_aggregate(spark, lake, Window(H10, H12 + timedelta(hours=1)), nat_inventory=inventory, tables=SUMMED_TABLES)
     before = {t: read_table(spark, lake, t).collect() for t in SUMMED_TABLES}
@@ -311,9 +530,21 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
     # Late records land in hour 11, which was already aggregated.
     late = [
         nat_record("10.0.1.7", "10.0.0.220", 7, 700, start=at(H11, 120), end=at(H11, 180)),
-        record(interface_id=ENI, srcaddr="203.0.113.9", dstaddr="172.31.16.21", srcport=1, dstport=22, protocol=6,
-               packets=1, bytes=40, start=at(H11, 7), end=at(H11, 9), action="REJECT", vpc_id="vpc-1",
-               flow_direction="ingress"),
+        record(
+            interface_id=ENI,
+            srcaddr="203.0.113.9",
+            dstaddr="172.31.16.21",
+            srcport=1,
+            dstport=22,
+            protocol=6,
+            packets=1,
+            bytes=40,
+            start=at(H11, 7),
+            end=at(H11, 9),
+            action="REJECT",
+            vpc_id="vpc-1",
+            flow_direction="ingress",
+        ),
     ]
     write_flow_logs(spark, lake, late)
     assert table_figures(spark, lake) != without_packets_of_log_status(independent_figures(first + late))
@@ -336,20 +567,31 @@ def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
     write_flow_logs(spark, lake, NAT_EXAMPLE)
     inventory = tmp_path / "nat.json"
     inventory.write_text(
-        '[{"nat_gateway_id": "nat-0a1", "interface_id": "%s", "private_ip": "10.0.0.220", "region": "%s"}]'
-        % (NAT_ENI, REGION)
+        f'[{{"nat_gateway_id": "nat-0a1", "interface_id": "{NAT_ENI}", "private_ip": "10.0.0.220", "region": "{REGION}"}}]'
     )
 
     summary = aggregate.main(
-        ["--lake", lake, "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z",
-         "--nat-inventory", str(inventory), "--nat-price-per-gb", "0.1"],
+        [
+            "--lake",
+            lake,
+            "--start",
+            "2026-11-01T10:00:00Z",
+            "--end",
+            "2026-11-01T11:00:00Z",
+            "--nat-inventory",
+            str(inventory),
+            "--nat-price-per-gb",
+            "0.1",
+        ],
         spark=spark,
     )
 
     assert summary["rows"]["nat_gateway_hourly"] == 1
     row = read_table(spark, lake, "nat_gateway_hourly").first()
     assert (row.bytes_in_from_source, row.bytes_in_from_destination, row.estimated_cost_usd) == (
-        1000, 30000, 31000 / 1e9 * 0.1
+        1000,
+        30000,
+        31000 / 1e9 * 0.1,
     )
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs.aggregates import HOURLY_TABLES
-from jobs.delta import table_path
-from jobs.generate import generate
-from jobs.window import Window
-from jobs.run import run_pipeline
+from flowlake.aggregates import HOURLY_TABLES
+from flowlake.generate import generate
+from flowlake.lake import table_path
+from flowlake.run import run_pipeline
+from flowlake.window import Window
 from tests.airflow_server import running_airflow
 
-UTC = timezone.utc
+UTC = UTC
 DAG_ID = "vpc_flow_logs_hourly"
 START = datetime(2026, 11, 1, 0, tzinfo=UTC)
 HOURS = 3
@@ -43,8 +43,14 @@ def backfilled(tmp_path_factory):
         # Backfill runs only run while their DAG is unpaused (DAGs are created paused).
         airflow.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
         created = airflow.cli(
-            "backfill", "create", "--dag-id", DAG_ID,
-            "--from-date", START.isoformat(), "--to-date", (START + timedelta(hours=HOURS - 1)).isoformat(),
+            "backfill",
+            "create",
+            "--dag-id",
+            DAG_ID,
+            "--from-date",
+            START.isoformat(),
+            "--to-date",
+            (START + timedelta(hours=HOURS - 1)).isoformat(),
         )
         assert created.returncode == 0, created.stderr[-4000:]
 
@@ -62,7 +68,9 @@ def test_backfill_runs_one_run_per_hour_and_all_succeed(backfilled):
     runs = sorted(backfilled["runs"], key=lambda r: r["data_interval_start"])
     intervals = [(r["data_interval_start"], r["data_interval_end"]) for r in runs]
     hours = [START + timedelta(hours=h) for h in range(HOURS + 1)]
-    assert intervals == [(f"{a:%Y-%m-%dT%H:%M:%SZ}", f"{b:%Y-%m-%dT%H:%M:%SZ}") for a, b in zip(hours, hours[1:])]
+    assert intervals == [
+        (f"{a:%Y-%m-%dT%H:%M:%SZ}", f"{b:%Y-%m-%dT%H:%M:%SZ}") for a, b in zip(hours[:-1], hours[1:], strict=True)
+    ]
     assert [r["state"] for r in runs] == ["success"] * HOURS
     backfill_tasks = [t for t in backfilled["tasks"] if t["dag_run_id"].startswith("backfill__")]
     assert {(t["task_id"], t["state"]) for t in backfill_tasks} == {
@@ -80,11 +88,17 @@ def test_the_current_hour_waits_for_delivery_deferred_holding_no_slot(backfilled
 def test_backfilled_tables_equal_one_flowlake_run_of_the_same_window(backfilled, spark, tmp_path):
     source, lake, direct = backfilled["source"], backfilled["lake"], tmp_path / "direct_lake"
     run_pipeline(
-        spark, str(source), str(direct), Window(START, START + timedelta(hours=HOURS)),
-        str(source / "nat_gateways.csv"), ingested_at=datetime.now(UTC),
+        spark,
+        str(source),
+        str(direct),
+        Window(START, START + timedelta(hours=HOURS)),
+        str(source / "nat_gateways.csv"),
+        ingested_at=datetime.now(UTC),
     )
     for table in ("flow_logs", "flow_logs_quarantine", *HOURLY_TABLES):
         assert rows_without(spark, lake, table) == rows_without(spark, direct, table), table
     # When each object was ingested differs by design; everything else about it must not.
-    assert rows_without(spark, lake, "source_objects", "ingested_at") == rows_without(spark, direct, "source_objects", "ingested_at")
+    assert rows_without(spark, lake, "source_objects", "ingested_at") == rows_without(
+        spark, direct, "source_objects", "ingested_at"
+    )
     assert spark.read.format("delta").load(table_path(str(lake), "flow_logs")).count() > 0

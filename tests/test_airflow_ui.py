@@ -41,9 +41,13 @@ def airflow(tmp_path_factory):
     # The scheduler starts a run for the current hour as soon as the DAG is unpaused; a long
     # delivery lag parks it at its deferred sensor, so the UI has a run to show and no Spark runs.
     with running_airflow(root, root / "source", root / "lake", {"FLOWLAKE_DELIVERY_LAG_MINUTES": "720"}) as airflow:
-        airflow.wait_for("DAGs parsed", lambda: airflow.get("/api/v2/dags?dag_id_pattern=vpc_flow_logs")["total_entries"] == 2, 300)
+        airflow.wait_for(
+            "DAGs parsed", lambda: airflow.get("/api/v2/dags?dag_id_pattern=vpc_flow_logs")["total_entries"] == 2, 300
+        )
         airflow.request("PATCH", "/api/v2/dags/vpc_flow_logs_hourly", {"is_paused": False})
-        airflow.wait_for("a scheduled run", lambda: airflow.get("/api/v2/dags/vpc_flow_logs_hourly/dagRuns")["total_entries"], 300)
+        airflow.wait_for(
+            "a scheduled run", lambda: airflow.get("/api/v2/dags/vpc_flow_logs_hourly/dagRuns")["total_entries"], 300
+        )
         yield airflow
 
 

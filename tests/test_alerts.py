@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from jobs.alerts import AlertDeliveryError, alert_text, send_alert
+from flowlake.alerts import AlertDeliveryError, alert_text, send_alert
 
 SUBJECT = "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: 1 critical, 0 warning"
 LINES = ["[critical] delivery / expect_column_values_to_be_between(objects): observed 1 of 2 unexpected", "run r1"]
@@ -78,7 +78,7 @@ class SmtpServer:
         self.received = []
         self.port = free_port()
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's handler name)
         message = message_from_bytes(envelope.content, policy=default_policy)
         self.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "message": message})
         return "250 Message accepted for delivery"

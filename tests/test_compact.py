@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.compact import run_compact
+from flowlake.compact import run_compact
 
 
 def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_path):
@@ -12,7 +12,10 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
     for table, batches in (("flow_logs", 4), ("some_new_table", 3)):
         for i in range(batches):
             spark.range(i * 10, i * 10 + 10).write.format("delta").mode("append").save(str(lake / table))
-    before = {t: sorted(r.id for r in spark.read.format("delta").load(str(lake / t)).collect()) for t in ("flow_logs", "some_new_table")}
+    before = {
+        t: sorted(r.id for r in spark.read.format("delta").load(str(lake / t)).collect())
+        for t in ("flow_logs", "some_new_table")
+    }
 
     results = run_compact(spark, str(lake), retention_hours=168)
 

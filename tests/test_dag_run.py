@@ -12,19 +12,19 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from jobs.delta import table_path
+from flowlake.lake import table_path
+from flowlake.layout import object_key
 from scripts.airflow_local import airflow_environment, prepare
-from jobs.layout import object_key
 from tests.flowlog_objects import ACCOUNT, REGION, write_object, write_raw
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-UTC = timezone.utc
+UTC = UTC
 HOUR = datetime(2026, 11, 1, 10, tzinfo=UTC)
 DAG_ID = "vpc_flow_logs_hourly"
 
@@ -68,8 +68,17 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def record(interface: str, src: str, dst: str, dstport: int, packets: int, size: int, start: datetime,
-           end: datetime, action: str = "ACCEPT") -> str:
+def record(
+    interface: str,
+    src: str,
+    dst: str,
+    dstport: int,
+    packets: int,
+    size: int,
+    start: datetime,
+    end: datetime,
+    action: str = "ACCEPT",
+) -> str:
     return f"2 {ACCOUNT} {interface} {src} {dst} 49152 {dstport} 6 {packets} {size} {epoch(start)} {epoch(end)} {action} OK"
 
 
@@ -83,24 +92,44 @@ def at(hour: int, minute: int, second: int = 0) -> datetime:
 
 def write_objects(source: Path) -> None:
     """The 10:00 hour's objects, a late one of the lookback hours, and the next hour's first."""
-    write_object(source, at(10, 5), [
-        # Starts 09:58, delivered with 10:05: belongs to hour 9, which must be re-aggregated.
-        record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 10, 1000, at(9, 58), at(10, 3)),
-        record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30)),
-        record("eni-0a", "198.51.100.7", "10.0.0.1", 22, 1, 40, at(10, 1), at(10, 4), action="REJECT"),
-    ], object_hash="aaaa0001")
-    write_object(source, at(10, 35), [
-        record("eni-0b", "10.0.1.1", "10.0.1.2", 5432, 5, 500, at(10, 30), at(10, 34)),
-        nodata("eni-0b", at(10, 30), at(10, 34)),
-    ], object_hash="aaaa0002")
+    write_object(
+        source,
+        at(10, 5),
+        [
+            # Starts 09:58, delivered with 10:05: belongs to hour 9, which must be re-aggregated.
+            record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 10, 1000, at(9, 58), at(10, 3)),
+            record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30)),
+            record("eni-0a", "198.51.100.7", "10.0.0.1", 22, 1, 40, at(10, 1), at(10, 4), action="REJECT"),
+        ],
+        object_hash="aaaa0001",
+    )
+    write_object(
+        source,
+        at(10, 35),
+        [
+            record("eni-0b", "10.0.1.1", "10.0.1.2", 5432, 5, 500, at(10, 30), at(10, 34)),
+            nodata("eni-0b", at(10, 30), at(10, 34)),
+        ],
+        object_hash="aaaa0002",
+    )
     # Named 08:05 (within the 2-hour lookback), its record started 07:58: hour 7, before the ingest window.
-    write_object(source, at(8, 5), [
-        record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 7, 700, at(7, 58), at(8, 3)),
-    ], object_hash="aaaa0003")
+    write_object(
+        source,
+        at(8, 5),
+        [
+            record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 7, 700, at(7, 58), at(8, 3)),
+        ],
+        object_hash="aaaa0003",
+    )
     # Named 11:00: the next run's window, even though its record started in hour 10.
-    write_object(source, at(11, 0), [
-        record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 1000, 99999, at(10, 55), at(10, 59, 30)),
-    ], object_hash="aaaa0004")
+    write_object(
+        source,
+        at(11, 0),
+        [
+            record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 1000, 99999, at(10, 55), at(10, 59, 30)),
+        ],
+        object_hash="aaaa0004",
+    )
 
 
 def run_hour(env: dict, hour: datetime, retries: str = "no-retries") -> dict:
@@ -109,11 +138,14 @@ def run_hour(env: dict, hour: datetime, retries: str = "no-retries") -> dict:
     logical_date = (hour + timedelta(hours=1)).isoformat()
     result = subprocess.run(
         [sys.executable, "-c", DAG_TEST, str(PROJECT_ROOT / "dags"), DAG_ID, logical_date, retries],
-        env=env, capture_output=True, text=True, timeout=1500,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("RUN ")]
     assert result.returncode == 0 and lines, (result.stdout[-6000:], result.stderr[-6000:])
-    return json.loads(lines[-1][len("RUN "):])
+    return json.loads(lines[-1][len("RUN ") :])
 
 
 def read(spark, lake: Path, table: str):
@@ -131,7 +163,7 @@ def table_rows(spark, lake: Path, table: str, *columns: str) -> list[tuple]:
 
 def snapshot(spark, lake: Path) -> dict:
     """Every table's rows, less what a rerun must change (when objects were ingested, which run validated)."""
-    from jobs.aggregates import HOURLY_TABLES
+    from flowlake.aggregates import HOURLY_TABLES
 
     tables = {}
     for table in ("flow_logs", "flow_logs_quarantine", "source_objects", *HOURLY_TABLES):
@@ -143,7 +175,10 @@ def snapshot(spark, lake: Path) -> dict:
 
 def airflow_for(root: Path) -> dict:
     """The environment of a dag.test() on root/source and root/lake, its Airflow home prepared."""
-    env = {**airflow_environment(root / "airflow", 8793, root / "source", root / "lake"), "FLOWLAKE_SHUFFLE_PARTITIONS": "2"}
+    env = {
+        **airflow_environment(root / "airflow", 8793, root / "source", root / "lake"),
+        "FLOWLAKE_SHUFFLE_PARTITIONS": "2",
+    }
     prepare(env)
     return env
 
@@ -175,7 +210,10 @@ def test_the_run_succeeds_for_exactly_one_hour(first_run):
 @pytest.mark.slow
 def test_ingest_reads_the_hour_and_the_lookback_and_aggregation_every_hour_it_touched(first_run):
     ingested = first_run["results"]["ingest"]
-    assert (ingested["window_start"], ingested["window_end"]) == ("2026-11-01T08:00:00+00:00", "2026-11-01T11:00:00+00:00")
+    assert (ingested["window_start"], ingested["window_end"]) == (
+        "2026-11-01T08:00:00+00:00",
+        "2026-11-01T11:00:00+00:00",
+    )
     assert (ingested["objects"], ingested["records_written"], ingested["lines_quarantined"]) == (3, 6, 0)
     assert ingested["hours_touched"] == [f"2026-11-01T{h:02d}:00:00+00:00" for h in (7, 9, 10)]
     assert first_run["results"]["hours_to_aggregate"] == [
@@ -187,27 +225,47 @@ def test_ingest_reads_the_hour_and_the_lookback_and_aggregation_every_hour_it_to
 @pytest.mark.slow
 def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
     _, lake = airflow_run
-    assert table_rows(spark, lake, "source_objects", "object_key", "records_written", "status") == ordered([
-        (f"AWSLogs/{ACCOUNT}/vpcflowlogs/us-east-1/2026/11/01/{ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_{name}.log.gz", n, "ok")
-        for name, n in (("20261101T1005Z_aaaa0001", 3), ("20261101T1035Z_aaaa0002", 2), ("20261101T0805Z_aaaa0003", 1))
-    ])
-    assert table_rows(spark, lake, "traffic_hourly", "hour", "interface_id", "action", "records", "packets", "bytes") == ordered([
-        (datetime(2026, 11, 1, 7), "eni-0a", "ACCEPT", 1, 7, 700),
-        (datetime(2026, 11, 1, 9), "eni-0a", "ACCEPT", 1, 10, 1000),
-        (datetime(2026, 11, 1, 10), "eni-0a", "ACCEPT", 1, 20, 2000),
-        (datetime(2026, 11, 1, 10), "eni-0a", "REJECT", 1, 1, 40),
-        (datetime(2026, 11, 1, 10), "eni-0b", "ACCEPT", 1, 5, 500),
-    ])
-    assert table_rows(spark, lake, "rejects_hourly", "hour", "interface_id", "dstport", "records", "bytes", "distinct_sources") == ordered([
-        (datetime(2026, 11, 1, 10), "eni-0a", 22, 1, 40, 1),
-    ])
-    assert table_rows(spark, lake, "log_status_hourly", "hour", "interface_id", "log_status", "records") == ordered([
-        (datetime(2026, 11, 1, 7), "eni-0a", "OK", 1),
-        (datetime(2026, 11, 1, 9), "eni-0a", "OK", 1),
-        (datetime(2026, 11, 1, 10), "eni-0a", "OK", 2),
-        (datetime(2026, 11, 1, 10), "eni-0b", "NODATA", 1),
-        (datetime(2026, 11, 1, 10), "eni-0b", "OK", 1),
-    ])
+    assert table_rows(spark, lake, "source_objects", "object_key", "records_written", "status") == ordered(
+        [
+            (
+                f"AWSLogs/{ACCOUNT}/vpcflowlogs/us-east-1/2026/11/01/{ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_{name}.log.gz",
+                n,
+                "ok",
+            )
+            for name, n in (
+                ("20261101T1005Z_aaaa0001", 3),
+                ("20261101T1035Z_aaaa0002", 2),
+                ("20261101T0805Z_aaaa0003", 1),
+            )
+        ]
+    )
+    assert table_rows(
+        spark, lake, "traffic_hourly", "hour", "interface_id", "action", "records", "packets", "bytes"
+    ) == ordered(
+        [
+            (datetime(2026, 11, 1, 7), "eni-0a", "ACCEPT", 1, 7, 700),
+            (datetime(2026, 11, 1, 9), "eni-0a", "ACCEPT", 1, 10, 1000),
+            (datetime(2026, 11, 1, 10), "eni-0a", "ACCEPT", 1, 20, 2000),
+            (datetime(2026, 11, 1, 10), "eni-0a", "REJECT", 1, 1, 40),
+            (datetime(2026, 11, 1, 10), "eni-0b", "ACCEPT", 1, 5, 500),
+        ]
+    )
+    assert table_rows(
+        spark, lake, "rejects_hourly", "hour", "interface_id", "dstport", "records", "bytes", "distinct_sources"
+    ) == ordered(
+        [
+            (datetime(2026, 11, 1, 10), "eni-0a", 22, 1, 40, 1),
+        ]
+    )
+    assert table_rows(spark, lake, "log_status_hourly", "hour", "interface_id", "log_status", "records") == ordered(
+        [
+            (datetime(2026, 11, 1, 7), "eni-0a", "OK", 1),
+            (datetime(2026, 11, 1, 9), "eni-0a", "OK", 1),
+            (datetime(2026, 11, 1, 10), "eni-0a", "OK", 2),
+            (datetime(2026, 11, 1, 10), "eni-0b", "NODATA", 1),
+            (datetime(2026, 11, 1, 10), "eni-0b", "OK", 1),
+        ]
+    )
     validated = first_run["results"]["validate"]
     results = read(spark, lake, "dq_results").where(f"run_id = '{validated['run_id']}'")
     assert results.count() == validated["expectations"] > 0
@@ -253,7 +311,9 @@ def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, we
     """A corrupt object: ingest and aggregate go through, validation fails, and people are told."""
     url, received = webhook
     source = tmp_path / "source"
-    write_object(source, at(10, 5), [record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30))])
+    write_object(
+        source, at(10, 5), [record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30))]
+    )
     write_raw(source, object_key(ACCOUNT, REGION, "fl-1234abcd", at(10, 10), "bad00001"), b"not gzip at all")
     env = {**airflow_for(tmp_path), "FLOWLAKE_ALERT_WEBHOOK_URL": url}
 
@@ -261,7 +321,9 @@ def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, we
 
     assert failed["state"] == "failed"
     assert {task: failed["tasks"][task] for task in ("ingest", "aggregate[0]", "validate")} == {
-        "ingest": "success", "aggregate[0]": "success", "validate": "failed",
+        "ingest": "success",
+        "aggregate[0]": "success",
+        "validate": "failed",
     }
     # A verdict is not retried, although the task may be (retries=3).
     assert failed["tries"]["validate"] == 1
@@ -270,6 +332,8 @@ def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, we
     quality, task = texts  # "flowlake data quality ..." sorts before "flowlake task ..."
     assert quality.startswith("flowlake data quality FAILED for 2026-11-01T10:00Z to 2026-11-01T11:00Z")
     assert "every object of the window was read (none corrupt)" in quality
-    assert task.startswith("flowlake task failed: vpc_flow_logs_hourly.validate for 2026-11-01T10:00Z to 2026-11-01T11:00Z")
+    assert task.startswith(
+        "flowlake task failed: vpc_flow_logs_hourly.validate for 2026-11-01T10:00Z to 2026-11-01T11:00Z"
+    )
     # The Airflow alert carries the job's verdict, so it stands on its own.
     assert "flowlake validate failed" in task and "expect_column_values_to_be_in_set(status)" in task

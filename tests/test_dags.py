@@ -147,7 +147,7 @@ def test_hourly_dag_wires_wait_ingest_aggregate_validate(parsed):
 
 
 def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
-    from jobs.cli import COMMANDS
+    from flowlake.cli import COMMANDS
 
     jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
     assert {task["command"] for _, _, task in jobs} == {"ingest", "aggregate", "validate", "nat-inventory", "compact"}
@@ -160,8 +160,8 @@ def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers
 
 
 def test_every_table_written_is_an_asset_outlet(parsed):
-    from jobs import ingest, nat_inventory, validate
-    from jobs.aggregates import HOURLY_TABLES
+    from flowlake import ingest, nat_inventory, validate
+    from flowlake.aggregates import HOURLY_TABLES
 
     def assets(tables):
         return sorted(f"flowlake.{table}" for table in tables)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs.generate import build_parser as generate_parser
+from flowlake.generate import build_parser as generate_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -19,8 +19,15 @@ AIRFLOW_SERVICES = ["airflow-api-server", "airflow-scheduler", "airflow-dag-proc
 
 def test_the_stack_has_every_part():
     assert set(AIRFLOW_SERVICES) <= set(SERVICES)
-    assert {"postgres", "minio", "minio-buckets", "spark-master", "spark-worker", "airflow-init", "seed"} <= set(SERVICES)
-    assert [SERVICES[s]["command"] for s in AIRFLOW_SERVICES] == ["api-server", "scheduler", "dag-processor", "triggerer"]
+    assert {"postgres", "minio", "minio-buckets", "spark-master", "spark-worker", "airflow-init", "seed"} <= set(
+        SERVICES
+    )
+    assert [SERVICES[s]["command"] for s in AIRFLOW_SERVICES] == [
+        "api-server",
+        "scheduler",
+        "dag-processor",
+        "triggerer",
+    ]
 
 
 def test_every_service_has_an_image_and_every_build_its_files():
@@ -86,11 +93,18 @@ def test_dependencies_name_real_services():
 def test_seed_runs_a_valid_generate_command():
     script = (ROOT / "deploy/seed.sh").read_text()
     command = re.search(r"^flowlake generate (.+?)(?<!\\)$", script.replace("\\\n", " "), re.M).group(1)
-    words = shlex.split(command.replace('"$start"', "2026-11-01T00:00:00Z").replace('"$((${SEED_HOURS:-24} + 1))"', "25")
-                        .replace('"${FLOWLAKE_SOURCE:?}"', "s3a://flowlake-raw/flow-logs")
-                        .replace('"${FLOWLAKE_NAT_INVENTORY:?}"', "s3a://flowlake-raw/nat_gateways.csv"))
+    words = shlex.split(
+        command.replace('"$start"', "2026-11-01T00:00:00Z")
+        .replace('"$((${SEED_HOURS:-24} + 1))"', "25")
+        .replace('"${FLOWLAKE_SOURCE:?}"', "s3a://flowlake-raw/flow-logs")
+        .replace('"${FLOWLAKE_NAT_INVENTORY:?}"', "s3a://flowlake-raw/nat_gateways.csv")
+    )
     args = generate_parser().parse_args(words)
-    assert (args.out, args.hours, args.nat_inventory) == ("s3a://flowlake-raw/flow-logs", 25, "s3a://flowlake-raw/nat_gateways.csv")
+    assert (args.out, args.hours, args.nat_inventory) == (
+        "s3a://flowlake-raw/flow-logs",
+        25,
+        "s3a://flowlake-raw/nat_gateways.csv",
+    )
 
 
 @pytest.mark.parametrize("script", ["deploy/spark-node.sh", "deploy/airflow-init.sh", "deploy/seed.sh"])

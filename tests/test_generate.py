@@ -6,20 +6,22 @@ import csv
 import gzip
 import json
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from jobs import cli
-from jobs.generate import generate, rhythm, write_benchmark_day
-from jobs.layout import object_key, parse_object_name
+from flowlake import cli
+from flowlake.generate import generate, rhythm, write_benchmark_day
+from flowlake.layout import object_key, parse_object_name
 
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, tzinfo=UTC)
 FIVE_MINUTES = timedelta(minutes=5)
 NUMERIC = {"version", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcp_flags", "traffic_path"}
-DEFAULT_HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+DEFAULT_HEADER = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+)
 
 
 def read_object(path: Path) -> tuple[list[str], list[dict]]:
@@ -35,9 +37,9 @@ def read_object(path: Path) -> tuple[list[str], list[dict]]:
     for line in lines[1:-1]:
         values = line.split(" ")
         assert len(values) == len(header), f"{path.name}: {line!r}"
-        records.append({
-            c: None if v == "-" else int(v) if c in NUMERIC else v for c, v in zip(columns, values)
-        })
+        records.append(
+            {c: None if v == "-" else int(v) if c in NUMERIC else v for c, v in zip(columns, values, strict=True)}
+        )
     return header, records
 
 
@@ -55,8 +57,13 @@ def sample(tmp_path_factory):
         if "AWSLogs/" in key:
             fields = parse_object_name(path.name)
             header, records = read_object(path)
-            objects[key] = {"fields": fields, "flow_log": flow_logs[fields["flow_log_id"]], "header": header,
-                            "records": records, "size": path.stat().st_size}
+            objects[key] = {
+                "fields": fields,
+                "flow_log": flow_logs[fields["flow_log_id"]],
+                "header": header,
+                "records": records,
+                "size": path.stat().st_size,
+            }
     return root, summary, objects
 
 
@@ -82,14 +89,29 @@ def test_keys_are_aws_keys_in_every_layout(sample):
     for key, obj in objects.items():
         fields, fl = obj["fields"], obj["flow_log"]
         object_hash = key.rsplit("_", 1)[1].split(".")[0]
-        assert key == object_key(fields["account_id"], fields["region"], fields["flow_log_id"], fields["object_time"],
-                                 object_hash, prefix=fl["prefix"], hive=fl["layout"] == "hive",
-                                 hourly=fl["partitions"] == "hourly", parquet=fl["file_format"] == "parquet")
+        assert key == object_key(
+            fields["account_id"],
+            fields["region"],
+            fields["flow_log_id"],
+            fields["object_time"],
+            object_hash,
+            prefix=fl["prefix"],
+            hive=fl["layout"] == "hive",
+            hourly=fl["partitions"] == "hourly",
+            parquet=fl["file_format"] == "parquet",
+        )
         assert (fields["account_id"], fields["region"]) == (fl["account_id"], fl["region"])
-    assert {(o["flow_log"]["layout"], o["flow_log"]["partitions"], o["fields"]["file_format"]) for o in objects.values()} == {
-        ("default", "daily", "text"), ("hive", "hourly", "text"), ("default", "hourly", "parquet"), ("hive", "daily", "text")
+    assert {
+        (o["flow_log"]["layout"], o["flow_log"]["partitions"], o["fields"]["file_format"]) for o in objects.values()
+    } == {
+        ("default", "daily", "text"),
+        ("hive", "hourly", "text"),
+        ("default", "hourly", "parquet"),
+        ("hive", "daily", "text"),
     }
-    assert any("/hour=01/" in key for key in objects) and any(key.startswith("network-logs/AWSLogs/") for key in objects)
+    assert any("/hour=01/" in key for key in objects) and any(
+        key.startswith("network-logs/AWSLogs/") for key in objects
+    )
     assert len({fl["account_id"] for fl in summary["flow_logs"]}) == 3
     assert len({fl["region"] for fl in summary["flow_logs"]}) == 3
 
@@ -100,8 +122,9 @@ def test_one_object_every_five_minutes_per_flow_log_plus_the_late_ones(sample):
     assert late_keys and late_keys <= set(objects)
     windows = {START + k * FIVE_MINUTES for k in range(24)}
     for fl in summary["flow_logs"]:
-        on_time = [o["fields"]["object_time"] for key, o in objects.items()
-                   if o["flow_log"] is fl and key not in late_keys]
+        on_time = [
+            o["fields"]["object_time"] for key, o in objects.items() if o["flow_log"] is fl and key not in late_keys
+        ]
         assert sorted(on_time) == sorted(windows), fl["flow_log_id"]
 
 
@@ -119,8 +142,17 @@ def test_each_object_follows_its_flow_logs_format(sample):
     shuffled = [f for f in formats if f != DEFAULT_HEADER and not f.startswith("version ")]
     assert len(shuffled) == 1 and all(
         name in shuffled[0].split(" ")
-        for name in ("vpc-id", "subnet-id", "instance-id", "flow-direction", "pkt-srcaddr", "pkt-dstaddr",
-                     "pkt-dst-aws-service", "traffic-path", "region")
+        for name in (
+            "vpc-id",
+            "subnet-id",
+            "instance-id",
+            "flow-direction",
+            "pkt-srcaddr",
+            "pkt-dstaddr",
+            "pkt-dst-aws-service",
+            "traffic-path",
+            "region",
+        )
     )
 
 
@@ -172,7 +204,15 @@ def test_nat_inventory_matches_the_nat_records(sample):
     assert summary["nat_inventory"] == str(root / "nat_gateways.csv")
     with open(root / "nat_gateways.csv", newline="") as f:
         inventory = list(csv.DictReader(f))
-    assert list(inventory[0]) == ["nat_gateway_id", "interface_id", "private_ip", "account_id", "region", "vpc_id", "subnet_id"]
+    assert list(inventory[0]) == [
+        "nat_gateway_id",
+        "interface_id",
+        "private_ip",
+        "account_id",
+        "region",
+        "vpc_id",
+        "subnet_id",
+    ]
     by_interface = {row["interface_id"]: row for row in inventory}
     assert len(by_interface) == len(inventory) == 4
     for interface_id, nat in by_interface.items():
@@ -186,11 +226,26 @@ def test_nat_inventory_matches_the_nat_records(sample):
         assert all(ip in (r["srcaddr"], r["dstaddr"]) and r.get("instance_id") is None for r in traffic)
         # AWS's example: instance -> gateway, gateway -> internet, internet -> gateway, gateway -> instance.
         shapes = Counter(
-            ("instance" if r["srcaddr"].startswith("10.") and r["srcaddr"] != ip else "gateway" if r["srcaddr"] == ip else "internet",
-             "instance" if r["dstaddr"].startswith("10.") and r["dstaddr"] != ip else "gateway" if r["dstaddr"] == ip else "internet")
+            (
+                "instance"
+                if r["srcaddr"].startswith("10.") and r["srcaddr"] != ip
+                else "gateway"
+                if r["srcaddr"] == ip
+                else "internet",
+                "instance"
+                if r["dstaddr"].startswith("10.") and r["dstaddr"] != ip
+                else "gateway"
+                if r["dstaddr"] == ip
+                else "internet",
+            )
             for r in traffic
         )
-        assert set(shapes) == {("instance", "gateway"), ("gateway", "internet"), ("internet", "gateway"), ("gateway", "instance")}
+        assert set(shapes) == {
+            ("instance", "gateway"),
+            ("gateway", "internet"),
+            ("internet", "gateway"),
+            ("gateway", "instance"),
+        }
         assert len(set(shapes.values())) == 1
         for r in traffic:
             if "pkt_srcaddr" in r:  # formats that carry the packet's original addresses
@@ -198,8 +253,11 @@ def test_nat_inventory_matches_the_nat_records(sample):
                     assert not r["pkt_dstaddr"].startswith("10.") and r["pkt_srcaddr"] == r["srcaddr"]
                 if r["srcaddr"] == ip and r["dstaddr"].startswith("10."):
                     assert not r["pkt_srcaddr"].startswith("10.") and r["pkt_dstaddr"] == r["dstaddr"]
-    translated = {r["interface_id"] for r in all_records(objects)
-                  if r.get("pkt_srcaddr") and (r["pkt_srcaddr"], r["pkt_dstaddr"]) != (r["srcaddr"], r["dstaddr"])}
+    translated = {
+        r["interface_id"]
+        for r in all_records(objects)
+        if r.get("pkt_srcaddr") and (r["pkt_srcaddr"], r["pkt_dstaddr"]) != (r["srcaddr"], r["dstaddr"])
+    }
     assert translated and translated <= set(by_interface)  # only NAT gateways translate addresses
 
 
@@ -210,12 +268,30 @@ def test_rhythm_peaks_in_the_afternoon_and_averages_one():
 
 
 def test_cli_prints_the_summary(tmp_path, capsys):
-    assert cli.main(["generate", "--out", str(tmp_path), "--start", "2026-11-01T00:00:00Z", "--hours", "1",
-                     "--records-per-hour", "100", "--nat-inventory", str(tmp_path / "inventory" / "nat.csv")]) == 0
+    assert (
+        cli.main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path),
+                "--start",
+                "2026-11-01T00:00:00Z",
+                "--hours",
+                "1",
+                "--records-per-hour",
+                "100",
+                "--nat-inventory",
+                str(tmp_path / "inventory" / "nat.csv"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["nat_inventory"] == str(tmp_path / "inventory" / "nat.csv")
     assert (tmp_path / "inventory" / "nat.csv").exists() and not (tmp_path / "nat_gateways.csv").exists()
-    assert summary["objects"] == len(list((tmp_path / "AWSLogs").rglob("*.log.*"))) + len(list((tmp_path / "network-logs").rglob("*.log.*")))
+    assert summary["objects"] == len(list((tmp_path / "AWSLogs").rglob("*.log.*"))) + len(
+        list((tmp_path / "network-logs").rglob("*.log.*"))
+    )
 
 
 def test_writes_the_same_objects_to_s3(tmp_path, s3_client, s3_endpoint, monkeypatch):
@@ -224,7 +300,7 @@ def test_writes_the_same_objects_to_s3(tmp_path, s3_client, s3_endpoint, monkeyp
     summary = generate("s3://generated/raw", START, hours=1, seed=3, records_per_hour=200)
     generate(str(tmp_path), START, hours=1, seed=3, records_per_hour=200)
     stored = {
-        item["Key"][len("raw/"):]: s3_client.get_object(Bucket="generated", Key=item["Key"])["Body"].read()
+        item["Key"][len("raw/") :]: s3_client.get_object(Bucket="generated", Key=item["Key"])["Body"].read()
         for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket="generated", Prefix="raw/")
         for item in page["Contents"]
     }
@@ -244,7 +320,9 @@ def test_benchmark_day_has_exactly_the_records_asked_for(tmp_path):
         assert key.startswith(f"AWSLogs/{fields['account_id']}/vpcflowlogs/{fields['region']}/2026/11/01/")
         header, records = read_object(path)
         assert " ".join(header) == DEFAULT_HEADER
-        assert all(fields["object_time"].timestamp() <= r["end"] < fields["object_time"].timestamp() + 300 for r in records)
+        assert all(
+            fields["object_time"].timestamp() <= r["end"] < fields["object_time"].timestamp() + 300 for r in records
+        )
         total += len(records)
     assert total == summary["records"] == 2401
     assert summary["bytes"] == sum(p.stat().st_size for p in objects.values())
@@ -255,13 +333,18 @@ def test_benchmark_day_has_exactly_the_records_asked_for(tmp_path):
 
 @pytest.mark.slow
 def test_a_generated_hour_ingests_without_quarantine(spark, tmp_path):
-    from jobs.ingest import run_ingest
-    from jobs.window import Window
+    from flowlake.ingest import run_ingest
+    from flowlake.window import Window
 
     source = tmp_path / "source"
     summary = generate(str(source), START, hours=1, seed=11, records_per_hour=600)
-    result = run_ingest(spark, str(source), str(tmp_path / "lake"), Window(START, START + timedelta(hours=1)),
-                        ingested_at=datetime(2026, 11, 1, 1, 5, tzinfo=timezone.utc))
+    result = run_ingest(
+        spark,
+        str(source),
+        str(tmp_path / "lake"),
+        Window(START, START + timedelta(hours=1)),
+        ingested_at=datetime(2026, 11, 1, 1, 5, tzinfo=UTC),
+    )
     assert result["lines_quarantined"] == 0 and result["corrupt_objects"] == 0
     assert result["objects"] == summary["objects"]
     assert result["records_written"] == result["lines_read"] == summary["records"]
@@ -277,7 +360,9 @@ def test_benchmark_duckdb_figures_match_the_raw_records(tmp_path):
     for path in (tmp_path / "AWSLogs").rglob("*.log.gz"):
         for r in read_object(path)[1]:
             if r["log_status"] == "OK":
-                figures = expected[(r["start"] - r["start"] % 3600, r["account_id"], r["interface_id"], r["action"], r["protocol"])]
+                figures = expected[
+                    (r["start"] - r["start"] % 3600, r["account_id"], r["interface_id"], r["action"], r["protocol"])
+                ]
                 figures[0] += 1
                 figures[1] += r["packets"]
                 figures[2] += r["bytes"]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
 
-from jobs.delta import table_path
-from jobs.ingest import run_ingest
-from jobs.window import Window
+from flowlake.ingest import run_ingest
+from flowlake.lake import table_path
+from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
 
-UTC = timezone.utc
+UTC = UTC
 INGESTED_AT = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
@@ -68,42 +68,172 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
     flow_logs = read(spark, lake, "flow_logs")
     assert rows(
         flow_logs,
-        "version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
-        "packets", "bytes", "start", "end", "action", "log_status", "region", "vpc_id", "event_time",
-        "event_date", "flow_log_id", "line_number",
-    ) == ordered([
-        (2, ACCOUNT, "eni-1235b8ca123456789", "172.31.16.139", "172.31.16.21", 20641, 22, 6, 20, 4249,
-         1418530010, 1418530070, "ACCEPT", "OK", "us-east-1", None, naive(2014, 12, 14, 4, 6, 50),
-         date(2014, 12, 14), "fl-1234abcd", 2),
-        (2, ACCOUNT, "eni-1235b8ca123456789", "172.31.9.69", "172.31.9.12", 49761, 3389, 6, 20, 4249,
-         1418530010, 1418530070, "REJECT", "OK", "us-east-1", None, naive(2014, 12, 14, 4, 6, 50),
-         date(2014, 12, 14), "fl-1234abcd", 3),
-        (2, ACCOUNT, "eni-1235b8ca123456789", None, None, None, None, None, None, None,
-         1431280876, 1431280934, None, "NODATA", "us-east-1", None, naive(2015, 5, 10, 18, 1, 16),
-         date(2015, 5, 10), "fl-1234abcd", 2),
-        (2, ACCOUNT, "eni-11111111aaaaaaaaa", None, None, None, None, None, None, None,
-         1431280876, 1431280934, None, "SKIPDATA", "us-east-1", None, naive(2015, 5, 10, 18, 1, 16),
-         date(2015, 5, 10), "fl-1234abcd", 3),
-        (2, ACCOUNT, "eni-1235b8ca123456789", "2001:db8:1234:a100:8d6e:3477:df66:f105",
-         "2001:db8:1234:a102:3304:8879:34cf:4071", 34892, 22, 6, 54, 8855, 1477913708, 1477913820,
-         "ACCEPT", "OK", "us-east-1", None, naive(2016, 10, 31, 11, 35, 8), date(2016, 10, 31),
-         "fl-1234abcd", 2),
-    ])
+        "version",
+        "account_id",
+        "interface_id",
+        "srcaddr",
+        "dstaddr",
+        "srcport",
+        "dstport",
+        "protocol",
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "action",
+        "log_status",
+        "region",
+        "vpc_id",
+        "event_time",
+        "event_date",
+        "flow_log_id",
+        "line_number",
+    ) == ordered(
+        [
+            (
+                2,
+                ACCOUNT,
+                "eni-1235b8ca123456789",
+                "172.31.16.139",
+                "172.31.16.21",
+                20641,
+                22,
+                6,
+                20,
+                4249,
+                1418530010,
+                1418530070,
+                "ACCEPT",
+                "OK",
+                "us-east-1",
+                None,
+                naive(2014, 12, 14, 4, 6, 50),
+                date(2014, 12, 14),
+                "fl-1234abcd",
+                2,
+            ),
+            (
+                2,
+                ACCOUNT,
+                "eni-1235b8ca123456789",
+                "172.31.9.69",
+                "172.31.9.12",
+                49761,
+                3389,
+                6,
+                20,
+                4249,
+                1418530010,
+                1418530070,
+                "REJECT",
+                "OK",
+                "us-east-1",
+                None,
+                naive(2014, 12, 14, 4, 6, 50),
+                date(2014, 12, 14),
+                "fl-1234abcd",
+                3,
+            ),
+            (
+                2,
+                ACCOUNT,
+                "eni-1235b8ca123456789",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                1431280876,
+                1431280934,
+                None,
+                "NODATA",
+                "us-east-1",
+                None,
+                naive(2015, 5, 10, 18, 1, 16),
+                date(2015, 5, 10),
+                "fl-1234abcd",
+                2,
+            ),
+            (
+                2,
+                ACCOUNT,
+                "eni-11111111aaaaaaaaa",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                1431280876,
+                1431280934,
+                None,
+                "SKIPDATA",
+                "us-east-1",
+                None,
+                naive(2015, 5, 10, 18, 1, 16),
+                date(2015, 5, 10),
+                "fl-1234abcd",
+                3,
+            ),
+            (
+                2,
+                ACCOUNT,
+                "eni-1235b8ca123456789",
+                "2001:db8:1234:a100:8d6e:3477:df66:f105",
+                "2001:db8:1234:a102:3304:8879:34cf:4071",
+                34892,
+                22,
+                6,
+                54,
+                8855,
+                1477913708,
+                1477913820,
+                "ACCEPT",
+                "OK",
+                "us-east-1",
+                None,
+                naive(2016, 10, 31, 11, 35, 8),
+                date(2016, 10, 31),
+                "fl-1234abcd",
+                2,
+            ),
+        ]
+    )
     assert rows(flow_logs.groupBy("source_file").count(), "source_file", "count") == ordered(
-        [(a.as_uri().replace("file:///", "file:/"), 2), (b.as_uri().replace("file:///", "file:/"), 2),
-         (c.as_uri().replace("file:///", "file:/"), 1)]
+        [
+            (a.as_uri().replace("file:///", "file:/"), 2),
+            (b.as_uri().replace("file:///", "file:/"), 2),
+            (c.as_uri().replace("file:///", "file:/"), 1),
+        ]
     )
     assert read(spark, lake, "flow_logs_quarantine").count() == 0
-    assert rows(read(spark, lake, "source_objects"), "object_key", "object_time", "lines_read",
-                "records_written", "lines_quarantined", "status", "log_format", "file_format") == ordered([
-        (str(a.relative_to(source)), naive(2014, 12, 14, 4, 5), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
-        (str(b.relative_to(source)), naive(2015, 5, 10, 18, 0), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
-        (str(c.relative_to(source)), naive(2016, 10, 31, 11, 35), 1, 1, 0, "ok", DEFAULT_FORMAT, "text"),
-    ])
+    assert rows(
+        read(spark, lake, "source_objects"),
+        "object_key",
+        "object_time",
+        "lines_read",
+        "records_written",
+        "lines_quarantined",
+        "status",
+        "log_format",
+        "file_format",
+    ) == ordered(
+        [
+            (str(a.relative_to(source)), naive(2014, 12, 14, 4, 5), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
+            (str(b.relative_to(source)), naive(2015, 5, 10, 18, 0), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
+            (str(c.relative_to(source)), naive(2016, 10, 31, 11, 35), 1, 1, 0, "ok", DEFAULT_FORMAT, "text"),
+        ]
+    )
     assert (summary["objects"], summary["records_written"], summary["lines_quarantined"]) == (3, 5, 0)
     assert read(spark, lake, "flow_logs").rdd.getNumPartitions() >= 1
     assert sorted(p.name for p in (lake / "flow_logs").glob("event_date=*")) == [
-        "event_date=2014-12-14", "event_date=2015-05-10", "event_date=2016-10-31"]
+        "event_date=2014-12-14",
+        "event_date=2015-05-10",
+        "event_date=2016-10-31",
+    ]
 
 
 SHUFFLED_V5 = (
@@ -135,43 +265,124 @@ def test_custom_format_in_shuffled_order_follows_its_header(spark, tmp_path):
     ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
     assert rows(
         read(spark, lake, "flow_logs"),
-        "version", "account_id", "region", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport",
-        "protocol", "packets", "bytes", "start", "end", "action", "log_status", "vpc_id", "subnet_id",
-        "instance_id", "flow_direction", "traffic_path", "pkt_srcaddr", "pkt_dst_aws_service",
-        "extra_fields", "event_time",
-    ) == ordered([
-        (None, "210987654321", "eu-west-1", "eni-0a1b2c3d4e5f60718", "10.0.1.5", "52.216.1.1", 50432, 443,
-         6, 10, 1500, 1761991200, 1761991260, "ACCEPT", "OK", "vpc-0abc", "subnet-0def",
-         "i-0123456789abcdef0", "egress", 7, "10.0.1.5", "S3", {"resource-id": None},
-         naive(2025, 11, 1, 10, 0)),
-        (None, "210987654321", "eu-west-1", "eni-0a1b2c3d4e5f60718", "198.51.100.7", "10.0.1.5", None, None,
-         1, 1, 40, 1761991230, 1761991290, "REJECT", "OK", "vpc-0abc", "subnet-0def",
-         "i-0123456789abcdef0", "ingress", None, "198.51.100.7", None, {"resource-id": "res-1"},
-         naive(2025, 11, 1, 10, 0, 30)),
-    ])
+        "version",
+        "account_id",
+        "region",
+        "interface_id",
+        "srcaddr",
+        "dstaddr",
+        "srcport",
+        "dstport",
+        "protocol",
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "action",
+        "log_status",
+        "vpc_id",
+        "subnet_id",
+        "instance_id",
+        "flow_direction",
+        "traffic_path",
+        "pkt_srcaddr",
+        "pkt_dst_aws_service",
+        "extra_fields",
+        "event_time",
+    ) == ordered(
+        [
+            (
+                None,
+                "210987654321",
+                "eu-west-1",
+                "eni-0a1b2c3d4e5f60718",
+                "10.0.1.5",
+                "52.216.1.1",
+                50432,
+                443,
+                6,
+                10,
+                1500,
+                1761991200,
+                1761991260,
+                "ACCEPT",
+                "OK",
+                "vpc-0abc",
+                "subnet-0def",
+                "i-0123456789abcdef0",
+                "egress",
+                7,
+                "10.0.1.5",
+                "S3",
+                {"resource-id": None},
+                naive(2025, 11, 1, 10, 0),
+            ),
+            (
+                None,
+                "210987654321",
+                "eu-west-1",
+                "eni-0a1b2c3d4e5f60718",
+                "198.51.100.7",
+                "10.0.1.5",
+                None,
+                None,
+                1,
+                1,
+                40,
+                1761991230,
+                1761991290,
+                "REJECT",
+                "OK",
+                "vpc-0abc",
+                "subnet-0def",
+                "i-0123456789abcdef0",
+                "ingress",
+                None,
+                "198.51.100.7",
+                None,
+                {"resource-id": "res-1"},
+                naive(2025, 11, 1, 10, 0, 30),
+            ),
+        ]
+    )
 
 
 def test_parquet_object_is_read_by_its_columns(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
-    table = pa.table({
-        "version": pa.array([5, 5], pa.int32()),
-        "account_id": ["123456789010", "123456789010"],
-        "interface_id": ["eni-0aaa", "eni-0bbb"],
-        "srcaddr": ["10.0.0.1", "-"],
-        "dstport": pa.array([443, None], pa.int32()),
-        "packets": pa.array([3, None], pa.int64()),
-        "bytes": pa.array([900, None], pa.int64()),
-        "start": pa.array([1761991200000, 1761991205], pa.int64()),  # the first in milliseconds
-        "end": pa.array([1761991260000, 1761991265], pa.int64()),
-        "log_status": ["OK", "NODATA"],
-    })
+    table = pa.table(
+        {
+            "version": pa.array([5, 5], pa.int32()),
+            "account_id": ["123456789010", "123456789010"],
+            "interface_id": ["eni-0aaa", "eni-0bbb"],
+            "srcaddr": ["10.0.0.1", "-"],
+            "dstport": pa.array([443, None], pa.int32()),
+            "packets": pa.array([3, None], pa.int64()),
+            "bytes": pa.array([900, None], pa.int64()),
+            "start": pa.array([1761991200000, 1761991205], pa.int64()),  # the first in milliseconds
+            "end": pa.array([1761991260000, 1761991265], pa.int64()),
+            "log_status": ["OK", "NODATA"],
+        }
+    )
     write_parquet_object(source, utc(2025, 11, 1, 10, 5), table)
     ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
-    assert rows(read(spark, lake, "flow_logs"), "version", "interface_id", "srcaddr", "dstport", "packets",
-                "bytes", "start", "end", "log_status", "line_number") == ordered([
-        (5, "eni-0aaa", "10.0.0.1", 443, 3, 900, 1761991200, 1761991260, "OK", 1),
-        (5, "eni-0bbb", None, None, None, None, 1761991205, 1761991265, "NODATA", 2),
-    ])
+    assert rows(
+        read(spark, lake, "flow_logs"),
+        "version",
+        "interface_id",
+        "srcaddr",
+        "dstport",
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "log_status",
+        "line_number",
+    ) == ordered(
+        [
+            (5, "eni-0aaa", "10.0.0.1", 443, 3, 900, 1761991200, 1761991260, "OK", 1),
+            (5, "eni-0bbb", None, None, None, None, 1761991205, 1761991265, "NODATA", 2),
+        ]
+    )
     (objects,) = read(spark, lake, "source_objects").collect()
     assert (objects.file_format, objects.lines_read, objects.records_written, objects.status) == ("parquet", 2, 2, "ok")
 
@@ -194,21 +405,30 @@ def test_bad_lines_are_quarantined_with_reasons_and_counts_reconcile(spark, tmp_
     path = write_object(source, utc(2025, 11, 1, 10, 5), lines)
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
     quarantine = read(spark, lake, "flow_logs_quarantine")
-    assert rows(quarantine, "line_number", "raw_line", "reason") == ordered([
-        (3, lines[1], "expected 14 fields, found 9"),
-        (4, lines[2], "packets is not a valid bigint: 'three'"),
-        (5, "", "blank line"),
-        (6, lines[4], "srcport is not a valid int: '99999999999'"),
-        (8, lines[6], "dstport is not a valid int: '2147483648'"),
-        (9, lines[7], "bytes is not a valid bigint: '1000000000000000000'"),
-        (10, lines[8], "protocol is not a valid int: '\u0664'"),
-    ])
+    assert rows(quarantine, "line_number", "raw_line", "reason") == ordered(
+        [
+            (3, lines[1], "expected 14 fields, found 9"),
+            (4, lines[2], "packets is not a valid bigint: 'three'"),
+            (5, "", "blank line"),
+            (6, lines[4], "srcport is not a valid int: '99999999999'"),
+            (8, lines[6], "dstport is not a valid int: '2147483648'"),
+            (9, lines[7], "bytes is not a valid bigint: '1000000000000000000'"),
+            (10, lines[8], "protocol is not a valid int: '\u0664'"),
+        ]
+    )
     assert sorted(rows(read(spark, lake, "flow_logs"), "line_number", "dstport", "bytes")) == [
-        (2, 2, 300), (7, 2, 400), (11, 2147483647, 999999999999999999),
+        (2, 2, 300),
+        (7, 2, 400),
+        (11, 2147483647, 999999999999999999),
     ]
     (obj,) = read(spark, lake, "source_objects").collect()
     lines_in_object = len(gzip.decompress(path.read_bytes()).decode().splitlines()) - 1  # minus the header
-    assert (obj.lines_read, obj.records_written, obj.lines_quarantined, obj.status) == (lines_in_object, 3, 7, "partial")
+    assert (obj.lines_read, obj.records_written, obj.lines_quarantined, obj.status) == (
+        lines_in_object,
+        3,
+        7,
+        "partial",
+    )
     assert obj.lines_read == obj.records_written + obj.lines_quarantined
     assert (summary["lines_read"], summary["records_written"], summary["lines_quarantined"]) == (10, 3, 7)
 
@@ -226,18 +446,30 @@ def test_truncated_gzip_is_quarantined_whole_and_header_only_is_empty(spark, tmp
     assert bad.source_file.endswith(truncated.name)
     assert (bad.line_number, bad.raw_line) == (None, None)
     assert bad.reason.startswith("not a valid gzip object")
-    assert rows(read(spark, lake, "source_objects"), "object_time", "lines_read", "records_written",
-                "lines_quarantined", "status") == ordered([
-        (naive(2025, 11, 1, 10, 5), 100, 100, 0, "ok"),
-        (naive(2025, 11, 1, 10, 10), None, 0, 1, "corrupt"),
-        (naive(2025, 11, 1, 10, 15), 0, 0, 0, "empty"),
-    ])
+    assert rows(
+        read(spark, lake, "source_objects"),
+        "object_time",
+        "lines_read",
+        "records_written",
+        "lines_quarantined",
+        "status",
+    ) == ordered(
+        [
+            (naive(2025, 11, 1, 10, 5), 100, 100, 0, "ok"),
+            (naive(2025, 11, 1, 10, 10), None, 0, 1, "corrupt"),
+            (naive(2025, 11, 1, 10, 15), 0, 0, 0, "empty"),
+        ]
+    )
 
 
 def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT)
-    write_raw(source, "AWSLogs/123456789010/CloudTrail/us-east-1/2025/11/01/123456789010_CloudTrail_us-east-1_20251101T1005Z_x.json.gz", gzip.compress(b"{}"))
+    write_raw(
+        source,
+        "AWSLogs/123456789010/CloudTrail/us-east-1/2025/11/01/123456789010_CloudTrail_us-east-1_20251101T1005Z_x.json.gz",
+        gzip.compress(b"{}"),
+    )
     write_raw(source, "AWSLogs/123456789010/vpcflowlogs/us-east-1/2025/11/01/notes.txt", b"hello")
     write_raw(source, "AWSLogs/123456789010/vpcflowlogs/us-east-1/2025/10/01/notes.txt", b"outside the window")
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
@@ -248,22 +480,34 @@ def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_
 def test_record_lands_in_the_hour_of_its_start_and_late_objects_are_picked_up_on_rerun(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     # start 10:58:00, end 11:03:00, delivered in the object named 11:05.
-    write_object(source, utc(2025, 11, 1, 11, 5), [
-        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761994680 1761994980 ACCEPT OK",
-        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 200 1761995100 1761995160 ACCEPT OK",
-    ], object_hash="0000000a")
+    write_object(
+        source,
+        utc(2025, 11, 1, 11, 5),
+        [
+            "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761994680 1761994980 ACCEPT OK",
+            "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 200 1761995100 1761995160 ACCEPT OK",
+        ],
+        object_hash="0000000a",
+    )
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 11), utc(2025, 11, 1, 12))
     assert summary["hours_touched"] == ["2025-11-01T10:00:00+00:00", "2025-11-01T11:00:00+00:00"]
-    assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered([
-        (naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200)])
+    assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered(
+        [(naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200)]
+    )
 
     # An object of the same window delivered after the window ran.
-    write_object(source, utc(2025, 11, 1, 11, 50), [
-        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 400 1761997500 1761997560 ACCEPT OK",
-    ], object_hash="0000000b")
+    write_object(
+        source,
+        utc(2025, 11, 1, 11, 50),
+        [
+            "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 400 1761997500 1761997560 ACCEPT OK",
+        ],
+        object_hash="0000000b",
+    )
     ingest(spark, source, lake, utc(2025, 11, 1, 11), utc(2025, 11, 1, 12))
-    assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered([
-        (naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200), (naive(2025, 11, 1, 11, 45), 400)])
+    assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered(
+        [(naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200), (naive(2025, 11, 1, 11, 45), 400)]
+    )
 
 
 def _snapshot(spark, lake):
@@ -279,13 +523,23 @@ def _snapshot(spark, lake):
 def test_rerunning_windows_in_any_order_gives_the_same_tables(spark, tmp_path):
     source = tmp_path / "source"
     for minute, bytes_ in ((5, 100), (55, 200)):
-        write_object(source, utc(2025, 11, 1, 10, minute), [
-            f"2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 {bytes_} 1761991200 1761991260 ACCEPT OK",
-            "not a record",
-        ], object_hash=f"1000{minute:04d}")
-    write_object(source, utc(2025, 11, 1, 11, 5), [
-        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 300 1761994680 1761994980 ACCEPT OK",
-    ], object_hash="20000005")
+        write_object(
+            source,
+            utc(2025, 11, 1, 10, minute),
+            [
+                f"2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 {bytes_} 1761991200 1761991260 ACCEPT OK",
+                "not a record",
+            ],
+            object_hash=f"1000{minute:04d}",
+        )
+    write_object(
+        source,
+        utc(2025, 11, 1, 11, 5),
+        [
+            "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 300 1761994680 1761994980 ACCEPT OK",
+        ],
+        object_hash="20000005",
+    )
     hour_10, hour_11, hour_12 = utc(2025, 11, 1, 10), utc(2025, 11, 1, 11), utc(2025, 11, 1, 12)
 
     in_order = tmp_path / "in_order"
@@ -321,8 +575,19 @@ def test_flow_logs_keeps_file_statistics_on_the_pruning_columns_only(spark, tmp_
     ]
     (stats,) = [json.loads(a["add"]["stats"]) for a in actions if "add" in a]
     assert set(stats["nullCount"]) == {
-        "object_time", "event_time", "start", "end", "account_id", "region", "vpc_id", "interface_id",
-        "srcaddr", "dstaddr", "dstport", "action", "log_status",
+        "object_time",
+        "event_time",
+        "start",
+        "end",
+        "account_id",
+        "region",
+        "vpc_id",
+        "interface_id",
+        "srcaddr",
+        "dstaddr",
+        "dstport",
+        "action",
+        "log_status",
     }
     assert (stats["minValues"]["dstport"], stats["maxValues"]["dstport"]) == (22, 3389)
     assert (stats["nullCount"]["vpc_id"], stats["numRecords"]) == (2, 2)

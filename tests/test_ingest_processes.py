@@ -7,17 +7,17 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from jobs.delta import table_path
-from jobs.ingest import run_ingest
-from jobs.window import Window
+from flowlake.ingest import run_ingest
+from flowlake.lake import table_path
+from flowlake.window import Window
 from tests.flowlog_objects import write_object
 
-UTC = timezone.utc
+UTC = UTC
 pytestmark = pytest.mark.slow
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def ingest_process(source: Path, lake: Path, start: str, end: str) -> subprocess.Popen:
     env = {**os.environ, "FLOWLAKE_SPARK_MASTER": "local[1]", "FLOWLAKE_DRIVER_MEMORY": "1g"}
     return subprocess.Popen(
-        [sys.executable, "-m", "jobs.ingest", "--source", str(source), "--lake", str(lake), "--start", start, "--end", end],
+        [
+            sys.executable,
+            "-m",
+            "flowlake.ingest",
+            "--source",
+            str(source),
+            "--lake",
+            str(lake),
+            "--start",
+            start,
+            "--end",
+            end,
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -46,7 +58,12 @@ def test_two_windows_ingested_at_the_same_time_lose_nothing(spark, tmp_path):
             start = int(datetime(2025, 11, 1, hour, minute - 5, tzinfo=UTC).timestamp())
             lines = [record(start, hour * 1000 + minute * 10 + i) for i in range(3)]
             expected += [hour * 1000 + minute * 10 + i for i in range(3)]
-            write_object(source, datetime(2025, 11, 1, hour, minute, tzinfo=UTC), lines, object_hash=f"{hour:02d}{minute:02d}abcd")
+            write_object(
+                source,
+                datetime(2025, 11, 1, hour, minute, tzinfo=UTC),
+                lines,
+                object_hash=f"{hour:02d}{minute:02d}abcd",
+            )
 
     # Both start on an empty lake, so they also race to create each table.
     first = ingest_process(source, lake, "2025-11-01T10:00:00Z", "2025-11-01T11:00:00Z")

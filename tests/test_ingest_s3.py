@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from jobs.ingest import run_ingest
-from jobs.window import Window
-from jobs.layout import object_key
+from flowlake.ingest import run_ingest
+from flowlake.layout import object_key
+from flowlake.window import Window
 from tests.flowlog_objects import DEFAULT_FORMAT
 
-UTC = timezone.utc
+UTC = UTC
 BUCKET = "flowlake-test-logs"
 
 
@@ -23,29 +23,48 @@ def test_ingest_from_s3_many_accounts_and_regions_into_an_s3_lake(spark_s3, s3_c
     s3_client.create_bucket(Bucket=BUCKET)
     hour = datetime(2025, 11, 1, 10, tzinfo=UTC)
     keys = {
-        ("111111111111", "us-east-1", False): ["2 111111111111 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761991200 1761991260 ACCEPT OK"],
+        ("111111111111", "us-east-1", False): [
+            "2 111111111111 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761991200 1761991260 ACCEPT OK"
+        ],
         ("222222222222", "eu-west-1", True): [
             "2 222222222222 eni-0bbb 10.1.0.1 10.1.0.2 3 4 17 2 250 1761991500 1761991560 REJECT OK",
             "2 222222222222 eni-0bbb 10.1.0.1 10.1.0.2 3 4 17 2 oops 1761991500 1761991560 REJECT OK",
         ],
     }
     for (account, region, hive), lines in keys.items():
-        key = object_key(account, region, "fl-0123abcd", hour.replace(minute=5), "abcdef01", prefix="flow/logs", hive=hive)
+        key = object_key(
+            account, region, "fl-0123abcd", hour.replace(minute=5), "abcdef01", prefix="flow/logs", hive=hive
+        )
         put_text_object(s3_client, key, lines)
     # Another service's object in the same date folder, and an object of the next hour.
-    s3_client.put_object(Bucket=BUCKET, Key="flow/logs/AWSLogs/111111111111/elasticloadbalancing/us-east-1/2025/11/01/x.log.gz", Body=b"x")
+    s3_client.put_object(
+        Bucket=BUCKET,
+        Key="flow/logs/AWSLogs/111111111111/elasticloadbalancing/us-east-1/2025/11/01/x.log.gz",
+        Body=b"x",
+    )
     put_text_object(
         s3_client,
-        object_key("111111111111", "us-east-1", "fl-0123abcd", hour.replace(hour=11, minute=5), "abcdef02", prefix="flow/logs"),
+        object_key(
+            "111111111111", "us-east-1", "fl-0123abcd", hour.replace(hour=11, minute=5), "abcdef02", prefix="flow/logs"
+        ),
         ["2 111111111111 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 999 1761994800 1761994860 ACCEPT OK"],
     )
 
     lake = f"s3a://{BUCKET}/lake"
     summary = run_ingest(
-        spark_s3, f"s3://{BUCKET}/flow/logs", lake, Window(hour, hour.replace(hour=11)), datetime(2026, 11, 27, tzinfo=UTC)
+        spark_s3,
+        f"s3://{BUCKET}/flow/logs",
+        lake,
+        Window(hour, hour.replace(hour=11)),
+        datetime(2026, 11, 27, tzinfo=UTC),
     )
 
-    assert (summary["objects"], summary["records_written"], summary["lines_quarantined"], summary["skipped_objects"]) == (2, 2, 1, 1)
+    assert (
+        summary["objects"],
+        summary["records_written"],
+        summary["lines_quarantined"],
+        summary["skipped_objects"],
+    ) == (2, 2, 1, 1)
     flow_logs = spark_s3.read.format("delta").load(f"{lake}/flow_logs")
     assert sorted(tuple(r) for r in flow_logs.select("account_id", "region", "interface_id", "bytes").collect()) == [
         ("111111111111", "us-east-1", "eni-0aaa", 100),

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from jobs.layout import list_window, normalize_uri, object_key, parse_object_name, parse_utc
+from flowlake.layout import list_window, normalize_uri, object_key, parse_object_name
+from flowlake.window import parse_utc
 from tests.flowlog_objects import write_object
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_aws_documented_name_parses():
@@ -41,7 +42,9 @@ def test_keys_in_both_layouts_and_partitionings():
         "AWSLogs/123456789012/vpcflowlogs/eu-west-1/2026/11/01/"
         "123456789012_vpcflowlogs_eu-west-1_fl-1_20261101T0905Z_ab12.log.gz"
     )
-    assert object_key("123456789012", "eu-west-1", "fl-1", t, "ab12", prefix="/p/q/", hive=True, hourly=True, parquet=True) == (
+    assert object_key(
+        "123456789012", "eu-west-1", "fl-1", t, "ab12", prefix="/p/q/", hive=True, hourly=True, parquet=True
+    ) == (
         "p/q/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/"
         "year=2026/month=11/day=01/hour=09/123456789012_vpcflowlogs_eu-west-1_fl-1_20261101T0905Z_ab12.log.parquet"
     )
@@ -56,14 +59,29 @@ def test_locations_and_instants():
 
 
 def test_listing_keeps_the_window_and_descends_only_into_nearby_date_folders(spark, tmp_path):
-    for day, hour, minute, hive in ((1, 9, 55, False), (1, 10, 0, True), (1, 10, 55, False), (1, 11, 0, False), (3, 10, 5, True)):
-        write_object(tmp_path, datetime(2026, 11, day, hour, minute, tzinfo=UTC), [], object_hash=f"{day}{hour}{minute}", hive=hive, hourly=hive)
+    for day, hour, minute, hive in (
+        (1, 9, 55, False),
+        (1, 10, 0, True),
+        (1, 10, 55, False),
+        (1, 11, 0, False),
+        (3, 10, 5, True),
+    ):
+        write_object(
+            tmp_path,
+            datetime(2026, 11, day, hour, minute, tzinfo=UTC),
+            [],
+            object_hash=f"{day}{hour}{minute}",
+            hive=hive,
+            hourly=hive,
+        )
     # A folder far outside the window is never entered, so what is in it is not even seen.
     (tmp_path / "AWSLogs/123456789010/vpcflowlogs/us-east-1/2026/12/01").mkdir(parents=True)
     (tmp_path / "AWSLogs/123456789010/vpcflowlogs/us-east-1/2026/12/01/stray.txt").write_text("x")
     (tmp_path / "AWSLogs/123456789010/vpcflowlogs/us-east-1/2026/11/01/stray.txt").write_text("x")
 
-    listing = list_window(spark, str(tmp_path), datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC))
+    listing = list_window(
+        spark, str(tmp_path), datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC)
+    )
 
     assert [(o.object_time.hour, o.object_time.minute) for o in listing.objects] == [(10, 0), (10, 55)]
     assert [s.split("/")[-4:] for s in listing.skipped] == [["2026", "11", "01", "stray.txt"]]

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import gzip
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from jobs import run
-from jobs.delta import table_path
-from jobs.window import Window
-from jobs.layout import object_key
-from jobs.run import aggregate_windows, run_pipeline
-from jobs.schemas import table_schema
+from flowlake import run
+from flowlake.contracts import table_schema
+from flowlake.lake import table_path
+from flowlake.layout import object_key
+from flowlake.run import aggregate_windows, run_pipeline
+from flowlake.window import Window
 
 ACCOUNT = "123456789010"
 REGION = "us-east-1"
-H10 = datetime(2026, 11, 1, 10, tzinfo=timezone.utc)
+H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 H11 = H10 + timedelta(hours=1)
 H12 = H10 + timedelta(hours=2)
-DEFAULT_FORMAT = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+DEFAULT_FORMAT = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+)
 CUSTOM_FORMAT = DEFAULT_FORMAT + " vpc-id flow-direction pkt-src-aws-service pkt-dst-aws-service reject-reason"
 
 
@@ -37,28 +39,52 @@ def put_object(source, flow_log_id: str, object_time: datetime, header: str, lin
 @pytest.fixture
 def source(tmp_path):
     source = tmp_path / "source"
-    put_object(source, "fl-0aaa", H10 + timedelta(minutes=30), DEFAULT_FORMAT, [
-        f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20641 22 6 10 840 {t(H10, 10)} {t(H10, 11)} ACCEPT OK",
-        f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20642 22 6 5 400 {t(H10, 20)} {t(H10, 21)} ACCEPT OK",
-        f"2 {ACCOUNT} eni-app - - - - - - - {t(H10, 20)} {t(H10, 29)} - NODATA",
-    ])
+    put_object(
+        source,
+        "fl-0aaa",
+        H10 + timedelta(minutes=30),
+        DEFAULT_FORMAT,
+        [
+            f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20641 22 6 10 840 {t(H10, 10)} {t(H10, 11)} ACCEPT OK",
+            f"2 {ACCOUNT} eni-app 10.0.1.5 172.31.16.21 20642 22 6 5 400 {t(H10, 20)} {t(H10, 21)} ACCEPT OK",
+            f"2 {ACCOUNT} eni-app - - - - - - - {t(H10, 20)} {t(H10, 29)} - NODATA",
+        ],
+    )
     # Named 11:05, it carries a record that started at 10:58: hour 10, already aggregated by then.
-    put_object(source, "fl-0bbb", H11 + timedelta(minutes=5), CUSTOM_FORMAT, [
-        f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 4 4000 {t(H10, 58)} {t(H11, 4)} ACCEPT OK vpc-1 egress - S3 -",
-        # The AWS NAT gateway example: of these four records only the 1st and 3rd enter the gateway.
-        f"8 {ACCOUNT} eni-nat 10.0.1.5 10.0.0.220 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress - S3 -",
-        f"8 {ACCOUNT} eni-nat 10.0.0.220 52.216.1.1 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress - S3 -",
-        f"8 {ACCOUNT} eni-nat 52.216.1.1 10.0.0.220 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress S3 - -",
-        f"8 {ACCOUNT} eni-nat 10.0.0.220 10.0.1.5 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress S3 - -",
-        f"8 {ACCOUNT} eni-app 198.51.100.7 10.0.1.5 50000 22 6 2 120 {t(H11, 2)} {t(H11, 3)} REJECT OK vpc-1 ingress - - BPA",
-    ])
-    put_object(source, "fl-0bbb", H11 + timedelta(minutes=30), CUSTOM_FORMAT, [
-        f"8 {ACCOUNT} eni-app - - - - - - - {t(H11, 20)} {t(H11, 30)} - SKIPDATA - - - - -",
-    ])
+    put_object(
+        source,
+        "fl-0bbb",
+        H11 + timedelta(minutes=5),
+        CUSTOM_FORMAT,
+        [
+            f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 4 4000 {t(H10, 58)} {t(H11, 4)} ACCEPT OK vpc-1 egress - S3 -",
+            # The AWS NAT gateway example: of these four records only the 1st and 3rd enter the gateway.
+            f"8 {ACCOUNT} eni-nat 10.0.1.5 10.0.0.220 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress - S3 -",
+            f"8 {ACCOUNT} eni-nat 10.0.0.220 52.216.1.1 40001 443 6 10 1000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress - S3 -",
+            f"8 {ACCOUNT} eni-nat 52.216.1.1 10.0.0.220 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 ingress S3 - -",
+            f"8 {ACCOUNT} eni-nat 10.0.0.220 10.0.1.5 443 40001 6 20 30000 {t(H11, 1)} {t(H11, 2)} ACCEPT OK vpc-1 egress S3 - -",
+            f"8 {ACCOUNT} eni-app 198.51.100.7 10.0.1.5 50000 22 6 2 120 {t(H11, 2)} {t(H11, 3)} REJECT OK vpc-1 ingress - - BPA",
+        ],
+    )
+    put_object(
+        source,
+        "fl-0bbb",
+        H11 + timedelta(minutes=30),
+        CUSTOM_FORMAT,
+        [
+            f"8 {ACCOUNT} eni-app - - - - - - - {t(H11, 20)} {t(H11, 30)} - SKIPDATA - - - - -",
+        ],
+    )
     # Named 12:05: outside the windows run below.
-    put_object(source, "fl-0bbb", H12 + timedelta(minutes=5), CUSTOM_FORMAT, [
-        f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 1 99 {t(H12, 0)} {t(H12, 1)} ACCEPT OK vpc-1 egress - - -",
-    ])
+    put_object(
+        source,
+        "fl-0bbb",
+        H12 + timedelta(minutes=5),
+        CUSTOM_FORMAT,
+        [
+            f"8 {ACCOUNT} eni-app 10.0.1.5 52.216.1.1 40000 443 6 1 99 {t(H12, 0)} {t(H12, 1)} ACCEPT OK vpc-1 egress - - -",
+        ],
+    )
     return source
 
 
@@ -88,11 +114,30 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
     inventory = tmp_path / "nat.csv"
     inventory.write_text("nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
 
-    first = run_pipeline(spark, str(source), lake, Window(H10, H11), str(inventory),
-                         ingested_at=datetime(2026, 11, 1, 11, 15, tzinfo=timezone.utc))
+    first = run_pipeline(
+        spark,
+        str(source),
+        lake,
+        Window(H10, H11),
+        str(inventory),
+        ingested_at=datetime(2026, 11, 1, 11, 15, tzinfo=UTC),
+    )
     hour_10_before = read(spark, lake, "traffic_hourly").count()
-    second = run.main(["--source", str(source), "--lake", lake, "--start", H11.isoformat(), "--end", H12.isoformat(),
-                       "--nat-inventory", str(inventory)], spark=spark)
+    second = run.main(
+        [
+            "--source",
+            str(source),
+            "--lake",
+            lake,
+            "--start",
+            H11.isoformat(),
+            "--end",
+            H12.isoformat(),
+            "--nat-inventory",
+            str(inventory),
+        ],
+        spark=spark,
+    )
 
     assert [a["window_start"] for a in first["aggregate"]] == [H10.isoformat()]
     assert hour_10_before == 1
@@ -100,32 +145,119 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
     assert [(a["window_start"], a["window_end"]) for a in second["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
     # top_talkers_hourly: hour 10 has 1 source and 2 destinations, hour 11 has 4 sources and 3 destinations.
     assert second["aggregate"][0]["rows"] == {
-        "traffic_hourly": 5, "rejects_hourly": 1, "nat_gateway_hourly": 1, "log_status_hourly": 5,
+        "traffic_hourly": 5,
+        "rejects_hourly": 1,
+        "nat_gateway_hourly": 1,
+        "log_status_hourly": 5,
         "top_talkers_hourly": 10,
     }
     app, nat = {"interface_id": "eni-app"}, {"interface_id": "eni-nat", "vpc_id": "vpc-1"}
-    assertDataFrameEqual(read(spark, lake, "traffic_hourly"), expected(spark, "traffic_hourly", [
-        dict(hour=H10, **app, action="ACCEPT", protocol=6, records=2, packets=15, bytes=1240),
-        dict(hour=H10, **app, vpc_id="vpc-1", action="ACCEPT", protocol=6, flow_direction="egress",
-             records=1, packets=4, bytes=4000),
-        dict(hour=H11, **nat, action="ACCEPT", protocol=6, flow_direction="ingress", records=2, packets=30, bytes=31000),
-        dict(hour=H11, **nat, action="ACCEPT", protocol=6, flow_direction="egress", records=2, packets=30, bytes=31000),
-        dict(hour=H11, **app, vpc_id="vpc-1", action="REJECT", protocol=6, flow_direction="ingress",
-             records=1, packets=2, bytes=120),
-    ]))
-    assertDataFrameEqual(read(spark, lake, "rejects_hourly"), expected(spark, "rejects_hourly", [
-        dict(hour=H11, **app, vpc_id="vpc-1", dstport=22, protocol=6, reject_reason="BPA", records=1, packets=2,
-             bytes=120, distinct_sources=1),
-    ]))
-    assertDataFrameEqual(read(spark, lake, "nat_gateway_hourly"), expected(spark, "nat_gateway_hourly", [
-        dict(hour=H11, nat_gateway_id="nat-0e2e", interface_id="eni-nat", bytes_in_from_source=1000,
-             bytes_in_from_destination=30000, packets_in_from_source=10, packets_in_from_destination=20, records=2,
-             distinct_sources=2, top_destination_aws_services=["S3"], estimated_cost_usd=31000 / 1e9 * 0.045),
-    ]))
-    assertDataFrameEqual(read(spark, lake, "log_status_hourly"), expected(spark, "log_status_hourly", [
-        dict(hour=H10, **app, log_status="OK", records=3, window_seconds=60 + 60 + 360),
-        dict(hour=H10, **app, log_status="NODATA", records=1, window_seconds=540),
-        dict(hour=H11, interface_id="eni-nat", log_status="OK", records=4, window_seconds=240),
-        dict(hour=H11, **app, log_status="OK", records=1, window_seconds=60),
-        dict(hour=H11, **app, log_status="SKIPDATA", records=1, window_seconds=600),
-    ]))
+    assertDataFrameEqual(
+        read(spark, lake, "traffic_hourly"),
+        expected(
+            spark,
+            "traffic_hourly",
+            [
+                dict(hour=H10, **app, action="ACCEPT", protocol=6, records=2, packets=15, bytes=1240),
+                dict(
+                    hour=H10,
+                    **app,
+                    vpc_id="vpc-1",
+                    action="ACCEPT",
+                    protocol=6,
+                    flow_direction="egress",
+                    records=1,
+                    packets=4,
+                    bytes=4000,
+                ),
+                dict(
+                    hour=H11,
+                    **nat,
+                    action="ACCEPT",
+                    protocol=6,
+                    flow_direction="ingress",
+                    records=2,
+                    packets=30,
+                    bytes=31000,
+                ),
+                dict(
+                    hour=H11,
+                    **nat,
+                    action="ACCEPT",
+                    protocol=6,
+                    flow_direction="egress",
+                    records=2,
+                    packets=30,
+                    bytes=31000,
+                ),
+                dict(
+                    hour=H11,
+                    **app,
+                    vpc_id="vpc-1",
+                    action="REJECT",
+                    protocol=6,
+                    flow_direction="ingress",
+                    records=1,
+                    packets=2,
+                    bytes=120,
+                ),
+            ],
+        ),
+    )
+    assertDataFrameEqual(
+        read(spark, lake, "rejects_hourly"),
+        expected(
+            spark,
+            "rejects_hourly",
+            [
+                dict(
+                    hour=H11,
+                    **app,
+                    vpc_id="vpc-1",
+                    dstport=22,
+                    protocol=6,
+                    reject_reason="BPA",
+                    records=1,
+                    packets=2,
+                    bytes=120,
+                    distinct_sources=1,
+                ),
+            ],
+        ),
+    )
+    assertDataFrameEqual(
+        read(spark, lake, "nat_gateway_hourly"),
+        expected(
+            spark,
+            "nat_gateway_hourly",
+            [
+                dict(
+                    hour=H11,
+                    nat_gateway_id="nat-0e2e",
+                    interface_id="eni-nat",
+                    bytes_in_from_source=1000,
+                    bytes_in_from_destination=30000,
+                    packets_in_from_source=10,
+                    packets_in_from_destination=20,
+                    records=2,
+                    distinct_sources=2,
+                    top_destination_aws_services=["S3"],
+                    estimated_cost_usd=31000 / 1e9 * 0.045,
+                ),
+            ],
+        ),
+    )
+    assertDataFrameEqual(
+        read(spark, lake, "log_status_hourly"),
+        expected(
+            spark,
+            "log_status_hourly",
+            [
+                dict(hour=H10, **app, log_status="OK", records=3, window_seconds=60 + 60 + 360),
+                dict(hour=H10, **app, log_status="NODATA", records=1, window_seconds=540),
+                dict(hour=H11, interface_id="eni-nat", log_status="OK", records=4, window_seconds=240),
+                dict(hour=H11, **app, log_status="OK", records=1, window_seconds=60),
+                dict(hour=H11, **app, log_status="SKIPDATA", records=1, window_seconds=600),
+            ],
+        ),
+    )

@@ -7,21 +7,47 @@ from datetime import date, datetime
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.schemas import table_schema
-from jobs.sql import main as sql_main
-from jobs.sql import named_queries, register_tables, run_named_query
+from flowlake.contracts import table_schema
+from flowlake.sql import main as sql_main
+from flowlake.sql import named_queries, register_tables, run_named_query
 
 WINDOW = {"start": "2025-11-01T10:00:00Z", "end": "2025-11-01T11:00:00Z"}
 
 
-def flow_log(minute, action, srcaddr, dstaddr, srcport, dstport, packets, bytes_, instance=None, subnet=None, status="OK", reason=None):
+def flow_log(
+    minute,
+    action,
+    srcaddr,
+    dstaddr,
+    srcport,
+    dstport,
+    packets,
+    bytes_,
+    instance=None,
+    subnet=None,
+    status="OK",
+    reason=None,
+):
     start = int(datetime(2025, 11, 1, 10, 0).timestamp()) + 60 * minute + 36000 * 0
     return {
-        "account_id": "123456789010", "interface_id": "eni-0aaa", "srcaddr": srcaddr, "dstaddr": dstaddr,
-        "srcport": srcport, "dstport": dstport, "protocol": 6 if srcaddr else None, "packets": packets,
-        "bytes": bytes_, "start": start, "end": start + 60, "action": action, "log_status": status,
-        "instance_id": instance, "subnet_id": subnet, "reject_reason": reason,
-        "event_time": datetime(2025, 11, 1, 10 + minute // 60, minute % 60), "event_date": date(2025, 11, 1),
+        "account_id": "123456789010",
+        "interface_id": "eni-0aaa",
+        "srcaddr": srcaddr,
+        "dstaddr": dstaddr,
+        "srcport": srcport,
+        "dstport": dstport,
+        "protocol": 6 if srcaddr else None,
+        "packets": packets,
+        "bytes": bytes_,
+        "start": start,
+        "end": start + 60,
+        "action": action,
+        "log_status": status,
+        "instance_id": instance,
+        "subnet_id": subnet,
+        "reject_reason": reason,
+        "event_time": datetime(2025, 11, 1, 10 + minute // 60, minute % 60),
+        "event_date": date(2025, 11, 1),
     }
 
 
@@ -50,12 +76,16 @@ EXPECTED = {
     "ssh_rdp_traffic": [("ACCEPT", 22, 1, 10, 1000, 1), ("REJECT", 3389, 1, 2, 80, 1)],
     "admin_port_traffic": [(22, "ACCEPT", 1, 1000, 1), (3389, "REJECT", 1, 80, 1)],
     "top_talkers_bytes": [
-        ("10.0.0.2", "52.216.1.1", 70000, 50, 1), ("10.0.0.1", "10.0.0.2", 1000, 10, 1),
-        ("2001:db8::1", "2001:db8::2", 500, 5, 1), ("198.51.100.7", "10.0.0.1", 80, 2, 1),
+        ("10.0.0.2", "52.216.1.1", 70000, 50, 1),
+        ("10.0.0.1", "10.0.0.2", 1000, 10, 1),
+        ("2001:db8::1", "2001:db8::2", 500, 5, 1),
+        ("198.51.100.7", "10.0.0.1", 80, 2, 1),
     ],
     "top_talkers_packets": [
-        ("10.0.0.2", "52.216.1.1", 50, 70000, 1), ("10.0.0.1", "10.0.0.2", 10, 1000, 1),
-        ("2001:db8::1", "2001:db8::2", 5, 500, 1), ("198.51.100.7", "10.0.0.1", 2, 80, 1),
+        ("10.0.0.2", "52.216.1.1", 50, 70000, 1),
+        ("10.0.0.1", "10.0.0.2", 10, 1000, 1),
+        ("2001:db8::1", "2001:db8::2", 5, 500, 1),
+        ("198.51.100.7", "10.0.0.1", 2, 80, 1),
     ],
     "top_talking_instances": [("i-2", 70000, 50, 1), ("i-1", 1080, 12, 2)],
     "top_talking_subnets": [("subnet-2", 70000, 50, 1), ("subnet-1", 1080, 12, 2)],
@@ -67,7 +97,19 @@ EXPECTED = {
         (datetime(2025, 11, 1, 10, 4), "123456789010", "eni-0aaa", "2001:db8::1", "2001:db8::2", 1234, 443, 6, 5, 500),
     ],
     "rejected_traffic": [
-        (datetime(2025, 11, 1, 10, 2), "123456789010", "eni-0aaa", "198.51.100.7", "10.0.0.1", 40000, 3389, 6, 2, 80, "BPA"),
+        (
+            datetime(2025, 11, 1, 10, 2),
+            "123456789010",
+            "eni-0aaa",
+            "198.51.100.7",
+            "10.0.0.1",
+            40000,
+            3389,
+            6,
+            2,
+            80,
+            "BPA",
+        ),
     ],
 }
 
@@ -100,19 +142,26 @@ def test_tables_read_the_same_without_spark(spark, lake):
     dataset = DeltaTable(str(lake / "flow_logs")).to_pyarrow_dataset()
     duck = duckdb.connect()
     duck.register("flow_logs", dataset)
-    query = "SELECT action, count(*), sum(bytes), sum(packets) FROM flow_logs GROUP BY action ORDER BY action NULLS LAST"
+    query = (
+        "SELECT action, count(*), sum(bytes), sum(packets) FROM flow_logs GROUP BY action ORDER BY action NULLS LAST"
+    )
     spark_rows = [
         tuple(r)
-        for r in spark.table("flow_logs").groupBy("action")
+        for r in spark.table("flow_logs")
+        .groupBy("action")
         .agg(F.count("*"), F.sum("bytes"), F.sum("packets"))
         .orderBy(F.col("action").asc_nulls_last())
         .collect()
     ]
-    assert duck.execute(query).fetchall() == spark_rows == [("ACCEPT", 4, 81499, 66), ("REJECT", 1, 80, 2), (None, 1, None, None)]
+    assert (
+        duck.execute(query).fetchall()
+        == spark_rows
+        == [("ACCEPT", 4, 81499, 66), ("REJECT", 1, 80, 2), (None, 1, None, None)]
+    )
 
 
 def test_parameters_become_literals_that_cannot_break_out_of_their_quotes():
-    from jobs.sql import bind_parameters
+    from flowlake.sql import bind_parameters
 
     sql = "SELECT 1 FROM t WHERE a = :address AND t >= :start AND c = '::x'"
     assert bind_parameters(sql, {"address": "1' OR '1'='1", "start": "2025-11-01T10:00:00+01:00"}) == (

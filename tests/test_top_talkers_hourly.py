@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from jobs.aggregates import HOURLY_TABLES, module_for
-from jobs.aggregates.top_talkers_hourly import transform
-from jobs.schemas import table_schema
+from flowlake.aggregates import HOURLY_TABLES, module_for
+from flowlake.aggregates.top_talkers_hourly import transform
+from flowlake.contracts import table_schema
 
 
 def record(hour, srcaddr, dstaddr, bytes_, packets, status="OK"):
     return {
-        "account_id": "123456789010", "region": "us-east-1", "interface_id": "eni-0aaa",
-        "srcaddr": srcaddr, "dstaddr": dstaddr, "bytes": bytes_, "packets": packets, "log_status": status,
-        "event_time": datetime(2025, 11, 1, hour, 7), "event_date": date(2025, 11, 1),
+        "account_id": "123456789010",
+        "region": "us-east-1",
+        "interface_id": "eni-0aaa",
+        "srcaddr": srcaddr,
+        "dstaddr": dstaddr,
+        "bytes": bytes_,
+        "packets": packets,
+        "log_status": status,
+        "event_time": datetime(2025, 11, 1, hour, 7),
+        "event_date": date(2025, 11, 1),
     }
 
 
@@ -45,22 +52,32 @@ def test_top_two_of_each_direction_and_everyone_else(spark):
     assert [(f.name, f.dataType) for f in result.schema] == [
         (f.name, f.dataType) for f in table_schema("top_talkers_hourly").struct()
     ]
-    assert {(r.account_id, r.region, r.event_date) for r in result.collect()} == {("123456789010", "us-east-1", date(2025, 11, 1))}
-    assert rows(result) == sorted([
-        (10, "source", 1, "10.0.0.1", 550, 6, 2),
-        (10, "source", 2, "10.0.0.2", 300, 3, 1),
-        (10, "source", None, None, 200, 3, 2),
-        (10, "destination", 1, "10.0.0.9", 800, 8, 2),
-        (10, "destination", 2, "10.0.0.8", 200, 3, 2),
-        (10, "destination", None, None, 50, 1, 1),
-        (11, "source", 1, "10.0.0.5", 70, 1, 1),
-        (11, "destination", 1, "10.0.0.9", 70, 1, 1),
-    ], key=repr)
+    assert {(r.account_id, r.region, r.event_date) for r in result.collect()} == {
+        ("123456789010", "us-east-1", date(2025, 11, 1))
+    }
+    assert rows(result) == sorted(
+        [
+            (10, "source", 1, "10.0.0.1", 550, 6, 2),
+            (10, "source", 2, "10.0.0.2", 300, 3, 1),
+            (10, "source", None, None, 200, 3, 2),
+            (10, "destination", 1, "10.0.0.9", 800, 8, 2),
+            (10, "destination", 2, "10.0.0.8", 200, 3, 2),
+            (10, "destination", None, None, 50, 1, 1),
+            (11, "source", 1, "10.0.0.5", 70, 1, 1),
+            (11, "destination", 1, "10.0.0.9", 70, 1, 1),
+        ],
+        key=repr,
+    )
 
 
 def test_ties_go_to_the_lower_address(spark):
     sources = [r for r in rows(transform(flow_logs(spark), top_talkers=3)) if r[0] == 10 and r[1] == "source"]
-    assert [(rank, address) for _, _, rank, address, *_ in sources] == [(1, "10.0.0.1"), (2, "10.0.0.2"), (3, "10.0.0.3"), (None, None)]
+    assert [(rank, address) for _, _, rank, address, *_ in sources] == [
+        (1, "10.0.0.1"),
+        (2, "10.0.0.2"),
+        (3, "10.0.0.3"),
+        (None, None),
+    ]
 
 
 def test_registered_so_aggregate_the_dag_and_validation_pick_it_up():

@@ -16,18 +16,18 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import validate as validate_job
-from jobs.aggregate import run_aggregate
-from jobs.aggregates import HOURLY_TABLES
-from jobs.delta import table_path
-from jobs.dq import suite_file, suite_names
-from jobs.dq.checks import (
+from flowlake import validate as validate_job
+from flowlake.aggregate import run_aggregate
+from flowlake.aggregates import HOURLY_TABLES
+from flowlake.contracts import table_schema
+from flowlake.dq import suite_file, suite_names
+from flowlake.dq.checks import (
     CONTRACT_TABLES,
     Check,
     Reconciliation,
@@ -40,7 +40,7 @@ from jobs.dq.checks import (
     schema_comparison,
     shares,
 )
-from jobs.dq.gx_runner import (
+from flowlake.dq.gx_runner import (
     Outcome,
     build_data_docs,
     import_without_exit,
@@ -51,11 +51,10 @@ from jobs.dq.gx_runner import (
     run_check,
     run_identifier,
 )
-from jobs.ingest import run_ingest
-from jobs.window import Window
-from jobs.layout import object_key
-from jobs.schemas import table_schema
-from jobs.validate import (
+from flowlake.ingest import run_ingest
+from flowlake.lake import table_path
+from flowlake.layout import object_key
+from flowlake.validate import (
     DQ_RESULTS,
     Report,
     alert_message,
@@ -65,10 +64,11 @@ from jobs.validate import (
     run_validate,
     write_results,
 )
+from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
 from tests.test_alerts import SmtpServer, WebhookServer, body
 
-UTC = timezone.utc
+UTC = UTC
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INGESTED_AT = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 VALIDATED_AT = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -255,7 +255,7 @@ def test_an_import_that_calls_sys_exit_becomes_an_import_error(tmp_path, monkeyp
 def test_great_expectations_imports_in_a_fresh_interpreter():
     """A silent sys.exit(0) inside `import great_expectations` would print nothing and exit 0."""
     done = subprocess.run(
-        [sys.executable, "-c", "import jobs.validate, great_expectations as gx; print('imported', gx.__version__)"],
+        [sys.executable, "-c", "import flowlake.validate, great_expectations as gx; print('imported', gx.__version__)"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -401,8 +401,17 @@ def run_suite(tmp_path, suite: str, frame, index_columns: tuple[str, ...]) -> di
 
 def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
     good = dict(
-        account_id=ACCOUNT, interface_id="eni-0a1", srcport=1, dstport=2, protocol=6, packets=1, bytes=40,
-        start=0, end=60, action="ACCEPT", log_status="OK",
+        account_id=ACCOUNT,
+        interface_id="eni-0a1",
+        srcport=1,
+        dstport=2,
+        protocol=6,
+        packets=1,
+        bytes=40,
+        start=0,
+        end=60,
+        action="ACCEPT",
+        log_status="OK",
     )
     changes_by_line = [
         dict(log_status="MAYBE"),  # line 2
@@ -504,8 +513,11 @@ def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
 
 
 def test_data_docs_forget_runs_older_than_the_retention(spark, tmp_path):
-    runs = {"old-run": VALIDATED_AT - timedelta(days=31), "recent-run": VALIDATED_AT - timedelta(days=29),
-            "this-run": VALIDATED_AT}
+    runs = {
+        "old-run": VALIDATED_AT - timedelta(days=31),
+        "recent-run": VALIDATED_AT - timedelta(days=29),
+        "this-run": VALIDATED_AT,
+    }
     removed = []
     for run, run_time in runs.items():
         index, forgotten = shares_run(spark, tmp_path / "docs", run, run_time, keep_days=30)
@@ -514,7 +526,9 @@ def test_data_docs_forget_runs_older_than_the_retention(spark, tmp_path):
     assert removed == [0, 0, 1]
     html = index.read_text()
     assert ("old-run" in html, "recent-run" in html, "this-run" in html) == (False, True, True)
-    pages = {page.relative_to(tmp_path / "docs").parts[2] for page in (tmp_path / "docs" / "validations").rglob("*.html")}
+    pages = {
+        page.relative_to(tmp_path / "docs").parts[2] for page in (tmp_path / "docs" / "validations").rglob("*.html")
+    }
     assert pages == {"recent-run", "this-run"}
 
 
@@ -640,8 +654,18 @@ def test_a_corrupt_object_fails_the_read_check_alone_and_alerts(spark, damaged, 
         monkeypatch.setenv("FLOWLAKE_SMTP_TO", "oncall@example.com")
         code = main(
             [
-                "--lake", str(lake), "--start", "2026-11-01T11:00:00Z", "--end", "2026-11-01T12:00:00Z",
-                "--data-docs", str(lake.parent / "docs"), "--run-id", "corrupt-run", "--nat-inventory", str(nat_file),
+                "--lake",
+                str(lake),
+                "--start",
+                "2026-11-01T11:00:00Z",
+                "--end",
+                "2026-11-01T12:00:00Z",
+                "--data-docs",
+                str(lake.parent / "docs"),
+                "--run-id",
+                "corrupt-run",
+                "--nat-inventory",
+                str(nat_file),
             ],
             spark=spark,
         )
@@ -719,7 +743,7 @@ def test_a_retyped_column_fails_the_schema_check_of_its_table_alone(spark, damag
     (schema,) = [o for o in report.outcomes if not o.success]
     assert schema.batch == "columns of flow_logs"
     assert schema.observed_value == (
-        f'1 of {len(table_schema("flow_logs").columns)} unexpected: '
+        f"1 of {len(table_schema('flow_logs').columns)} unexpected: "
         '[{"column": "srcport", "documented": "int", "found": "bigint"}]'
     )
 

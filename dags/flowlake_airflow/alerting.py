@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.alerts import send_alert
+from flowlake.alerts import send_alert
 
 
 def failure_alert(context) -> tuple[str, list[str]]:

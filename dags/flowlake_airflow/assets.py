@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-from jobs.aggregates import HOURLY_TABLES
+from flowlake.aggregates import HOURLY_TABLES
 
-# What `flowlake ingest` writes (tests check these against jobs.ingest).
+# What `flowlake ingest` writes (tests check these against flowlake.ingest).
 INGEST_TABLES = ("flow_logs", "flow_logs_quarantine", "source_objects")
-# What `flowlake validate` writes (tests check it against jobs.validate).
+# What `flowlake validate` writes (tests check it against flowlake.validate).
 DQ_RESULTS_TABLE = "dq_results"
-# What `flowlake nat-inventory` writes (tests check it against jobs.nat_inventory).
+# What `flowlake nat-inventory` writes (tests check it against flowlake.nat_inventory).
 NAT_GATEWAYS_TABLE = "nat_gateways"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flowlake_airflow.alerting import alert_task_failure
 
@@ -18,7 +18,7 @@ DEFAULT_ARGS = {
 }
 
 DAG_ARGUMENTS = {
-    "start_date": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    "start_date": datetime(2026, 1, 1, tzinfo=UTC),
     # Unpausing runs the latest interval only; earlier ones are a deliberate backfill.
     "catchup": False,
     # Runs of one DAG write the same tables; the pool serializes the writes, this the runs.

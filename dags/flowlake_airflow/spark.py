@@ -1,20 +1,24 @@
-"""The one operator flowlake's DAGs run Spark with: spark-submit of a flowlake command."""
+"""The one operator flowlake's DAGs run Spark with: spark-submit of a job's entry point in jobs/."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from flowlake_airflow.settings import SPARK_CONNECTION
+from flowlake_airflow.settings import PROJECT_ROOT, SPARK_CONNECTION
 
-# spark-submit's application: it runs `flowlake COMMAND` (see the file for why not the job module itself).
-FLOWLAKE_JOB_APPLICATION = str(Path(__file__).resolve().parent / "spark_application" / "flowlake_job.py")
+JOBS_FOLDER = PROJECT_ROOT / "jobs"
+
+
+def job_application(command: str) -> Path:
+    """The spark-submit entry point of a flowlake command: jobs/<command, with _ for ->.py."""
+    return JOBS_FOLDER / f"{command.replace('-', '_')}.py"
 
 
 def last_json_value(lines: Sequence[str]):
@@ -29,14 +33,16 @@ def last_json_value(lines: Sequence[str]):
 
 
 class FlowlakeJobOperator(SparkSubmitOperator):
-    """spark-submit of `flowlake COMMAND`; the JSON summary the job prints becomes the task's XCom.
+    """spark-submit of a flowlake job, the way the README's cluster section runs it by hand:
+    `spark-submit --py-files flowlake.zip --packages ... jobs/<command>.py ARGUMENTS`.
 
-    `jobs` is importable by the application because flowlake is installed where the
-    driver runs. Spark gets the settings of jobs.spark_session.base_conf(), the jars
-    among them, as every flowlake session does. The driver must run in client mode
-    (spark-submit's default) for its summary to reach the task. Every flowlake job
-    writes Delta tables: give each task pool=DELTA_WRITERS_POOL. A job that printed
-    its summary and still exited non-zero gave a verdict, so the task fails without
+    The zip is built from the flowlake package installed beside Airflow when the task
+    runs, so the driver and the executors run exactly that code; the driver runs the
+    Python that runs Airflow (client mode, spark-submit's default, so that the job's
+    JSON summary reaches the task and becomes its XCom). Executors run the Python
+    the cluster gives them, or this one in local mode. Every flowlake job writes
+    Delta tables: give each task pool=DELTA_WRITERS_POOL. A job that printed its
+    summary and still exited non-zero gave a verdict, so the task fails without
     retries (a crash before the summary is retried).
 
     window: {"start": ..., "end": ...} -> --start/--end; options: flag -> value,
@@ -55,8 +61,8 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         **kwargs,
     ) -> None:
         super().__init__(
-            application=FLOWLAKE_JOB_APPLICATION,
-            application_args=[command, *arguments],
+            application=str(job_application(command)),
+            application_args=list(arguments),
             conn_id=SPARK_CONNECTION,
             name=f"flowlake-{command}",
             **kwargs,
@@ -66,23 +72,27 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         self.options = options or {}
 
     def execute(self, context):
-        # Imported here, when the task runs: at parse time it would bring pyspark into the DAG processor.
-        from jobs.spark_session import base_conf
+        # Imported when the task runs, not when the DAG is parsed.
+        from flowlake.dist import build_zip, packages
 
-        self.conf = {**base_conf(), **(self.conf or {})}
-        # Spark's Python workers must run the interpreter that has flowlake installed.
-        self.env_vars = {"PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable), **(self.env_vars or {})}
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
-        self._hook = self._get_hook()
-        output = _keep_output(self._hook)
-        try:
-            super().execute(context)
-        except AirflowException as error:
-            summary = last_json_value(output)
-            if summary is None:
-                raise  # spark-submit or the job crashed: worth a retry
-            # The job got through and exited non-zero: its verdict (e.g. a failed validation) would not change.
-            raise AirflowFailException(f"flowlake {self.command} failed: {json.dumps(summary)}") from error
+        self.packages = packages()
+        master = self._get_hook()._connection["master"]
+        self.env_vars = {"PYSPARK_DRIVER_PYTHON": sys.executable, **(self.env_vars or {})}
+        if master.startswith("local"):
+            self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
+        with tempfile.TemporaryDirectory(prefix="flowlake-dist-") as folder:
+            self.py_files = str(build_zip(Path(folder) / "flowlake.zip"))
+            self._hook = self._get_hook()
+            output = _keep_output(self._hook)
+            try:
+                super().execute(context)
+            except AirflowException as error:
+                summary = last_json_value(output)
+                if summary is None:
+                    raise  # spark-submit or the job crashed: worth a retry
+                # The job got through and exited non-zero: its verdict (e.g. a failed validation) would not change.
+                raise AirflowFailException(f"flowlake {self.command} failed: {json.dumps(summary)}") from error
         return last_json_value(output)
 
     def _window_arguments(self) -> list[str]:
@@ -91,7 +101,9 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         return ["--start", str(self.window["start"]), "--end", str(self.window["end"])]
 
     def _option_arguments(self) -> list[str]:
-        return [part for flag, value in self.options.items() if str(value).strip() for part in (flag, str(value).strip())]
+        return [
+            part for flag, value in self.options.items() if str(value).strip() for part in (flag, str(value).strip())
+        ]
 
 
 def _keep_output(hook) -> list[str]:

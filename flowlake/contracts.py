@@ -1,17 +1,32 @@
-"""Loads the data contracts in schemas/: the flow-log field catalogue and table schemas."""
+"""The data contracts that travel with the package: flowlake/schemas/ (the flow-log field catalogue and
+table schemas), flowlake/expectations/ and flowlake/queries/.
+
+Read through importlib.resources, never through a file path, so that a driver or
+an executor that imports flowlake from the zip spark-submit ships finds them too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import yaml
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+def contract_file(*parts: str) -> Traversable:
+    """A file or folder of the package's contracts, e.g. contract_file("schemas", "flow_logs", "schema.yaml")."""
+    return resources.files("flowlake").joinpath(*parts)
+
+
+def contract_files(folder: str, suffix: str) -> dict[str, Traversable]:
+    """The files of a contracts folder with that suffix, by name without it, sorted."""
+    found = [item for item in contract_file(folder).iterdir() if item.is_file() and item.name.endswith(suffix)]
+    return {item.name.removesuffix(suffix): item for item in sorted(found, key=lambda item: item.name)}
 
 
 @dataclass(frozen=True)
@@ -36,9 +51,7 @@ class TableSchema:
         return [c["name"] for c in self.columns]
 
     def struct(self) -> T.StructType:
-        return T.StructType(
-            [T.StructField(c["name"], parse_type(c["type"]), nullable=True) for c in self.columns]
-        )
+        return T.StructType([T.StructField(c["name"], parse_type(c["type"]), nullable=True) for c in self.columns])
 
 
 def conform(df: DataFrame, table: str) -> DataFrame:
@@ -50,9 +63,9 @@ def parse_type(spark_sql_type: str) -> T.DataType:
     return T._parse_datatype_string(spark_sql_type)
 
 
-@lru_cache(maxsize=None)
+@cache
 def field_catalogue() -> tuple[Field, ...]:
-    raw = yaml.safe_load((SCHEMAS_DIR / "flow_log_fields.yaml").read_text())["fields"]
+    raw = yaml.safe_load(contract_file("schemas", "flow_log_fields.yaml").read_text())["fields"]
     return tuple(
         Field(
             name=f["name"],
@@ -65,9 +78,9 @@ def field_catalogue() -> tuple[Field, ...]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_schema(table: str) -> TableSchema:
-    raw = yaml.safe_load((SCHEMAS_DIR / table / "schema.yaml").read_text())
+    raw = yaml.safe_load(contract_file("schemas", table, "schema.yaml").read_text())
     return TableSchema(
         table=raw["table"],
         description=raw["description"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.aggregates.hourly import hourly_totals, records
+from flowlake.aggregates.hourly import hourly_totals, records
 
 TABLE = "log_status_hourly"
 KEYS = ("account_id", "region", "interface_id", "log_status")

@@ -16,8 +16,8 @@ from urllib.parse import unquote, urlparse
 
 from pyspark import StorageLevel
 
-from jobs.dq import suite_file
-from jobs.dq.checks import Check
+from flowlake.dq import suite_file
+from flowlake.dq.checks import Check
 
 
 def import_without_exit(module: str):

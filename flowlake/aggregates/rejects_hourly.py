@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.aggregates.hourly import hourly_totals, is_traffic, records
+from flowlake.aggregates.hourly import hourly_totals, is_traffic, records
 
 TABLE = "rejects_hourly"
 KEYS = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol", "reject_reason")

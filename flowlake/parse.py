@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jobs.layout import parse_object_name
-from jobs.schemas import field_catalogue
+from flowlake.contracts import field_catalogue
+from flowlake.layout import parse_object_name
 
 ROW_QUARANTINE = "quarantine"
 ROW_OBJECT = "object"
@@ -52,14 +52,14 @@ _OBJECT_FIELDS = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def record_schema() -> pa.Schema:
     """A record row: every catalogue field, the unknown ones, and where the record came from."""
     catalogue = [pa.field(f.column, _ARROW_TYPES[f.type]) for f in field_catalogue()]
     return pa.schema([*_OBJECT_FIELDS, *catalogue, pa.field("extra_fields", EXTRA_FIELDS_TYPE)])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def outcome_schema() -> pa.Schema:
     """A quarantine row or an object row (row_kind says which): what became of each object and bad line."""
     return pa.schema(
@@ -79,7 +79,7 @@ def outcome_schema() -> pa.Schema:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _catalogue_by_name() -> dict:
     by_name = {}
     for f in field_catalogue():
@@ -129,18 +129,16 @@ def parse_object(uri: str, content: bytes, size_bytes: int | None = None, with_r
     }
     size = len(content) if size_bytes is None else size_bytes
     try:
-        if key_fields["file_format"] == "parquet":
-            parsed = _parse_parquet(content)
-        else:
-            parsed = _parse_text(_gunzip(content))
+        parsed = _parse_parquet(content) if key_fields["file_format"] == "parquet" else _parse_text(_gunzip(content))
     except ObjectError as error:
         outcome = functools.partial(_batch, outcome_schema(), 1, constants, reason=pa.array([str(error)]))
         return ParsedObject(
             records=None,
             outcomes=[
                 outcome(row_kind=ROW_QUARANTINE),
-                outcome(row_kind=ROW_OBJECT, size_bytes=size, records_written=0, lines_quarantined=1,
-                        status=STATUS_CORRUPT),
+                outcome(
+                    row_kind=ROW_OBJECT, size_bytes=size, records_written=0, lines_quarantined=1, status=STATUS_CORRUPT
+                ),
             ],
         )
 
@@ -244,19 +242,11 @@ def _parse_text(text: str) -> _Parsed:
     reasons = np.full(len(data), None, dtype=object)
     reasons[~well_formed] = [
         "blank line" if not line else f"expected {width} fields, found {count}"
-        for line, count in zip(
-            data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed]
-        )
+        for line, count in zip(data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed], strict=True)
     ]
-    if well_formed.all():
-        flat = tokens.flatten()
-    else:
-        flat = tokens.filter(pa.array(well_formed)).flatten()
+    flat = tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()
     good_index = np.flatnonzero(well_formed)
-    values = {
-        name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64)))
-        for i, name in enumerate(names)
-    }
+    values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
     return _type_columns(
         values,
         names,
@@ -283,7 +273,9 @@ def _type_columns(values, names, good_index, reasons, data, line_numbers, log_fo
         if field.type == "string":
             typed[field.column] = pc.if_else(is_dash, pa.scalar(None, pa.string()), column)
             continue
-        is_number = pc.and_(pc.ascii_is_decimal(column), pc.less_equal(pc.binary_length(column), _MAX_DIGITS[field.type]))
+        is_number = pc.and_(
+            pc.ascii_is_decimal(column), pc.less_equal(pc.binary_length(column), _MAX_DIGITS[field.type])
+        )
         bad = pc.invert(pc.or_(is_dash, is_number)).to_numpy(zero_copy_only=False)
         if pc.all(is_number).as_py():
             numbers = pc.cast(column, pa.int64())
@@ -294,7 +286,7 @@ def _type_columns(values, names, good_index, reasons, data, line_numbers, log_fo
             bad = bad | too_big
         if bad.any():
             rows = good_index[bad]
-            for row, value in zip(rows, column.filter(pa.array(bad)).to_pylist()):
+            for row, value in zip(rows, column.filter(pa.array(bad)).to_pylist(), strict=True):
                 if reasons[row] is None:
                     reasons[row] = f"{name} is not a valid {field.type}: {value!r}"
         if field.column in ("start", "end"):
@@ -310,7 +302,9 @@ def _type_columns(values, names, good_index, reasons, data, line_numbers, log_fo
         extra_fields=extra.filter(keep_mask),
         line_numbers=line_numbers.take(pa.array(good_index[keep], type=pa.int64())),
         bad_line_numbers=line_numbers.take(pa.array(bad_rows, type=pa.int64())),
-        bad_lines=data.take(pa.array(bad_rows, type=pa.int64())) if data is not None else pa.nulls(len(bad_rows), pa.string()),
+        bad_lines=data.take(pa.array(bad_rows, type=pa.int64()))
+        if data is not None
+        else pa.nulls(len(bad_rows), pa.string()),
         bad_reasons=pa.array(reasons[bad_rows].tolist(), pa.string()),
         lines_read=len(reasons),
         log_format=log_format,
@@ -321,7 +315,9 @@ def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) 
     """Fields flowlake does not know, kept per row as {aws-name: value}."""
     if not unknown:
         return pa.nulls(length, EXTRA_FIELDS_TYPE)
-    columns = [pc.if_else(pc.equal(values[n], "-"), pa.scalar(None, pa.string()), values[n].cast(pa.string())) for n in unknown]
+    columns = [
+        pc.if_else(pc.equal(values[n], "-"), pa.scalar(None, pa.string()), values[n].cast(pa.string())) for n in unknown
+    ]
     width = len(unknown)
     # Interleave: row r's entries are items[r*width:(r+1)*width].
     order = (np.arange(length)[:, None] + np.arange(width)[None, :] * length).reshape(-1)
@@ -381,7 +377,7 @@ def _parsed_objects(batches, with_records: bool):
         paths = batch.column("path").to_pylist()
         lengths = batch.column("length").to_pylist()
         contents = batch.column("content")
-        for i, (path, length) in enumerate(zip(paths, lengths)):
+        for i, (path, length) in enumerate(zip(paths, lengths, strict=True)):
             yield parse_object(path, contents[i].as_py(), length, with_records)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.aggregates.hourly import HOUR_KEYS, conform, is_traffic, records, with_hour
-from jobs.schemas import table_schema
+from flowlake.aggregates.hourly import HOUR_KEYS, conform, is_traffic, records, with_hour
+from flowlake.contracts import table_schema
 
 TABLE = "nat_gateway_hourly"
 KEYS = ("account_id", "region", "nat_gateway_id", "interface_id")
@@ -31,9 +31,7 @@ IPV4_CIDR = f"^{_DOTTED_QUAD}/([0-9]{{1,2}})$"
 
 def _dotted_quad_number(text: Column, pattern: str) -> Column:
     """The number of the dotted quad in pattern's first four groups; NULL when text does not match."""
-    return sum(
-        F.regexp_extract(text, pattern, group).try_cast("bigint") * 256 ** (4 - group) for group in range(1, 5)
-    )
+    return sum(F.regexp_extract(text, pattern, group).try_cast("bigint") * 256 ** (4 - group) for group in range(1, 5))
 
 
 def ipv4_number(address: Column) -> Column:

@@ -9,26 +9,48 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from jobs.layout import parse_utc
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+
+def parse_utc(text: str) -> datetime:
+    """ISO-8601 instant, naive means UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utc_instant(moment: datetime) -> datetime:
+    """moment in UTC. A naive datetime is refused: Python and Spark would read it in the host's own zone."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment.isoformat()} has no time zone: give flowlake aware (UTC) datetimes")
+    return moment.astimezone(UTC)
+
+
+def timestamp_literal(moment: datetime) -> Column:
+    """A TIMESTAMP literal of an aware datetime, whatever the zone of the host or the session."""
+    return F.lit(utc_instant(moment)).cast("timestamp")
 
 
 @dataclass(frozen=True)
 class Window:
+    """[start, end) in UTC; aware datetimes in any zone are converted, naive ones refused."""
+
     start: datetime
     end: datetime
 
     def __post_init__(self):
+        object.__setattr__(self, "start", utc_instant(self.start))
+        object.__setattr__(self, "end", utc_instant(self.end))
         if self.start >= self.end:
             raise ValueError(f"window start {self.start} is not before its end {self.end}")
 
     def predicate(self, column: str) -> str:
         fmt = "%Y-%m-%d %H:%M:%S"
-        return (
-            f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' "
-            f"AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
-        )
+        return f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
 
 
 def require_whole_hours(window: Window) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.schemas import conform
+from flowlake.contracts import conform
 
 # Every hourly table is keyed by hour first; event_date (the date of the hour,
 # equal to flow_logs.event_date) is carried along as the partition column.

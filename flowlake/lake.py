@@ -10,7 +10,7 @@ import time
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.schemas import table_schema
+from flowlake.contracts import table_schema
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,15 @@ def replace_where(
             if attempt == MAX_ATTEMPTS or not is_conflict(error):
                 raise
             delay = min(30.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
-            log.warning("concurrent write to %s (attempt %d), retrying in %.1fs: %s", path, attempt, delay, type(error).__name__)
+            log.warning(
+                "concurrent write to %s (attempt %d), retrying in %.1fs: %s", path, attempt, delay, type(error).__name__
+            )
             time.sleep(delay)
 
 
-def write_table_slice(df: DataFrame, lake: str, table: str, predicate: str, metrics: dict[str, Column] | None = None) -> dict:
+def write_table_slice(
+    df: DataFrame, lake: str, table: str, predicate: str, metrics: dict[str, Column] | None = None
+) -> dict:
     """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract."""
     schema = table_schema(table)
     return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
@@ -85,7 +89,7 @@ def write_table_slice(df: DataFrame, lake: str, table: str, predicate: str, metr
 
 def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
     """Every Delta table directly under the lake: {folder name: path}."""
-    from jobs.layout import normalize_uri
+    from flowlake.layout import normalize_uri
 
     jvm = spark.sparkContext._jvm
     root = jvm.org.apache.hadoop.fs.Path(normalize_uri(lake))

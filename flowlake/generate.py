@@ -39,7 +39,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -48,28 +48,78 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from jobs.layout import object_key, parse_utc
-from jobs.parse import record_schema
-from jobs.schemas import field_catalogue
+from flowlake.contracts import field_catalogue
+from flowlake.layout import object_key
+from flowlake.parse import record_schema
+from flowlake.window import parse_utc
 
 WINDOW = timedelta(minutes=5)
 WINDOWS_PER_HOUR = 12
 
-DEFAULT_FORMAT = (
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol "
-    "packets bytes start end action log-status"
-).split()
+DEFAULT_FORMAT = [
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
+]
 # A custom version-5 format in an order of its owner's choosing: parsing must follow the header.
-SHUFFLED_V5_FORMAT = (
-    "region vpc-id subnet-id instance-id interface-id account-id flow-direction srcaddr dstaddr "
-    "srcport dstport pkt-srcaddr pkt-dstaddr pkt-src-aws-service pkt-dst-aws-service protocol "
-    "packets bytes start end action tcp-flags log-status traffic-path type az-id version"
-).split()
+SHUFFLED_V5_FORMAT = [
+    "region",
+    "vpc-id",
+    "subnet-id",
+    "instance-id",
+    "interface-id",
+    "account-id",
+    "flow-direction",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "pkt-srcaddr",
+    "pkt-dstaddr",
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "tcp-flags",
+    "log-status",
+    "traffic-path",
+    "type",
+    "az-id",
+    "version",
+]
 # Every field of versions 2 to 5 in AWS's documented order.
-ALL_V5_FORMAT = DEFAULT_FORMAT + (
-    "vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id "
-    "sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path"
-).split()
+ALL_V5_FORMAT = DEFAULT_FORMAT + [
+    "vpc-id",
+    "subnet-id",
+    "instance-id",
+    "tcp-flags",
+    "type",
+    "pkt-srcaddr",
+    "pkt-dstaddr",
+    "region",
+    "az-id",
+    "sublocation-type",
+    "sublocation-id",
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+    "flow-direction",
+    "traffic-path",
+]
 
 NAT_INVENTORY_NAME = "nat_gateways.csv"
 NAT_INVENTORY_COLUMNS = ("nat_gateway_id", "interface_id", "private_ip", "account_id", "region", "vpc_id", "subnet_id")
@@ -182,14 +232,23 @@ def _aws_id(kind: str, name: str) -> str:
     return f"{kind}-0{hashlib.sha256(f'{kind}:{name}'.encode()).hexdigest()[:16]}"
 
 
-_AZ_DIRECTIONS = {"east": "e", "west": "w", "north": "n", "south": "s", "central": "c", "northeast": "ne",
-                  "southeast": "se"}
+_AZ_DIRECTIONS = {
+    "east": "e",
+    "west": "w",
+    "north": "n",
+    "south": "s",
+    "central": "c",
+    "northeast": "ne",
+    "southeast": "se",
+}
 _PUBLIC_ROLES = ("elb", "nat", "bastion", "windows")
 # Host part of each role's addresses: role n gets base + n.
 _HOST_BASE = {"bastion": 5, "windows": 6, "elb": 10, "web": 20, "db": 100, "standby": 200, "nat": 220}
 
 
-def _vpc(name: str, account_id: str, region: str, second_octet: int, utc_offset_hours: int, roles: dict[str, int]) -> Vpc:
+def _vpc(
+    name: str, account_id: str, region: str, second_octet: int, utc_offset_hours: int, roles: dict[str, int]
+) -> Vpc:
     """Interfaces alternate between two AZs; public subnets 10.N.{0,1}.0/24, private 10.N.{10,11}.0/24."""
     area, direction, number = region.split("-")
     azs = [f"{area}{_AZ_DIRECTIONS[direction]}{number}-az{k}" for k in (1, 2)]  # e.g. use1-az1, apse2-az2
@@ -226,26 +285,68 @@ def _vpc(name: str, account_id: str, region: str, second_octet: int, utc_offset_
 PROD, STAGING, SHARED = "111122223333", "444455556666", "777788889999"
 
 
-@lru_cache(maxsize=None)
+@cache
 def sample_flow_logs() -> tuple[FlowLog, ...]:
     """The sample estate: one flow log per VPC, each with another format and layout."""
-    prod_use1 = _vpc("prod-use1", PROD, "us-east-1", 0, -5,
-                     {"elb": 2, "nat": 1, "web": 4, "db": 2, "bastion": 1, "windows": 1, "standby": 1})
-    prod_euw1 = _vpc("prod-euw1", PROD, "eu-west-1", 1, 0,
-                     {"elb": 1, "nat": 1, "web": 3, "db": 1, "bastion": 1, "standby": 1})
-    staging_use1 = _vpc("staging-use1", STAGING, "us-east-1", 2, -5,
-                        {"elb": 1, "nat": 1, "web": 2, "db": 1, "bastion": 1, "standby": 1})
-    shared_apse2 = _vpc("shared-apse2", SHARED, "ap-southeast-2", 3, 11,
-                        {"nat": 1, "web": 2, "db": 1, "windows": 1, "standby": 1})
+    prod_use1 = _vpc(
+        "prod-use1",
+        PROD,
+        "us-east-1",
+        0,
+        -5,
+        {"elb": 2, "nat": 1, "web": 4, "db": 2, "bastion": 1, "windows": 1, "standby": 1},
+    )
+    prod_euw1 = _vpc(
+        "prod-euw1", PROD, "eu-west-1", 1, 0, {"elb": 1, "nat": 1, "web": 3, "db": 1, "bastion": 1, "standby": 1}
+    )
+    staging_use1 = _vpc(
+        "staging-use1", STAGING, "us-east-1", 2, -5, {"elb": 1, "nat": 1, "web": 2, "db": 1, "bastion": 1, "standby": 1}
+    )
+    shared_apse2 = _vpc(
+        "shared-apse2", SHARED, "ap-southeast-2", 3, 11, {"nat": 1, "web": 2, "db": 1, "windows": 1, "standby": 1}
+    )
     return (
-        FlowLog(_aws_id("fl", "prod-use1"), prod_use1, tuple(DEFAULT_FORMAT), hive=False, hourly=False,
-                parquet=False, aggregation_seconds=600, traffic_share=0.4),
-        FlowLog(_aws_id("fl", "prod-euw1"), prod_euw1, tuple(SHUFFLED_V5_FORMAT), hive=True, hourly=True,
-                parquet=False, aggregation_seconds=60, traffic_share=0.2),
-        FlowLog(_aws_id("fl", "staging-use1"), staging_use1, tuple(ALL_V5_FORMAT), hive=False, hourly=True,
-                parquet=True, aggregation_seconds=60, traffic_share=0.15),
-        FlowLog(_aws_id("fl", "shared-apse2"), shared_apse2, tuple(DEFAULT_FORMAT), hive=True, hourly=False,
-                parquet=False, aggregation_seconds=600, traffic_share=0.25, prefix="network-logs"),
+        FlowLog(
+            _aws_id("fl", "prod-use1"),
+            prod_use1,
+            tuple(DEFAULT_FORMAT),
+            hive=False,
+            hourly=False,
+            parquet=False,
+            aggregation_seconds=600,
+            traffic_share=0.4,
+        ),
+        FlowLog(
+            _aws_id("fl", "prod-euw1"),
+            prod_euw1,
+            tuple(SHUFFLED_V5_FORMAT),
+            hive=True,
+            hourly=True,
+            parquet=False,
+            aggregation_seconds=60,
+            traffic_share=0.2,
+        ),
+        FlowLog(
+            _aws_id("fl", "staging-use1"),
+            staging_use1,
+            tuple(ALL_V5_FORMAT),
+            hive=False,
+            hourly=True,
+            parquet=True,
+            aggregation_seconds=60,
+            traffic_share=0.15,
+        ),
+        FlowLog(
+            _aws_id("fl", "shared-apse2"),
+            shared_apse2,
+            tuple(DEFAULT_FORMAT),
+            hive=True,
+            hourly=False,
+            parquet=False,
+            aggregation_seconds=600,
+            traffic_share=0.25,
+            prefix="network-logs",
+        ),
     )
 
 
@@ -332,7 +433,9 @@ def hour_events(seed: int, flow_log: FlowLog, hour_start: datetime, flow_logs: t
         admin_session=int(rng.integers(0, WINDOWS_PER_HOUR)),
         rdp_exposure=int(rng.integers(0, WINDOWS_PER_HOUR)) if rng.random() < 0.5 else None,
         # One flow log per hour, in turn, loses records to capacity.
-        skipdata=int(rng.integers(0, WINDOWS_PER_HOUR)) if hour_index % len(flow_logs) == flow_logs.index(flow_log) else None,
+        skipdata=int(rng.integers(0, WINDOWS_PER_HOUR))
+        if hour_index % len(flow_logs) == flow_logs.index(flow_log)
+        else None,
         late=(late_window, late_delay) if rng.random() < 0.3 else None,
     )
 
@@ -379,46 +482,113 @@ class _WindowRecords:
             "az_id": interface.az_id,
         }
 
-    def flow(self, interface, src, dst, srcport, dstport, protocol, volume, times, *, egress,
-             action="ACCEPT", tcp_flags=FIN_SYN, pkt_src=None, pkt_dst=None, path=None,
-             src_service=None, dst_service=None):
+    def flow(
+        self,
+        interface,
+        src,
+        dst,
+        srcport,
+        dstport,
+        protocol,
+        volume,
+        times,
+        *,
+        egress,
+        action="ACCEPT",
+        tcp_flags=FIN_SYN,
+        pkt_src=None,
+        pkt_dst=None,
+        path=None,
+        src_service=None,
+        dst_service=None,
+    ):
         packets, size = volume
         start, end = times
-        self.rows.append({
-            **self._interface_fields(interface),
-            "srcaddr": src,
-            "dstaddr": dst,
-            "srcport": srcport,
-            "dstport": dstport,
-            "protocol": protocol,
-            "packets": packets,
-            "bytes": size,
-            "start": start,
-            "end": end,
-            "action": action,
-            "log_status": "OK",
-            "tcp_flags": tcp_flags if protocol == TCP else 0,
-            "type": "IPv6" if ":" in src else "IPv4",
-            "pkt_srcaddr": pkt_src or src,
-            "pkt_dstaddr": pkt_dst or dst,
-            "pkt_src_aws_service": src_service,
-            "pkt_dst_aws_service": dst_service,
-            "flow_direction": "egress" if egress else "ingress",
-            "traffic_path": path if egress else None,
-        })
+        self.rows.append(
+            {
+                **self._interface_fields(interface),
+                "srcaddr": src,
+                "dstaddr": dst,
+                "srcport": srcport,
+                "dstport": dstport,
+                "protocol": protocol,
+                "packets": packets,
+                "bytes": size,
+                "start": start,
+                "end": end,
+                "action": action,
+                "log_status": "OK",
+                "tcp_flags": tcp_flags if protocol == TCP else 0,
+                "type": "IPv6" if ":" in src else "IPv4",
+                "pkt_srcaddr": pkt_src or src,
+                "pkt_dstaddr": pkt_dst or dst,
+                "pkt_src_aws_service": src_service,
+                "pkt_dst_aws_service": dst_service,
+                "flow_direction": "egress" if egress else "ingress",
+                "traffic_path": path if egress else None,
+            }
+        )
 
-    def exchange(self, client_side, server_side, client, server, client_port, server_port, protocol,
-                 request, response, times, *, path_out=PATH_SAME_VPC, path_back=PATH_SAME_VPC, service=None):
+    def exchange(
+        self,
+        client_side,
+        server_side,
+        client,
+        server,
+        client_port,
+        server_port,
+        protocol,
+        request,
+        response,
+        times,
+        *,
+        path_out=PATH_SAME_VPC,
+        path_back=PATH_SAME_VPC,
+        service=None,
+    ):
         """A request/response pair, recorded on each end's interface that is in this VPC."""
         if client_side is not None:
-            self.flow(client_side, client, server, client_port, server_port, protocol, request, times,
-                      egress=True, path=path_out, dst_service=service)
-            self.flow(client_side, server, client, server_port, client_port, protocol, response, times,
-                      egress=False, tcp_flags=FIN_SYN_ACK, src_service=service)
+            self.flow(
+                client_side,
+                client,
+                server,
+                client_port,
+                server_port,
+                protocol,
+                request,
+                times,
+                egress=True,
+                path=path_out,
+                dst_service=service,
+            )
+            self.flow(
+                client_side,
+                server,
+                client,
+                server_port,
+                client_port,
+                protocol,
+                response,
+                times,
+                egress=False,
+                tcp_flags=FIN_SYN_ACK,
+                src_service=service,
+            )
         if server_side is not None:
             self.flow(server_side, client, server, client_port, server_port, protocol, request, times, egress=False)
-            self.flow(server_side, server, client, server_port, client_port, protocol, response, times,
-                      egress=True, tcp_flags=FIN_SYN_ACK, path=path_back)
+            self.flow(
+                server_side,
+                server,
+                client,
+                server_port,
+                client_port,
+                protocol,
+                response,
+                times,
+                egress=True,
+                tcp_flags=FIN_SYN_ACK,
+                path=path_back,
+            )
 
     def status_only(self, interface: Interface, status: str, start: int, end: int):
         self.rows.append({**self._interface_fields(interface), "start": start, "end": end, "log_status": status})
@@ -434,16 +604,38 @@ class _WindowRecords:
         client = self._pick(IPV6_CLIENTS) if ipv6 else self._client()
         elb_address = elb.ipv6 if ipv6 else elb.private_ip
         request, response = self._volume(12, 300), self._volume(20, 1200)
-        self.exchange(None, elb, client, elb_address, self._ephemeral_port(), 443, TCP, request, response, times,
-                      path_back=PATH_INTERNET_GATEWAY)
-        self.exchange(elb, web, elb.private_ip, web.private_ip, self._ephemeral_port(), 8080, TCP,
-                      request, response, times)
+        self.exchange(
+            None,
+            elb,
+            client,
+            elb_address,
+            self._ephemeral_port(),
+            443,
+            TCP,
+            request,
+            response,
+            times,
+            path_back=PATH_INTERNET_GATEWAY,
+        )
+        self.exchange(
+            elb, web, elb.private_ip, web.private_ip, self._ephemeral_port(), 8080, TCP, request, response, times
+        )
 
     def database_call(self):
         web = self._pick(self.vpc.with_role("web"))
         db = self._pick(self.vpc.with_role("db"))
-        self.exchange(web, db, web.private_ip, db.private_ip, self._ephemeral_port(), self._pick(DATABASE_PORTS),
-                      TCP, self._volume(6, 200), self._volume(10, 900), self._times())
+        self.exchange(
+            web,
+            db,
+            web.private_ip,
+            db.private_ip,
+            self._ephemeral_port(),
+            self._pick(DATABASE_PORTS),
+            TCP,
+            self._volume(6, 200),
+            self._volume(10, 900),
+            self._times(),
+        )
 
     def nat_egress(self):
         """An instance reaches the internet through the NAT gateway: AWS's four records on its interface."""
@@ -456,34 +648,89 @@ class _WindowRecords:
         times = self._times()
         local, nat_ip = instance.private_ip, nat.private_ip
         self.exchange(instance, None, local, remote, instance_port, port, protocol, request, response, times)
-        self.flow(nat, local, nat_ip, instance_port, port, protocol, request, times, egress=False,
-                  pkt_src=local, pkt_dst=remote)
-        self.flow(nat, nat_ip, remote, nat_port, port, protocol, request, times, egress=True,
-                  path=PATH_INTERNET_GATEWAY)
-        self.flow(nat, remote, nat_ip, port, nat_port, protocol, response, times, egress=False,
-                  tcp_flags=FIN_SYN_ACK)
-        self.flow(nat, nat_ip, local, port, instance_port, protocol, response, times, egress=True,
-                  tcp_flags=FIN_SYN_ACK, pkt_src=remote, pkt_dst=local, path=PATH_SAME_VPC)
+        self.flow(
+            nat,
+            local,
+            nat_ip,
+            instance_port,
+            port,
+            protocol,
+            request,
+            times,
+            egress=False,
+            pkt_src=local,
+            pkt_dst=remote,
+        )
+        self.flow(
+            nat, nat_ip, remote, nat_port, port, protocol, request, times, egress=True, path=PATH_INTERNET_GATEWAY
+        )
+        self.flow(nat, remote, nat_ip, port, nat_port, protocol, response, times, egress=False, tcp_flags=FIN_SYN_ACK)
+        self.flow(
+            nat,
+            nat_ip,
+            local,
+            port,
+            instance_port,
+            protocol,
+            response,
+            times,
+            egress=True,
+            tcp_flags=FIN_SYN_ACK,
+            pkt_src=remote,
+            pkt_dst=local,
+            path=PATH_SAME_VPC,
+        )
 
     def s3_transfer(self):
         instance = self._pick(self.vpc.with_role("web", "db"))
-        self.exchange(instance, None, instance.private_ip, self._pick(S3_ADDRESSES), self._ephemeral_port(), 443,
-                      TCP, self._volume(40, 1400), self._volume(15, 300), self._times(),
-                      path_out=PATH_GATEWAY_ENDPOINT, service="S3")
+        self.exchange(
+            instance,
+            None,
+            instance.private_ip,
+            self._pick(S3_ADDRESSES),
+            self._ephemeral_port(),
+            443,
+            TCP,
+            self._volume(40, 1400),
+            self._volume(15, 300),
+            self._times(),
+            path_out=PATH_GATEWAY_ENDPOINT,
+            service="S3",
+        )
 
     def dns_lookup(self):
         instance = self._pick(self.vpc.with_role("web", "db", "bastion", "windows"))
-        self.exchange(instance, None, instance.private_ip, self.vpc.resolver_ip, self._ephemeral_port(), 53, UDP,
-                      (1, 72), (1, 120), self._times())
+        self.exchange(
+            instance,
+            None,
+            instance.private_ip,
+            self.vpc.resolver_ip,
+            self._ephemeral_port(),
+            53,
+            UDP,
+            (1, 72),
+            (1, 120),
+            self._times(),
+        )
 
     def internet_noise(self):
         """Unsolicited probes of public interfaces, rejected by their security groups."""
         target = self._pick(self.vpc.with_role("elb", "bastion", "windows"))
         protocol = ICMP if self.rng.random() < 0.2 else TCP
         port = 0 if protocol == ICMP else self._pick(NOISE_PORTS)
-        self.flow(target, self._pick(SCANNERS), target.private_ip, 0 if protocol == ICMP else self._ephemeral_port(),
-                  port, protocol, (1, 40 if protocol == TCP else 84), self._times(), egress=False,
-                  action="REJECT", tcp_flags=SYN)
+        self.flow(
+            target,
+            self._pick(SCANNERS),
+            target.private_ip,
+            0 if protocol == ICMP else self._ephemeral_port(),
+            port,
+            protocol,
+            (1, 40 if protocol == TCP else 84),
+            self._times(),
+            egress=False,
+            action="REJECT",
+            tcp_flags=SYN,
+        )
 
     TRAFFIC = (
         (web_request, 0.35, ("elb", "web")),
@@ -495,8 +742,9 @@ class _WindowRecords:
     )
 
     def background(self, records: int):
-        kinds = [(kind, weight) for kind, weight, roles in self.TRAFFIC
-                 if all(self.vpc.with_role(role) for role in roles)]
+        kinds = [
+            (kind, weight) for kind, weight, roles in self.TRAFFIC if all(self.vpc.with_role(role) for role in roles)
+        ]
         weights = np.array([w for _, w in kinds])
         while len(self.rows) < records:
             kinds[int(self.rng.choice(len(kinds), p=weights / weights.sum()))][0](self)
@@ -509,30 +757,83 @@ class _WindowRecords:
         ports = np.sort(self.rng.choice(np.arange(1, 1025), size=int(self.rng.integers(20, 60)), replace=False))
         source_port = self._ephemeral_port()
         for port in ports:
-            self.flow(target, scanner, target.private_ip, source_port, int(port), TCP, (1, 44), times,
-                      egress=False, action="REJECT", tcp_flags=SYN)
+            self.flow(
+                target,
+                scanner,
+                target.private_ip,
+                source_port,
+                int(port),
+                TCP,
+                (1, 44),
+                times,
+                egress=False,
+                action="REJECT",
+                tcp_flags=SYN,
+            )
 
     def ssh_attempt(self):
         for bastion in self.vpc.with_role("bastion")[:1]:
-            self.flow(bastion, self._pick(SCANNERS), bastion.private_ip, self._ephemeral_port(), 22, TCP, (2, 120),
-                      self._times(), egress=False, action="REJECT", tcp_flags=SYN)
+            self.flow(
+                bastion,
+                self._pick(SCANNERS),
+                bastion.private_ip,
+                self._ephemeral_port(),
+                22,
+                TCP,
+                (2, 120),
+                self._times(),
+                egress=False,
+                action="REJECT",
+                tcp_flags=SYN,
+            )
 
     def admin_session(self):
         """The office SSHes into the bastion, and on from it to a web instance."""
         for bastion in self.vpc.with_role("bastion")[:1]:
             times = self._times()
-            self.exchange(None, bastion, OFFICE, bastion.private_ip, self._ephemeral_port(), 22, TCP,
-                          self._volume(60, 120), self._volume(80, 400), times, path_back=PATH_INTERNET_GATEWAY)
+            self.exchange(
+                None,
+                bastion,
+                OFFICE,
+                bastion.private_ip,
+                self._ephemeral_port(),
+                22,
+                TCP,
+                self._volume(60, 120),
+                self._volume(80, 400),
+                times,
+                path_back=PATH_INTERNET_GATEWAY,
+            )
             web = self._pick(self.vpc.with_role("web"))
-            self.exchange(bastion, web, bastion.private_ip, web.private_ip, self._ephemeral_port(), 22, TCP,
-                          self._volume(50, 120), self._volume(70, 400), times)
+            self.exchange(
+                bastion,
+                web,
+                bastion.private_ip,
+                web.private_ip,
+                self._ephemeral_port(),
+                22,
+                TCP,
+                self._volume(50, 120),
+                self._volume(70, 400),
+                times,
+            )
 
     def rdp_exposure(self):
         """RDP open to the world on a jump host: accepted from an unknown address."""
         for jump_host in self.vpc.with_role("windows")[:1]:
-            self.exchange(None, jump_host, self._pick(SCANNERS), jump_host.private_ip, self._ephemeral_port(), 3389,
-                          TCP, self._volume(30, 200), self._volume(40, 800), self._times(),
-                          path_back=PATH_INTERNET_GATEWAY)
+            self.exchange(
+                None,
+                jump_host,
+                self._pick(SCANNERS),
+                jump_host.private_ip,
+                self._ephemeral_port(),
+                3389,
+                TCP,
+                self._volume(30, 200),
+                self._volume(40, 800),
+                self._times(),
+                path_back=PATH_INTERNET_GATEWAY,
+            )
 
     def skipdata(self):
         interface = self._pick(self.vpc.interfaces)
@@ -554,15 +855,25 @@ class _WindowRecords:
         order = self.rng.permutation(len(self.rows))  # AWS does not sort a file's records
         rows = [self.rows[i] for i in order]
         schema = record_schema()
-        return pa.table({
-            column: pa.array([version] * len(rows) if column == "version" else [r.get(column) for r in rows],
-                             schema.field(column).type)
-            for column in _columns(fields)
-        })
+        return pa.table(
+            {
+                column: pa.array(
+                    [version] * len(rows) if column == "version" else [r.get(column) for r in rows],
+                    schema.field(column).type,
+                )
+                for column in _columns(fields)
+            }
+        )
 
 
-def window_objects(seed: int, flow_log: FlowLog, window_start: datetime, records_per_hour: int,
-                   range_end: datetime, flow_logs: tuple[FlowLog, ...]) -> list[GeneratedObject]:
+def window_objects(
+    seed: int,
+    flow_log: FlowLog,
+    window_start: datetime,
+    records_per_hour: int,
+    range_end: datetime,
+    flow_logs: tuple[FlowLog, ...],
+) -> list[GeneratedObject]:
     """The objects AWS would publish for one flow log's 5-minute window (pure: no I/O).
 
     Usually one object named after the window; none when the window has no
@@ -574,7 +885,9 @@ def window_objects(seed: int, flow_log: FlowLog, window_start: datetime, records
     events = hour_events(seed, flow_log, hour_start, flow_logs)
     rng = _rng(seed, flow_log, window_start, _WINDOW_STREAM)
     records = _WindowRecords(flow_log, window_start, rng)
-    expected = records_per_hour * flow_log.traffic_share * rhythm(_local_hour(flow_log.vpc, window_start)) / WINDOWS_PER_HOUR
+    expected = (
+        records_per_hour * flow_log.traffic_share * rhythm(_local_hour(flow_log.vpc, window_start)) / WINDOWS_PER_HOUR
+    )
     records.background(int(rng.poisson(expected)))
     if index == events.port_scan:
         records.port_scan()
@@ -595,8 +908,9 @@ def window_objects(seed: int, flow_log: FlowLog, window_start: datetime, records
     stragglers = rng.random(table.num_rows) < 0.3
     parts = [
         GeneratedObject(flow_log, window_start, window_start, table.filter(pa.array(~stragglers))),
-        GeneratedObject(flow_log, window_start, window_start + timedelta(minutes=events.late[1]),
-                        table.filter(pa.array(stragglers))),
+        GeneratedObject(
+            flow_log, window_start, window_start + timedelta(minutes=events.late[1]), table.filter(pa.array(stragglers))
+        ),
     ]
     return [part for part in parts if part.records.num_rows]
 
@@ -606,9 +920,9 @@ def window_objects(seed: int, flow_log: FlowLog, window_start: datetime, records
 
 def encode_text(fields: tuple[str, ...] | list[str], records: pa.Table) -> bytes:
     """gzip text as AWS delivers it: a header line of field names, then '-' for every missing value."""
-    as_text = pa.table({
-        name: pc.fill_null(records.column(name).cast(pa.string()), "-") for name in records.column_names
-    })
+    as_text = pa.table(
+        {name: pc.fill_null(records.column(name).cast(pa.string()), "-") for name in records.column_names}
+    )
     body = io.BytesIO()
     body.write((" ".join(fields) + "\n").encode())
     if as_text.num_rows:
@@ -633,7 +947,7 @@ def is_s3(location: str) -> bool:
     return location.startswith(("s3://", "s3a://"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _s3_client(endpoint: str | None):
     import boto3
     from botocore.config import Config
@@ -667,8 +981,14 @@ def _progress(done: int, total: int, what: str) -> None:
         print(f"generate: {done}/{total} {what}", file=sys.stderr, flush=True)
 
 
-def generate(out: str, start: datetime, hours: int, seed: int = 7, records_per_hour: int = 2000,
-             nat_inventory_location: str | None = None) -> dict:
+def generate(
+    out: str,
+    start: datetime,
+    hours: int,
+    seed: int = 7,
+    records_per_hour: int = 2000,
+    nat_inventory_location: str | None = None,
+) -> dict:
     """Writes the sample estate's objects for [start, start + hours) and the NAT inventory; returns a summary."""
     if start.minute % 5 or start.second or start.microsecond:
         raise ValueError(f"start {start.isoformat()} is not on a 5-minute boundary")
@@ -692,8 +1012,13 @@ def generate(out: str, start: datetime, hours: int, seed: int = 7, records_per_h
             by_status.update(generated.records.column("log_status").to_pylist())
             rejected += generated.records.column("action").to_pylist().count("REJECT")
             if generated.late:
-                late.append({"key": key, "records_window_start": window_start.isoformat(),
-                             "name_time": generated.name_time.isoformat()})
+                late.append(
+                    {
+                        "key": key,
+                        "records_window_start": window_start.isoformat(),
+                        "name_time": generated.name_time.isoformat(),
+                    }
+                )
         _progress(done, total, "flow-log windows")
     return {
         "source": out,
@@ -714,17 +1039,33 @@ def generate(out: str, start: datetime, hours: int, seed: int = 7, records_per_h
 # ---------------------------------------------------------------- benchmark data
 
 
-@lru_cache(maxsize=None)
+@cache
 def benchmark_flow_logs(count: int = 4) -> tuple[FlowLog, ...]:
     """Default-format, daily, text flow logs over larger VPCs (64 interfaces each), for volume."""
     estate = sample_flow_logs()
     flow_logs = []
     for n in range(count):
         template = estate[n % len(estate)].vpc
-        vpc = _vpc(f"bench-{n}", template.account_id, template.region, 100 + n, template.utc_offset_hours,
-                   {"elb": 4, "nat": 2, "web": 50, "db": 8})
-        flow_logs.append(FlowLog(_aws_id("fl", f"bench-{n}"), vpc, tuple(DEFAULT_FORMAT), hive=False, hourly=False,
-                                 parquet=False, aggregation_seconds=600, traffic_share=1 / count))
+        vpc = _vpc(
+            f"bench-{n}",
+            template.account_id,
+            template.region,
+            100 + n,
+            template.utc_offset_hours,
+            {"elb": 4, "nat": 2, "web": 50, "db": 8},
+        )
+        flow_logs.append(
+            FlowLog(
+                _aws_id("fl", f"bench-{n}"),
+                vpc,
+                tuple(DEFAULT_FORMAT),
+                hive=False,
+                hourly=False,
+                parquet=False,
+                aggregation_seconds=600,
+                traffic_share=1 / count,
+            )
+        )
     return tuple(flow_logs)
 
 
@@ -749,8 +1090,11 @@ def benchmark_records(seed: int, flow_log: FlowLog, window_start: datetime, coun
     remote = pa.array(remotes).take((rng.zipf(1.3, count) - 1) % len(remotes))
     egress = rng.random(count) < 0.5
     protocol = rng.choice(np.array([TCP, UDP, ICMP], dtype=np.int32), size=count, p=[0.85, 0.12, 0.03])
-    service = rng.choice(np.array([443, 80, 5432, 6379, 53, 123, 22, 3389, 8080], dtype=np.int32), size=count,
-                         p=[0.5, 0.1, 0.1, 0.08, 0.1, 0.05, 0.03, 0.01, 0.03])
+    service = rng.choice(
+        np.array([443, 80, 5432, 6379, 53, 123, 22, 3389, 8080], dtype=np.int32),
+        size=count,
+        p=[0.5, 0.1, 0.1, 0.08, 0.1, 0.05, 0.03, 0.01, 0.03],
+    )
     ephemeral = rng.integers(32768, 61000, count, dtype=np.int32)
     icmp = protocol == ICMP
     srcport = np.where(icmp, 0, np.where(egress, ephemeral, service))
@@ -767,22 +1111,24 @@ def benchmark_records(seed: int, flow_log: FlowLog, window_start: datetime, coun
         """NODATA and SKIPDATA records carry no traffic fields."""
         return pc.if_else(ok, values, pa.scalar(None, values.type))
 
-    return pa.table({
-        "version": pa.array(np.full(count, 2, dtype=np.int32)),
-        "account_id": pa.array([flow_log.vpc.account_id] * count),
-        "interface_id": pa.array([i.interface_id for i in interfaces]).take(which),
-        "srcaddr": traffic(pc.if_else(pa.array(egress), own, remote)),
-        "dstaddr": traffic(pc.if_else(pa.array(egress), remote, own)),
-        "srcport": traffic(pa.array(srcport, pa.int32())),
-        "dstport": traffic(pa.array(dstport, pa.int32())),
-        "protocol": traffic(pa.array(protocol, pa.int32())),
-        "packets": traffic(pa.array(packets)),
-        "bytes": traffic(pa.array(size)),
-        "start": pa.array(start),
-        "end": pa.array(end),
-        "action": traffic(pa.array(action)),
-        "log_status": pa.array(status),
-    })
+    return pa.table(
+        {
+            "version": pa.array(np.full(count, 2, dtype=np.int32)),
+            "account_id": pa.array([flow_log.vpc.account_id] * count),
+            "interface_id": pa.array([i.interface_id for i in interfaces]).take(which),
+            "srcaddr": traffic(pc.if_else(pa.array(egress), own, remote)),
+            "dstaddr": traffic(pc.if_else(pa.array(egress), remote, own)),
+            "srcport": traffic(pa.array(srcport, pa.int32())),
+            "dstport": traffic(pa.array(dstport, pa.int32())),
+            "protocol": traffic(pa.array(protocol, pa.int32())),
+            "packets": traffic(pa.array(packets)),
+            "bytes": traffic(pa.array(size)),
+            "start": pa.array(start),
+            "end": pa.array(end),
+            "action": traffic(pa.array(action)),
+            "log_status": pa.array(status),
+        }
+    )
 
 
 def _write_benchmark_object(task: tuple) -> tuple[str, int, int]:
@@ -796,15 +1142,20 @@ def _write_benchmark_object(task: tuple) -> tuple[str, int, int]:
     return key, count, len(data)
 
 
-def write_benchmark_day(out: str, start: datetime, records: int, flow_log_count: int = 4, seed: int = 7,
-                        hours: int = 24, processes: int = 2) -> dict:
+def write_benchmark_day(
+    out: str, start: datetime, records: int, flow_log_count: int = 4, seed: int = 7, hours: int = 24, processes: int = 2
+) -> dict:
     """Default-format gzip objects, one per flow log and 5-minute window, exactly `records` records in all."""
     flow_logs = benchmark_flow_logs(flow_log_count)
     inventory_location = write_nat_inventory(out, flow_logs)
     windows = _windows(start, hours)
     counts = benchmark_counts(flow_logs, windows, records)
-    tasks = [(out, seed, flow_log_count, f, w, int(counts[f, k]))
-             for k, w in enumerate(windows) for f in range(len(flow_logs)) if counts[f, k]]
+    tasks = [
+        (out, seed, flow_log_count, f, w, int(counts[f, k]))
+        for k, w in enumerate(windows)
+        for f in range(len(flow_logs))
+        if counts[f, k]
+    ]
     size = 0
     with contextlib.ExitStack() as stack:
         if processes > 1:
@@ -838,8 +1189,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", required=True, type=parse_utc, help="first 5-minute window, UTC (ISO 8601)")
     parser.add_argument("--hours", required=True, type=int, help="how many hours of objects")
     parser.add_argument("--seed", type=int, default=7, help="same seed, same bytes (default 7)")
-    parser.add_argument("--records-per-hour", type=int, default=2000,
-                        help="average records per hour over all flow logs, before events (default 2000)")
+    parser.add_argument(
+        "--records-per-hour",
+        type=int,
+        default=2000,
+        help="average records per hour over all flow logs, before events (default 2000)",
+    )
     parser.add_argument("--nat-inventory", help=f"where the NAT gateway CSV goes (default OUT/{NAT_INVENTORY_NAME})")
     return parser
 

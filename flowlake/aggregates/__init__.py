@@ -1,6 +1,6 @@
 """Hourly aggregate tables built from flow_logs: one module per table, registered here.
 
-Each module `jobs.aggregates.<table>` defines TABLE (its name) and a pure
+Each module `flowlake.aggregates.<table>` defines TABLE (its name) and a pure
 `transform(flow_logs: DataFrame, **options) -> DataFrame` whose rows carry an
 `hour` TIMESTAMP column; its schema and documentation live in schemas/<table>/.
 Registering a table here puts it into `flowlake aggregate`, `flowlake run`,
@@ -23,4 +23,4 @@ HOURLY_TABLES: tuple[str, ...] = (
 def module_for(table: str):
     if table not in HOURLY_TABLES:
         raise KeyError(f"{table} is not a registered hourly table: {', '.join(HOURLY_TABLES)}")
-    return importlib.import_module(f"jobs.aggregates.{table}")
+    return importlib.import_module(f"flowlake.aggregates.{table}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def object_key(
     parquet: bool = False,
 ) -> str:
     """The key AWS gives an object, in the default or Hive-compatible layout."""
-    t = object_time.astimezone(timezone.utc)
+    t = object_time.astimezone(UTC)
     if hive:
         folders = [
             "AWSLogs",
@@ -105,31 +105,21 @@ def parse_object_name(name: str) -> dict | None:
     if not match:
         return None
     fields = match.groupdict()
-    fields["object_time"] = datetime.strptime(fields.pop("timestamp"), "%Y%m%dT%H%MZ").replace(
-        tzinfo=timezone.utc
-    )
+    fields["object_time"] = datetime.strptime(fields.pop("timestamp"), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
     fields["file_format"] = "parquet" if fields.pop("extension").endswith("parquet") else "text"
     return fields
-
-
-def parse_utc(text: str) -> datetime:
-    """ISO-8601 instant, naive means UTC."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _partition_range(parts: dict[str, int]) -> tuple[datetime, datetime]:
     year = parts["year"]
     if "month" not in parts:
-        return datetime(year, 1, 1, tzinfo=timezone.utc), datetime(year + 1, 1, 1, tzinfo=timezone.utc)
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
     month = parts["month"]
     if "day" not in parts:
-        start = datetime(year, month, 1, tzinfo=timezone.utc)
-        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+        start = datetime(year, month, 1, tzinfo=UTC)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
         return start, end
-    start = datetime(year, month, parts["day"], parts.get("hour", 0), tzinfo=timezone.utc)
+    start = datetime(year, month, parts["day"], parts.get("hour", 0), tzinfo=UTC)
     return start, start + (timedelta(hours=1) if "hour" in parts else timedelta(days=1))
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.aggregates.hourly import HOUR_KEYS, is_traffic, with_hour
-from jobs.schemas import conform
+from flowlake.aggregates.hourly import HOUR_KEYS, is_traffic, with_hour
+from flowlake.contracts import conform
 
 TABLE = "top_talkers_hourly"
 TOP_TALKERS = 10

@@ -17,14 +17,14 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.aggregate import slice_predicate
-from jobs.aggregates import HOURLY_TABLES
-from jobs.aggregates.hourly import with_hour
-from jobs.dq import EXPECTATIONS_DIR, suite_file
-from jobs.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS
-from jobs.window import Window
-from jobs.parse import STATUS_CORRUPT
-from jobs.schemas import table_schema
+from flowlake.aggregate import slice_predicate
+from flowlake.aggregates import HOURLY_TABLES
+from flowlake.aggregates.hourly import with_hour
+from flowlake.contracts import contract_file, table_schema
+from flowlake.dq import suite_file
+from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS
+from flowlake.parse import STATUS_CORRUPT
+from flowlake.window import Window, timestamp_literal
 
 # Tables whose contract the schema suite checks: every table validate reads.
 CONTRACT_TABLES = (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, *HOURLY_TABLES)
@@ -47,7 +47,7 @@ class Thresholds:
 
     @classmethod
     def load(cls, overrides: dict[str, str] | None = None) -> Thresholds:
-        values = yaml.safe_load((EXPECTATIONS_DIR / "parameters.yaml").read_text())
+        values = yaml.safe_load(contract_file("expectations", "parameters.yaml").read_text())
         values.update(overrides or {})
         types = {f.name: {"int": int, "float": float}[f.type] for f in fields(cls)}
         unknown = sorted(set(values) - set(types))
@@ -140,7 +140,7 @@ def object_reconciliation(objects: DataFrame, flow_logs: DataFrame, quarantine: 
 def window_hours(spark: SparkSession, window: Window) -> DataFrame:
     last = window.end - timedelta(hours=1)
     return spark.range(1).select(
-        F.explode(F.sequence(F.lit(window.start), F.lit(last), F.expr("INTERVAL 1 HOUR"))).alias("hour")
+        F.explode(F.sequence(timestamp_literal(window.start), timestamp_literal(last), F.expr("INTERVAL 1 HOUR"))).alias("hour")
     )
 
 
@@ -265,8 +265,10 @@ def hourly_reconciliation(
     table_totals = table_rows.groupBy("hour").agg(
         *[F.expr(total["table"]).alias(f"table_{name}") for name, total in rule.totals.items()]
     )
-    flow_logs_totals = with_hour(counted).groupBy("hour").agg(
-        *[F.expr(total["flow_logs"]).alias(f"flow_logs_{name}") for name, total in rule.totals.items()]
+    flow_logs_totals = (
+        with_hour(counted)
+        .groupBy("hour")
+        .agg(*[F.expr(total["flow_logs"]).alias(f"flow_logs_{name}") for name, total in rule.totals.items()])
     )
     return table_totals.join(flow_logs_totals, on="hour", how="full")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.window import Window, add_window_arguments
-from jobs.layout import normalize_uri
-from jobs.sql import DEFAULT_LAKE, register_tables, run_named_query
+from flowlake.layout import normalize_uri
+from flowlake.sql import DEFAULT_LAKE, register_tables, run_named_query
+from flowlake.window import Window, add_window_arguments
 
 TOP = 5
 
@@ -29,7 +29,7 @@ def _table(title: str, df: DataFrame | None, limit: int = TOP) -> list[str]:
     columns = df.columns
     cells = [[str(v) for v in columns]] + [[_format(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
-    return lines + ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    return lines + ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
 
 
 def _format(value) -> str:
@@ -68,14 +68,18 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
     rejects = _in_window(spark, tables, "rejects_hourly", "hour", window)
     lines += _table(
         "Top rejected destination ports",
-        None if rejects is None else rejects.groupBy("dstport")
+        None
+        if rejects is None
+        else rejects.groupBy("dstport")
         .agg(F.sum("records").alias("records"), F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
         .orderBy(F.desc("records"), "dstport"),
     )
     nat = _in_window(spark, tables, "nat_gateway_hourly", "hour", window)
     lines += _table(
         "NAT gateway processing by hour",
-        None if nat is None else nat.groupBy("hour")
+        None
+        if nat is None
+        else nat.groupBy("hour")
         .agg(
             F.sum("bytes_in_from_source").alias("bytes_from_vpc"),
             F.sum("bytes_in_from_destination").alias("bytes_from_outside"),
@@ -87,7 +91,9 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
     statuses = _in_window(spark, tables, "log_status_hourly", "hour", window)
     lines += _table(
         "SKIPDATA and NODATA",
-        None if statuses is None else statuses.where(F.col("log_status").isin("SKIPDATA", "NODATA"))
+        None
+        if statuses is None
+        else statuses.where(F.col("log_status").isin("SKIPDATA", "NODATA"))
         .groupBy("log_status")
         .agg(F.sum("records").alias("records"), F.countDistinct("interface_id").alias("interfaces"))
         .orderBy("log_status"),
@@ -99,9 +105,9 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
             run = results.where(F.col("run_id") == last_run[0].run_id)
             lines += _table(
                 f"Data quality (run {last_run[0].run_id})",
-                run.groupBy("severity").agg(
-                    F.count("*").alias("expectations"), F.count(F.when(~F.col("success"), 1)).alias("failed")
-                ).orderBy("severity"),
+                run.groupBy("severity")
+                .agg(F.count("*").alias("expectations"), F.count(F.when(~F.col("success"), 1)).alias("failed"))
+                .orderBy("severity"),
             )
             lines += _table(
                 "Failed expectations",
@@ -109,7 +115,7 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
                 limit=20,
             )
     lines.append(f"\nTables: {', '.join(tables)} under {normalize_uri(lake)}")
-    lines.append("Query them: .venv/bin/flowlake sql --lake LAKE \"SELECT ...\"  (named queries: flowlake sql --list)")
+    lines.append('Query them: .venv/bin/flowlake sql --lake LAKE "SELECT ..."  (named queries: flowlake sql --list)')
     if data_docs:
         lines.append(f"Data Docs: {Path(data_docs) / 'index.html'}")
     return "\n".join(lines)
@@ -124,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
-    from jobs.spark_session import get_spark
+    from flowlake.spark_session import get_spark
 
     args = build_parser().parse_args(argv)
     print(build_report(spark or get_spark("flowlake-report"), args.lake, Window(args.start, args.end), args.data_docs))

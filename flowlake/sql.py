@@ -1,8 +1,8 @@
 """Spark SQL over the lake, every table registered by its name; and the named queries in queries/.
 
-    flowlake sql --lake LAKE "SELECT hour, sum(bytes) FROM traffic_hourly GROUP BY hour"
-    flowlake sql --lake LAKE --query top_talkers_bytes --param start=2026-11-01T00:00:00Z --param end=2026-11-02T00:00:00Z
-    flowlake sql --list
+flowlake sql --lake LAKE "SELECT hour, sum(bytes) FROM traffic_hourly GROUP BY hour"
+flowlake sql --lake LAKE --query top_talkers_bytes --param start=2026-11-01T00:00:00Z --param end=2026-11-02T00:00:00Z
+flowlake sql --list
 """
 
 from __future__ import annotations
@@ -11,25 +11,25 @@ import argparse
 import json
 import os
 import re
-from pathlib import Path
+from importlib.resources.abc import Traversable
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.delta import lake_tables
-from jobs.layout import parse_utc
+from flowlake.contracts import contract_files
+from flowlake.lake import lake_tables
+from flowlake.window import parse_utc
 
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
-DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", str(Path(__file__).resolve().parent.parent / "sample" / "lake"))
+DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", "sample/lake")
 _PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")
 _TIME_PARAMETERS = {"start", "end"}
 
 
-def named_queries() -> dict[str, Path]:
-    return {path.stem: path for path in sorted(QUERIES_DIR.glob("*.sql"))}
+def named_queries() -> dict[str, Traversable]:
+    return contract_files("queries", ".sql")
 
 
-def query_description(path: Path) -> str:
-    first = path.read_text().splitlines()[0]
+def query_description(query: Traversable) -> str:
+    first = query.read_text().splitlines()[0]
     return first.removeprefix("--").strip()
 
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         return 0
     if bool(args.statement) == bool(args.query):
         raise SystemExit("give either a SQL statement or --query NAME (see --list)")
-    from jobs.spark_session import get_spark
+    from flowlake.spark_session import get_spark
 
     spark = spark or get_spark("flowlake-sql")
     register_tables(spark, args.lake)

@@ -14,11 +14,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from jobs import generate, report, run, validate
-from jobs.window import Window, configure_logging
-from jobs.layout import parse_utc
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from flowlake import generate, report, run, validate
+from flowlake.window import Window, configure_logging, parse_utc
 
 
 def _step(number: int, total: int, text: str) -> float:
@@ -28,15 +25,15 @@ def _step(number: int, total: int, text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowlake demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default=str(PROJECT_ROOT / "sample" / "source"))
-    parser.add_argument("--lake", default=str(PROJECT_ROOT / "sample" / "lake"))
+    parser.add_argument("--source", default="sample/source")
+    parser.add_argument("--lake", default="sample/lake")
     parser.add_argument("--start", default="2026-11-01T00:00:00Z", type=parse_utc)
     parser.add_argument("--hours", default=24, type=int)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jobs.spark_session import get_spark
+    from flowlake.spark_session import get_spark
 
     args = build_parser().parse_args(argv)
     configure_logging()

@@ -1,0 +1,112 @@
+"""Aggregate: the flow_logs records of whole UTC hours -> the hourly tables of flowlake.aggregates.
+
+A run replaces exactly its hours in every table, so re-running an hour (after
+late records landed in it, for instance) corrects it and touches no other hour.
+
+    flowlake aggregate --lake LAKE --start 2026-11-01T10:00:00Z --end 2026-11-01T12:00:00Z \
+        [--nat-inventory FILE] [--nat-price-per-gb 0.045]
+    spark-submit jobs/aggregate.py --lake ... (same arguments)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from datetime import timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+
+from flowlake import nat_inventory as inventory
+from flowlake.aggregates import HOURLY_TABLES, module_for
+from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
+from flowlake.ingest import FLOW_LOGS
+from flowlake.lake import table_exists, table_path, write_table_slice
+from flowlake.layout import normalize_uri
+from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
+
+log = logging.getLogger("flowlake.aggregate")
+
+
+def slice_predicate(window: Window, time_column: str) -> str:
+    """The window on time_column, plus the same bound on event_date so that Delta prunes partitions."""
+    last_date = (window.end - timedelta(microseconds=1)).date()
+    return (
+        f"event_date >= DATE '{window.start.date()}' AND event_date <= DATE '{last_date}' "
+        f"AND {window.predicate(time_column)}"
+    )
+
+
+def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
+    path = table_path(lake, FLOW_LOGS)
+    if not table_exists(spark, path):
+        raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
+    return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
+
+
+def run_aggregate(
+    spark: SparkSession,
+    lake: str,
+    window: Window,
+    nat_inventory: str | None = None,
+    tables: tuple[str, ...] = HOURLY_TABLES,
+    nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+) -> dict:
+    """Replaces the window's hours of each table; nat_inventory is an inventory file (else the lake's table)."""
+    require_whole_hours(window)
+    lake = normalize_uri(lake)
+    started = time.monotonic()
+    nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
+    flow_logs = read_flow_logs(spark, lake, window)
+    rows = {}
+    for table in tables:
+        table_started = time.monotonic()
+        hours = module_for(table).transform(flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb)
+        rows[table] = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
+        log.info("wrote %d rows of %s in %.1fs", rows[table], table, time.monotonic() - table_started)
+    summary = {
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "hours": int((window.end - window.start) / timedelta(hours=1)),
+        "rows": rows,
+        "nat_inventory": nat_source,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("aggregate done: %s", json.dumps(summary))
+    return summary
+
+
+def add_nat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nat-inventory",
+        help="NAT gateway inventory, CSV or JSON (default: the lake's nat_gateways table; without either, no NAT figures)",
+    )
+    parser.add_argument(
+        "--nat-price-per-gb",
+        type=float,
+        default=DEFAULT_PRICE_PER_GB,
+        help=f"NAT gateway data-processing price in USD per GB (default {DEFAULT_PRICE_PER_GB})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake aggregate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
+    add_window_arguments(parser)
+    add_nat_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
+    from flowlake.spark_session import get_spark
+
+    args, window = job_arguments(build_parser(), argv, whole_hours=True)
+    spark = spark or get_spark("flowlake-aggregate")
+    summary = run_aggregate(spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb)
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

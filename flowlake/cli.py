@@ -1,0 +1,42 @@
+"""The flowlake command: one subcommand per job or tool. The jobs are also spark-submit's entry points in jobs/."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> (module, its main function): main(argv) runs the subcommand.
+COMMANDS = {
+    "ingest": ("flowlake.ingest", "main"),
+    "aggregate": ("flowlake.aggregate", "main"),
+    "run": ("flowlake.run", "main"),
+    "validate": ("flowlake.validate", "main"),
+    "compact": ("flowlake.compact", "main"),
+    "nat-inventory": ("flowlake.nat_inventory", "main"),
+    "generate": ("flowlake.generate", "main"),
+    "sql": ("flowlake.sql", "main"),
+    "report": ("flowlake.report", "main"),
+    "demo": ("flowlake.demo", "main"),
+    "dist": ("flowlake.dist", "main"),
+    "packages": ("flowlake.dist", "main_packages"),
+}
+
+
+def run(command: str, argv: list[str]) -> int:
+    """Runs one subcommand; its exit code (a subcommand that returns a summary exits 0)."""
+    module, function = COMMANDS[command]
+    result = getattr(importlib.import_module(module), function)(argv)
+    return result if isinstance(result, int) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        names = ", ".join(COMMANDS)
+        print(f"usage: flowlake {{{names}}} [options]\n\nRun 'flowlake COMMAND --help' for a command's options.")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    return run(argv[0], argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Data quality: the frames the suites in expectations/ run on, and running them with Great Expectations.
+
+flowlake.dq.checks builds, with Spark, one small frame per check (a table of the
+window, or counts computed from several tables); flowlake.dq.gx_runner runs the
+versioned suites on them, so that every result reports through Great
+Expectations and its Data Docs. flowlake.validate ties them together.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flowlake.contracts import contract_file, contract_files
+
+
+def suite_file(name: str) -> dict:
+    """A versioned suite as stored: Great Expectations' suite JSON, flowlake's settings in meta.flowlake."""
+    return json.loads(contract_file("expectations", f"{name}.json").read_text())
+
+
+def suite_names() -> list[str]:
+    return list(contract_files("expectations", ".json"))

@@ -1,0 +1,144 @@
+"""The one way every job and test gets its SparkSession.
+
+Two ways to start:
+- spark-submit (any master: standalone, YARN, Kubernetes, EMR): spark-submit has
+  started the JVM with its --master, --packages and --py-files; the session only
+  adds the settings every flowlake application needs.
+- anything else (the `flowlake` command, tests, `make demo`): the session starts
+  its own JVM, in local mode unless FLOWLAKE_SPARK_MASTER names a cluster, and
+  resolves the jars of flowlake.dist.PACKAGES through Ivy (cached in Spark's Ivy
+  home, or FLOWLAKE_IVY_CACHE), so only the first run downloads them. On a
+  cluster master it ships the package to the executors itself.
+
+Credentials never go into Spark's configuration at start, which PySpark passes
+on the JVM's command line for anyone running `ps` to read: s3a's settings are
+put into the running session's Hadoop configuration (see configure_s3a).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from flowlake.dist import PACKAGES, build_zip
+
+log = logging.getLogger(__name__)
+
+
+def runtime_conf() -> dict[str, str]:
+    """Settings every flowlake application needs, however it was started."""
+    return {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        # Flow-log times are UTC; a session in another zone would shift hours.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Ingest hands whole objects (up to 75 MB gzip each) to Python in Arrow
+        # batches: a few objects per batch bounds a worker's memory.
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "16",
+        # Spark checks the listed objects in a job of one task per object by
+        # default (1,152 tasks for a day of 4 flow logs): a few tasks suffice.
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
+        # Each gzip object is one task; small objects are packed together.
+        "spark.sql.files.openCostInBytes": str(1024 * 1024),
+        "spark.sql.shuffle.partitions": os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8"),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Vacuum below 7 days is refused unless the caller asks for it.
+        "spark.databricks.delta.retentionDurationCheck.enabled": "true",
+    }
+
+
+def launch_conf() -> dict[str, str]:
+    """What spark-submit's own options would give: the jars, for a session that starts its JVM itself."""
+    conf = {"spark.jars.packages": ",".join(PACKAGES)}
+    if os.environ.get("FLOWLAKE_IVY_CACHE"):
+        conf["spark.jars.ivy"] = os.environ["FLOWLAKE_IVY_CACHE"]
+    if os.environ.get("FLOWLAKE_DRIVER_MEMORY"):
+        conf["spark.driver.memory"] = os.environ["FLOWLAKE_DRIVER_MEMORY"]
+    return conf
+
+
+def launched_by_spark_submit() -> bool:
+    # spark-submit starts the JVM first and tells the Python driver where its gateway is.
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+def s3a_settings() -> dict[str, str]:
+    """s3a settings from the environment: an S3-compatible endpoint, and fixed keys with it.
+
+    Without FLOWLAKE_S3_ENDPOINT, s3a uses the standard AWS credential chain, as on EMR.
+    """
+    settings: dict[str, str] = {}
+    endpoint = os.environ.get("FLOWLAKE_S3_ENDPOINT")
+    if not endpoint:
+        return settings
+    settings.update(
+        {
+            "fs.s3a.endpoint": endpoint,
+            "fs.s3a.path.style.access": "true",
+            "fs.s3a.connection.ssl.enabled": str(endpoint.startswith("https")).lower(),
+            "fs.s3a.endpoint.region": os.environ.get("AWS_REGION", "us-east-1"),
+        }
+    )
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        settings["fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        settings["fs.s3a.access.key"] = os.environ["AWS_ACCESS_KEY_ID"]
+        settings["fs.s3a.secret.key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    return settings
+
+
+def configure_s3a(spark: SparkSession, settings: dict[str, str]) -> None:
+    """Puts s3a settings into the running session's Hadoop configuration.
+
+    In memory only: the driver uses them, and the tasks carry them to the executors
+    with the configuration Spark serializes for every read and write.
+    """
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in settings.items():
+        hadoop_conf.set(key, value)
+
+
+def is_local(master: str) -> bool:
+    return master.startswith("local")
+
+
+def ship_package(spark: SparkSession) -> None:
+    """Sends the package to the executors of a cluster the session started on itself."""
+    target = Path(tempfile.mkdtemp(prefix="flowlake-dist-")) / "flowlake.zip"
+    spark.sparkContext.addPyFile(str(build_zip(target)))
+    log.info("shipped %s to the executors", target)
+
+
+def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = None) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    conf = runtime_conf()
+    by_spark_submit = launched_by_spark_submit()
+    if not by_spark_submit:
+        master = os.environ.get("FLOWLAKE_SPARK_MASTER", "local[*]")
+        builder = builder.master(master)
+        conf.update(launch_conf())
+        if is_local(master):
+            # Python workers must run the interpreter that has flowlake installed.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    for key, value in {**conf, **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("FLOWLAKE_SPARK_LOG_LEVEL", "ERROR"))
+    configure_s3a(spark, s3a_settings())
+    if not by_spark_submit and not is_local(spark.sparkContext.master):
+        ship_package(spark)
+    return spark
+
+
+if __name__ == "__main__":
+    # `make jars`: resolve and cache the jars by starting (and stopping) a session.
+    session = get_spark("flowlake-resolve-jars")
+    print("jars cached for Spark", session.version, file=sys.stderr)
+    session.stop()
