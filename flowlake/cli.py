@@ -10,6 +10,7 @@ COMMANDS = {
     "ingest": ("flowlake.ingest", "main"),
     "aggregate": ("flowlake.aggregate", "main"),
     "run": ("flowlake.run", "main"),
+    "hourly": ("flowlake.hourly", "main"),
     "validate": ("flowlake.validate", "main"),
     "compact": ("flowlake.compact", "main"),
     "nat-inventory": ("flowlake.nat_inventory", "main"),

@@ -51,7 +51,7 @@ import pyarrow.parquet as pq
 from flowlake.contracts import field_catalogue
 from flowlake.layout import object_key
 from flowlake.parse import record_schema
-from flowlake.window import parse_utc
+from flowlake.window import parse_utc, utc_instant
 
 WINDOW = timedelta(minutes=5)
 WINDOWS_PER_HOUR = 12
@@ -990,6 +990,7 @@ def generate(
     nat_inventory_location: str | None = None,
 ) -> dict:
     """Writes the sample estate's objects for [start, start + hours) and the NAT inventory; returns a summary."""
+    start = utc_instant(start)
     if start.minute % 5 or start.second or start.microsecond:
         raise ValueError(f"start {start.isoformat()} is not on a 5-minute boundary")
     flow_logs = sample_flow_logs()

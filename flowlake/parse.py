@@ -234,7 +234,6 @@ def _parse_text(text: str) -> _Parsed:
     if len(set(names)) != len(names):
         raise ObjectError(f"header names a field twice: {header!r}")
     data = lines.slice(1)
-    line_numbers = pa.array(np.arange(2, len(data) + 2, dtype=np.int32))
     tokens = pc.split_pattern(data, " ")
     counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     width = len(names)
@@ -245,86 +244,15 @@ def _parse_text(text: str) -> _Parsed:
         for line, count in zip(data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed], strict=True)
     ]
     flat = tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()
-    good_index = np.flatnonzero(well_formed)
     values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
     return _type_columns(
         values,
         names,
-        good_index=good_index,
+        good_index=np.flatnonzero(well_formed),
         reasons=reasons,
-        data=data,
-        line_numbers=line_numbers,
-        log_format=" ".join(names),
+        raw_lines=data,
+        first_line_number=2,  # the header is line 1
     )
-
-
-def _type_columns(values, names, good_index, reasons, data, line_numbers, log_format) -> _Parsed:
-    """Casts text columns to the catalogue's types; rows with a bad number are quarantined."""
-    catalogue = _catalogue_by_name()
-    typed: dict[str, pa.Array] = {}
-    unknown: list[str] = []
-    for name in names:
-        field = catalogue.get(name)
-        if field is None:
-            unknown.append(name)
-            continue
-        column = values[name]
-        is_dash = pc.equal(column, "-")
-        if field.type == "string":
-            typed[field.column] = pc.if_else(is_dash, pa.scalar(None, pa.string()), column)
-            continue
-        is_number = pc.and_(
-            pc.ascii_is_decimal(column), pc.less_equal(pc.binary_length(column), _MAX_DIGITS[field.type])
-        )
-        bad = pc.invert(pc.or_(is_dash, is_number)).to_numpy(zero_copy_only=False)
-        if pc.all(is_number).as_py():
-            numbers = pc.cast(column, pa.int64())
-        else:
-            numbers = pc.cast(pc.if_else(is_number, column, pa.scalar(None, pa.string())), pa.int64())
-        if field.type == "int":
-            too_big = pc.fill_null(pc.greater(numbers, _INT32_MAX), False).to_numpy(zero_copy_only=False)
-            bad = bad | too_big
-        if bad.any():
-            rows = good_index[bad]
-            for row, value in zip(rows, column.filter(pa.array(bad)).to_pylist(), strict=True):
-                if reasons[row] is None:
-                    reasons[row] = f"{name} is not a valid {field.type}: {value!r}"
-        if field.column in ("start", "end"):
-            numbers = pc.if_else(pc.greater(numbers, _MILLISECONDS_ABOVE), pc.divide(numbers, 1000), numbers)
-        typed[field.column] = numbers
-    extra = _extra_fields(values, unknown, len(good_index))
-    is_bad = np.not_equal(reasons, None)
-    keep = ~is_bad[good_index]
-    bad_rows = np.flatnonzero(is_bad)
-    keep_mask = pa.array(keep)
-    return _Parsed(
-        columns={column: array.filter(keep_mask) for column, array in typed.items()},
-        extra_fields=extra.filter(keep_mask),
-        line_numbers=line_numbers.take(pa.array(good_index[keep], type=pa.int64())),
-        bad_line_numbers=line_numbers.take(pa.array(bad_rows, type=pa.int64())),
-        bad_lines=data.take(pa.array(bad_rows, type=pa.int64()))
-        if data is not None
-        else pa.nulls(len(bad_rows), pa.string()),
-        bad_reasons=pa.array(reasons[bad_rows].tolist(), pa.string()),
-        lines_read=len(reasons),
-        log_format=log_format,
-    )
-
-
-def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) -> pa.Array:
-    """Fields flowlake does not know, kept per row as {aws-name: value}."""
-    if not unknown:
-        return pa.nulls(length, EXTRA_FIELDS_TYPE)
-    columns = [
-        pc.if_else(pc.equal(values[n], "-"), pa.scalar(None, pa.string()), values[n].cast(pa.string())) for n in unknown
-    ]
-    width = len(unknown)
-    # Interleave: row r's entries are items[r*width:(r+1)*width].
-    order = (np.arange(length)[:, None] + np.arange(width)[None, :] * length).reshape(-1)
-    items = pa.concat_arrays(columns).take(pa.array(order))
-    keys = pa.array(unknown * length, pa.string())
-    offsets = pa.array(np.arange(0, (length + 1) * width, width, dtype=np.int32))
-    return pa.MapArray.from_arrays(offsets, keys, items)
 
 
 def _parse_parquet(content: bytes) -> _Parsed:
@@ -333,42 +261,127 @@ def _parse_parquet(content: bytes) -> _Parsed:
     except (pa.ArrowException, OSError) as error:
         raise ObjectError(f"not a valid Parquet object: {error}") from None
     names = table.column_names
-    rows = table.num_rows
+    if len(set(names)) != len(names):
+        raise ObjectError(f"Parquet columns name a field twice: {' '.join(names)!r}")
+    values = {name: table.column(name).combine_chunks() for name in names}
+    return _type_columns(
+        values,
+        names,
+        good_index=np.arange(table.num_rows),
+        reasons=np.full(table.num_rows, None, dtype=object),
+        raw_lines=None,
+        first_line_number=1,
+    )
+
+
+def _dash_as_null(text: pa.Array) -> pa.Array:
+    """'-' is how a flow log says that a value does not apply or could not be computed: NULL."""
+    return pc.if_else(pc.equal(text, "-"), pa.scalar(None, pa.string()), text)
+
+
+def _as_seconds(numbers: pa.Array) -> pa.Array:
+    """start/end: some exports carry milliseconds, which a value above 2^31 is."""
+    return pc.if_else(pc.greater(numbers, _MILLISECONDS_ABOVE), pc.divide(numbers, 1000), numbers)
+
+
+def _as_text(name: str, column: pa.Array) -> pa.Array:
+    if pa.types.is_string(column.type):
+        return column
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        raise ObjectError(f"column {name} is of type {column.type}, which is not a flow-log value") from None
+
+
+def _typed_column(name: str, field, column: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The column in the field's type, and a mask of the rows whose value is not one of that type.
+
+    The same rule for text and Parquet: '-' (and a Parquet NULL) is NULL, a
+    number is ASCII digits (or a Parquet integer) within the type's range.
+    """
+    if field.type == "string":
+        return _dash_as_null(_as_text(name, column)), np.zeros(len(column), dtype=bool)
+    if pa.types.is_integer(column.type):
+        numbers = column.cast(pa.int64())
+        bad = pc.less(numbers, 0)
+    else:
+        text = _as_text(name, column)
+        is_number = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(text), _MAX_DIGITS[field.type]))
+        bad = pc.invert(pc.or_kleene(pc.equal(text, "-"), is_number))
+        numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.int64())
+    if field.type == "int":
+        bad = pc.or_kleene(bad, pc.greater(numbers, _INT32_MAX))
+    if field.column in ("start", "end"):
+        numbers = _as_seconds(numbers)
+    return numbers, pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+
+
+def _type_columns(
+    values: dict[str, pa.Array],
+    names: list[str],
+    good_index: np.ndarray,
+    reasons: np.ndarray,
+    raw_lines: pa.Array | None,
+    first_line_number: int,
+) -> _Parsed:
+    """Types the values of the well-formed rows (good_index: their positions among all rows, whose
+    reasons so far are in reasons); a row with a value not of its field's type is quarantined.
+
+    raw_lines: every row as read, or None (Parquet): a quarantined row is then shown as its values.
+    """
     catalogue = _catalogue_by_name()
-    values = {}
-    for name in names:
-        column = table.column(name).combine_chunks()
-        field = catalogue.get(name)
-        if field is None or field.type == "string":
-            column = column.cast(pa.string())
-        values[name] = column
     typed: dict[str, pa.Array] = {}
-    unknown = []
+    unknown: list[str] = []
     for name in names:
         field = catalogue.get(name)
         if field is None:
             unknown.append(name)
             continue
-        try:
-            column = values[name].cast(_ARROW_TYPES[field.type])
-        except pa.ArrowInvalid as error:
-            raise ObjectError(f"Parquet column {name} is not a valid {field.type}: {error}") from None
-        if field.type == "string":
-            column = pc.if_else(pc.equal(column, "-"), pa.scalar(None, pa.string()), column)
-        if field.column in ("start", "end"):
-            column = pc.if_else(pc.greater(column, _MILLISECONDS_ABOVE), pc.divide(column, 1000), column)
-        typed[field.column] = column
-    line_numbers = pa.array(np.arange(1, rows + 1, dtype=np.int32))
+        typed[field.column], bad = _typed_column(name, field, values[name])
+        if bad.any():
+            for row, value in zip(good_index[bad], values[name].filter(pa.array(bad)).to_pylist(), strict=True):
+                if reasons[row] is None:
+                    reasons[row] = f"{name} is not a valid {field.type}: {value!r}"
+    extra = _extra_fields(values, unknown, len(good_index))
+    is_bad = np.not_equal(reasons, None)
+    keep = ~is_bad[good_index]
+    bad_rows = np.flatnonzero(is_bad)
+    keep_mask = pa.array(keep)
+    line_numbers = pa.array(np.arange(first_line_number, len(reasons) + first_line_number, dtype=np.int32))
     return _Parsed(
-        columns=typed,
-        extra_fields=_extra_fields(values, unknown, rows),
-        line_numbers=line_numbers,
-        bad_line_numbers=pa.array([], pa.int32()),
-        bad_lines=pa.array([], pa.string()),
-        bad_reasons=pa.array([], pa.string()),
-        lines_read=rows,
+        columns={column: array.filter(keep_mask) for column, array in typed.items()},
+        extra_fields=extra.filter(keep_mask),
+        line_numbers=line_numbers.take(pa.array(good_index[keep], type=pa.int64())),
+        bad_line_numbers=line_numbers.take(pa.array(bad_rows, type=pa.int64())),
+        bad_lines=raw_lines.take(pa.array(bad_rows, type=pa.int64()))
+        if raw_lines is not None
+        else _rendered_rows(values, names, bad_rows),
+        bad_reasons=pa.array(reasons[bad_rows].tolist(), pa.string()),
+        lines_read=len(reasons),
         log_format=" ".join(names),
     )
+
+
+def _rendered_rows(values: dict[str, pa.Array], names: list[str], rows: np.ndarray) -> pa.Array:
+    """Rows of typed columns as a flow-log line would show them: values in column order, NULL as '-'."""
+    picked = [values[name].take(pa.array(rows, type=pa.int64())).to_pylist() for name in names]
+    return pa.array(
+        [" ".join("-" if v is None else str(v) for v in row) for row in zip(*picked, strict=True)], pa.string()
+    )
+
+
+def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) -> pa.Array:
+    """Fields flowlake does not know, kept per row as {aws-name: value}."""
+    if not unknown:
+        return pa.nulls(length, EXTRA_FIELDS_TYPE)
+    columns = [_dash_as_null(_as_text(name, values[name])) for name in unknown]
+    width = len(unknown)
+    # Interleave: row r's entries are items[r*width:(r+1)*width].
+    order = (np.arange(length)[:, None] + np.arange(width)[None, :] * length).reshape(-1)
+    items = pa.concat_arrays(columns).take(pa.array(order))
+    keys = pa.array(unknown * length, pa.string())
+    offsets = pa.array(np.arange(0, (length + 1) * width, width, dtype=np.int32))
+    return pa.MapArray.from_arrays(offsets, keys, items)
 
 
 def _parsed_objects(batches, with_records: bool):

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from flowlake.layout import normalize_uri
 from flowlake.sql import DEFAULT_LAKE, register_tables, run_named_query
-from flowlake.window import Window, add_window_arguments
+from flowlake.window import Window, add_window_arguments, timestamps_as_text
 
 TOP = 5
 
@@ -23,7 +23,7 @@ def _table(title: str, df: DataFrame | None, limit: int = TOP) -> list[str]:
     lines = [f"\n{title}"]
     if df is None:
         return lines + ["  (table not written yet)"]
-    rows = df.limit(limit).collect()
+    rows = timestamps_as_text(df, "yyyy-MM-dd HH:mmXXX").limit(limit).collect()
     if not rows:
         return lines + ["  (none)"]
     columns = df.columns

@@ -26,8 +26,13 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from flowlake.dist import PACKAGES, build_zip
+from flowlake.rules import register_sql_functions
 
 log = logging.getLogger(__name__)
+
+
+def shuffle_partitions() -> str:
+    return os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8")
 
 
 def runtime_conf() -> dict[str, str]:
@@ -46,7 +51,10 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
         # Each gzip object is one task; small objects are packed together.
         "spark.sql.files.openCostInBytes": str(1024 * 1024),
-        "spark.sql.shuffle.partitions": os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.shuffle.partitions": shuffle_partitions(),
+        # Delta rebuilds a table's state from its log in this many tasks (50 by default):
+        # flowlake's logs are small, and 50 tasks per table read cost seconds each.
+        "spark.databricks.delta.snapshotPartitions": shuffle_partitions(),
         "spark.ui.showConsoleProgress": "false",
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
@@ -132,6 +140,7 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(os.environ.get("FLOWLAKE_SPARK_LOG_LEVEL", "ERROR"))
     configure_s3a(spark, s3a_settings())
+    register_sql_functions(spark)
     if not by_spark_submit and not is_local(spark.sparkContext.master):
         ship_package(spark)
     return spark

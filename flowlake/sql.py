@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from flowlake.contracts import contract_files
 from flowlake.lake import lake_tables
-from flowlake.window import parse_utc
+from flowlake.window import parse_utc, timestamps_as_text
 
 DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", "sample/lake")
 _PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     parameters = dict(p.split("=", 1) for p in args.param)
     result = run_named_query(spark, args.query, parameters) if args.query else spark.sql(args.statement)
     if args.format == "json":
-        for row in result.limit(args.limit).collect():
+        for row in timestamps_as_text(result).limit(args.limit).collect():
             print(json.dumps(row.asDict(recursive=True), default=str))
     else:
         result.show(args.limit, truncate=False)

@@ -145,21 +145,28 @@ def run_validate(
     started = time.monotonic()
     nat_gateways, nat_source = resolve_nat_inventory(spark, lake, nat_inventory)
     log.info("NAT gateway inventory: %s", nat_source)
-    checks = dq.build_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds)
     context = gx_runner.open_context(data_docs_dir)
+    log.info("Great Expectations project in %s opened after %.1fs", data_docs_dir, time.monotonic() - started)
     run_identifier = gx_runner.run_identifier(run_id, validated_at)
     outcomes, stored = [], []
-    for check in checks:
-        check_started = time.monotonic()
-        check_outcomes, stored_as = gx_runner.run_check(context, check, thresholds.suite_parameters(), run_identifier)
-        outcomes += check_outcomes
-        stored.append(stored_as)
-        log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
+    with dq.window_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds) as checks:
+        for check in checks:
+            check_started = time.monotonic()
+            check_outcomes, stored_as = gx_runner.run_check(
+                context, check, thresholds.suite_parameters(), run_identifier
+            )
+            outcomes += check_outcomes
+            stored.append(stored_as)
+            log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
     expired = gx_runner.prune_results(context, validated_at - timedelta(days=data_docs_days))
     if expired:
         log.info("Data Docs: %d results of runs older than %d days removed", expired, data_docs_days)
+    docs_started = time.monotonic()
     report = Report(run_id, window, outcomes, gx_runner.build_data_docs(context, stored))
+    log.info("Data Docs built in %.1fs: %s", time.monotonic() - docs_started, report.data_docs)
+    results_started = time.monotonic()
     write_results(result_rows(spark, report, validated_at), lake, run_id)
+    log.info("%d results written to %s in %.1fs", len(outcomes), DQ_RESULTS, time.monotonic() - results_started)
     log.info(
         "validated [%s, %s): %d expectations, %d critical and %d warning failed, in %.1fs",
         window.start.isoformat(),
@@ -189,10 +196,8 @@ def _parameter(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flowlake validate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
-    add_window_arguments(parser)
+def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a validation, for validate and for the jobs that end with one (--lake and the window aside)."""
     parser.add_argument(
         "--data-docs",
         type=Path,
@@ -212,10 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="identifies this run in dq_results; a rerun with the same ID replaces its rows (default: manual__<time>)",
     )
     parser.add_argument(
-        "--nat-inventory",
-        help="NAT gateway inventory file aggregate was given (default: the lake's nat_gateways table)",
-    )
-    parser.add_argument(
         "--param",
         action="append",
         type=_parameter,
@@ -229,21 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=CRITICAL,
         help="alert when a critical expectation fails (default), or when any does",
     )
-    return parser
 
 
-def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
-    from flowlake.spark_session import get_spark
-
-    parser = build_parser()
-    args, window = job_arguments(parser, argv, whole_hours=True)
+def checked_thresholds(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dq.Thresholds:
+    """The thresholds with the run's --param overrides; an unknown parameter is a usage error."""
     try:
-        thresholds = dq.Thresholds.load(dict(args.param))
+        return dq.Thresholds.load(dict(args.param))
     except ValueError as error:
         parser.error(str(error))
-    validated_at = datetime.now(UTC)
+
+
+def validate_and_alert(
+    spark: SparkSession,
+    args: argparse.Namespace,
+    window: Window,
+    thresholds: dq.Thresholds,
+    validated_at: datetime,
+) -> dict:
+    """Validates the window with the options of add_validation_arguments, alerts, and returns the summary."""
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
-    spark = spark or get_spark("flowlake-validate")
     report = run_validate(
         spark,
         args.lake,
@@ -256,7 +261,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         data_docs_days=args.data_docs_days,
     )
     alerted = send_alert(report, args.alert_on)
-    summary = {
+    return {
         "run_id": run_id,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -267,8 +272,30 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         "alerted": alerted,
         "exit_code": report.exit_code,
     }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake validate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
+    add_window_arguments(parser)
+    parser.add_argument(
+        "--nat-inventory",
+        help="NAT gateway inventory file aggregate was given (default: the lake's nat_gateways table)",
+    )
+    add_validation_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
+    from flowlake.spark_session import get_spark
+
+    parser = build_parser()
+    args, window = job_arguments(parser, argv, whole_hours=True)
+    thresholds = checked_thresholds(parser, args)
+    spark = spark or get_spark("flowlake-validate")
+    summary = validate_and_alert(spark, args, window, thresholds, datetime.now(UTC))
     print(json.dumps(summary))
-    return report.exit_code
+    return summary["exit_code"]
 
 
 if __name__ == "__main__":

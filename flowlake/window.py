@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 
 def parse_utc(text: str) -> datetime:
@@ -33,6 +34,26 @@ def utc_instant(moment: datetime) -> datetime:
 def timestamp_literal(moment: datetime) -> Column:
     """A TIMESTAMP literal of an aware datetime, whatever the zone of the host or the session."""
     return F.lit(utc_instant(moment)).cast("timestamp")
+
+
+ISO_INSTANT = "yyyy-MM-dd'T'HH:mm:ssXXX"
+
+
+def timestamps_as_text(df: DataFrame, pattern: str = ISO_INSTANT) -> DataFrame:
+    """df with each TIMESTAMP column formatted by Spark, with its offset ("Z" in flowlake's UTC session).
+
+    What is collected into Python must be text: PySpark turns a TIMESTAMP into a
+    naive datetime in the host's own zone, which would name another hour on a
+    host that is not on UTC.
+    """
+    return df.select(
+        [
+            F.date_format(F.col(f"`{field.name}`"), pattern).alias(field.name)
+            if isinstance(field.dataType, T.TimestampType)
+            else F.col(f"`{field.name}`")
+            for field in df.schema.fields
+        ]
+    )
 
 
 @dataclass(frozen=True)

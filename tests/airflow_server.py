@@ -1,11 +1,10 @@
-"""A real Airflow on 127.0.0.1, started the way `make airflow` starts it, for the end-to-end tests."""
+"""Airflow for the end-to-end tests: a real one on 127.0.0.1 started the way `make airflow` starts it, and dag.test() runs."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,15 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from scripts.airflow_local import ADMIN, airflow_environment, password_file
+from scripts.airflow_local import ADMIN, airflow_environment, password_file, prepare
+from tests.servers import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = PROJECT_ROOT / "scripts" / "airflow_local.py"
 STARTUP_SECONDS = 420
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -123,3 +118,68 @@ def running_airflow(root: Path, source: Path, lake: Path, extra_env: dict[str, s
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+# ---------------------------------------------------------------- dag.test() runs
+
+DAG_ID = "vpc_flow_logs_hourly"
+DAG_TEST = r"""
+import json, sys
+from datetime import datetime
+from pathlib import Path
+from airflow.dag_processing.dagbag import BundleDagBag
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+folder = Path(sys.argv[1])
+bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+dag = bag.dags[sys.argv[2]]
+if sys.argv[4] == "no-retries":
+    for task in dag.tasks:
+        task.retries = 0  # a failure shows at once, not after minutes of backoff
+run = dag.test(logical_date=datetime.fromisoformat(sys.argv[3]))
+with create_session() as session:
+    xcoms = session.scalars(XComModel.get_many(run_id=run.run_id, key="return_value", dag_ids=run.dag_id)).all()
+    results = {
+        f"{x.task_id}[{x.map_index}]" if x.map_index >= 0 else x.task_id: XComModel.deserialize_value(x)
+        for x in xcoms
+    }
+    tasks = {
+        f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: ti.state
+        for ti in run.get_task_instances(session=session)
+    }
+    tries = {ti.task_id: ti.try_number for ti in run.get_task_instances(session=session)}
+print("RUN " + json.dumps({
+    "state": run.state,
+    "data_interval": [run.data_interval_start.isoformat(), run.data_interval_end.isoformat()],
+    "tasks": tasks,
+    "tries": tries,
+    "results": results,
+}))
+"""
+
+
+def run_hour(env: dict, hour: datetime, retries: str = "no-retries") -> dict:
+    """dag.test() of the run whose data interval is [hour, hour + 1h); retries="as-declared" keeps the DAG's."""
+    # A manual run's data interval is the last whole hour before its logical date.
+    logical_date = (hour + timedelta(hours=1)).isoformat()
+    result = subprocess.run(
+        [sys.executable, "-c", DAG_TEST, str(PROJECT_ROOT / "dags"), DAG_ID, logical_date, retries],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RUN ")]
+    assert result.returncode == 0 and lines, (result.stdout[-6000:], result.stderr[-6000:])
+    return json.loads(lines[-1][len("RUN ") :])
+
+
+def airflow_for(root: Path) -> dict:
+    """The environment of a dag.test() on root/source and root/lake, its Airflow home prepared."""
+    env = {
+        **airflow_environment(root / "airflow", 8793, root / "source", root / "lake"),
+        "FLOWLAKE_SHUFFLE_PARTITIONS": "2",
+    }
+    prepare(env)
+    return env

@@ -1,4 +1,4 @@
-"""One SparkSession for the whole run, and a real S3-compatible server on 127.0.0.1.
+"""One SparkSession for the whole run, in a zone other than UTC, and a real S3-compatible server on 127.0.0.1.
 
 The S3 server is moto's standalone server (moto[server], from PyPI): a real HTTP
 endpoint that speaks the S3 and EC2 APIs, so s3a and boto3 talk to it exactly
@@ -9,9 +9,18 @@ cannot fetch.
 from __future__ import annotations
 
 import os
-import socket
+import time
 
 import pytest
+
+from tests.servers import free_port
+
+# The whole run, and every process it starts, in a zone that is not UTC, before any
+# SparkSession starts: PySpark converts TIMESTAMP values through the Python process's
+# zone, so a test or a job that leans on the host being UTC fails here, not only on a
+# developer's laptop (CI runs on UTC).
+os.environ["TZ"] = "America/New_York"
+time.tzset()
 
 S3_ACCESS_KEY = "flowlake-test"
 S3_SECRET_KEY = "flowlake-test-secret"
@@ -34,18 +43,12 @@ def spark():
     session.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """URL of a moto server on 127.0.0.1 (S3 and EC2 APIs), for the whole run."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)

@@ -13,8 +13,8 @@ from flowlake import aggregate
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
 from flowlake.contracts import table_schema
-from flowlake.lake import table_path
-from flowlake.window import Window
+from flowlake.window import Window, timestamp_literal
+from tests.frames import append, frame, read, rows
 
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
 SUMMED_TABLES = ("traffic_hourly", "rejects_hourly", "nat_gateway_hourly", "log_status_hourly")
@@ -37,11 +37,6 @@ def record(**fields) -> dict:
     row = {"version": 2, "account_id": ACCOUNT, "region": REGION, "log_status": "OK", **fields}
     event_time = datetime.fromtimestamp(row["start"], UTC)
     return {"event_time": event_time, "event_date": event_time.date(), **row}
-
-
-def frame(spark, table: str, rows: list[dict]):
-    schema = table_schema(table)
-    return spark.createDataFrame([tuple(row.get(c) for c in schema.column_names) for row in rows], schema.struct())
 
 
 # The AWS documentation's records, moved into hour 10, plus what they lack:
@@ -414,11 +409,9 @@ def test_nat_gateway_hourly_is_empty_without_an_inventory(spark):
 # --- the job: Delta slices, reconciliation, re-running hours -------------------------------
 
 
-def write_flow_logs(spark, lake: str, rows: list[dict]) -> None:
-    """Adds rows to the lake's flow_logs, as an ingest of another object would."""
-    frame(spark, "flow_logs", rows).write.format("delta").mode("append").partitionBy("event_date").save(
-        table_path(lake, "flow_logs")
-    )
+def write_flow_logs(spark, lake: str, records: list[dict]) -> None:
+    """Adds records to the lake's flow_logs, as an ingest of another object would."""
+    append(frame(spark, "flow_logs", records), lake, "flow_logs")
 
 
 def write_inventory_csv(path) -> str:
@@ -429,22 +422,18 @@ def write_inventory_csv(path) -> str:
     return str(path)
 
 
-def read_table(spark, lake: str, table: str):
-    return spark.read.format("delta").load(table_path(lake, table))
-
-
-def independent_figures(rows: list[dict]) -> dict:
+def independent_figures(records: list[dict]) -> dict:
     """Per table and hour: records, packets, bytes, computed in Python from the flow_logs rows."""
     figures = defaultdict(lambda: [0, 0, 0])
 
     def add(table, row):
-        hour = datetime.fromtimestamp(row["start"], UTC).replace(minute=0, second=0, tzinfo=None)
+        hour = datetime.fromtimestamp(row["start"], UTC).replace(minute=0, second=0)
         totals = figures[(table, hour)]
         totals[0] += 1
         totals[1] += row.get("packets") or 0
         totals[2] += row.get("bytes") or 0
 
-    for row in rows:
+    for row in records:
         add("log_status_hourly", row)
         if row.get("log_status") in ("OK", None):
             add("traffic_hourly", row)
@@ -458,7 +447,7 @@ def independent_figures(rows: list[dict]) -> dict:
 def table_figures(spark, lake: str) -> dict:
     figures = {}
     for table in SUMMED_TABLES:
-        df = read_table(spark, lake, table)
+        df = read(spark, lake, table)
         if table == "nat_gateway_hourly":
             packets = F.col("packets_in_from_source") + F.col("packets_in_from_destination")
             bytes_ = F.col("bytes_in_from_source") + F.col("bytes_in_from_destination")
@@ -466,16 +455,14 @@ def table_figures(spark, lake: str) -> dict:
             packets = bytes_ = F.lit(None)
         else:
             packets, bytes_ = F.col("packets"), F.col("bytes")
-        for row in (
-            df.groupBy("hour")
-            .agg(
+        for hour, *totals in rows(
+            df.groupBy("hour").agg(
                 F.sum("records").alias("records"),
                 F.coalesce(F.sum(packets), F.lit(0)).alias("packets"),
                 F.coalesce(F.sum(bytes_), F.lit(0)).alias("bytes"),
             )
-            .collect()
         ):
-            figures[(table, row.hour)] = (row.records, row.packets, row.bytes)
+            figures[(table, hour)] = tuple(totals)
     return figures
 
 
@@ -485,14 +472,14 @@ def without_packets_of_log_status(figures: dict) -> dict:
 
 def test_every_figure_reconciles_with_flow_logs_hour_by_hour(spark, tmp_path):
     lake = str(tmp_path / "lake")
-    rows = (
+    records = (
         HAND_WORKED
         + NAT_EXAMPLE
         + [
             nat_record("198.18.5.5", "10.0.0.220", 3, 333, start=at(H12, 5), end=at(H12, 65), pkt_dst_aws_service="S3"),
         ]
     )
-    write_flow_logs(spark, lake, rows)
+    write_flow_logs(spark, lake, records)
 
     summary = run_aggregate(
         spark,
@@ -502,7 +489,7 @@ def test_every_figure_reconciles_with_flow_logs_hour_by_hour(spark, tmp_path):
         tables=SUMMED_TABLES,
     )
 
-    assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(rows))
+    assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(records))
     assert summary["rows"] == {
         "traffic_hourly": 6,
         "rejects_hourly": 2,
@@ -525,7 +512,9 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
     )
     write_flow_logs(spark, lake, first)
     run_aggregate(spark, lake, Window(H10, H12 + timedelta(hours=1)), nat_inventory=inventory, tables=SUMMED_TABLES)
-    before = {t: read_table(spark, lake, t).collect() for t in SUMMED_TABLES}
+    # Every row but hour 11's, which the re-runs below replace.
+    not_hour_11 = F.col("hour") != timestamp_literal(H11)
+    before = {t: rows(read(spark, lake, t).where(not_hour_11)) for t in SUMMED_TABLES}
 
     # Late records land in hour 11, which was already aggregated.
     late = [
@@ -553,12 +542,9 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
         run_aggregate(spark, lake, Window(H11, H12), nat_inventory=inventory, tables=SUMMED_TABLES)
 
     assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(first + late))
-    hour_11 = datetime(2026, 11, 1, 11)
     for table in SUMMED_TABLES:
-        after = read_table(spark, lake, table)
-        assertDataFrameEqual(
-            [r for r in after.collect() if r.hour != hour_11], [r for r in before[table] if r.hour != hour_11]
-        )
+        after = read(spark, lake, table)
+        assert rows(after.where(not_hour_11)) == before[table]
         assert after.count() == after.select("hour", *module_for(table).KEYS).distinct().count()
 
 
@@ -587,7 +573,7 @@ def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
     )
 
     assert summary["rows"]["nat_gateway_hourly"] == 1
-    row = read_table(spark, lake, "nat_gateway_hourly").first()
+    row = read(spark, lake, "nat_gateway_hourly").first()
     assert (row.bytes_in_from_source, row.bytes_in_from_destination, row.estimated_cost_usd) == (
         1000,
         30000,

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from email import message_from_bytes
-from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from flowlake.alerts import AlertDeliveryError, alert_text, send_alert
+from tests.servers import SmtpServer, WebhookServer, body, free_port
 
 SUBJECT = "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: 1 critical, 0 warning"
 LINES = ["[critical] delivery / expect_column_values_to_be_between(objects): observed 1 of 2 unexpected", "run r1"]
@@ -33,68 +28,6 @@ TARGET_VARIABLES = (
     "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK",
     "AIRFLOW_CONN_FLOWLAKE_SMTP",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class WebhookServer:
-    """A Slack-style incoming webhook on 127.0.0.1: records each POST's path and body."""
-
-    def __init__(self, status: int = 200):
-        received = self.received = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                received.append({"path": self.path, "content_type": self.headers["Content-Type"], "body": body})
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}/services/T000/B000/XXXX"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class SmtpServer:
-    """aiosmtpd on 127.0.0.1: records each message with its envelope."""
-
-    def __init__(self):
-        self.received = []
-        self.port = free_port()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's handler name)
-        message = message_from_bytes(envelope.content, policy=default_policy)
-        self.received.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "message": message})
-        return "250 Message accepted for delivery"
-
-    def __enter__(self):
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.controller.stop()
-
-
-def body(mail) -> str:
-    """The message text as sent, SMTP's CRLF line ends back to LF."""
-    return mail["message"].get_content().replace("\r\n", "\n")
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowlake.compact import run_compact
+from tests.frames import read
 
 
 def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_path):
@@ -12,10 +13,7 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
     for table, batches in (("flow_logs", 4), ("some_new_table", 3)):
         for i in range(batches):
             spark.range(i * 10, i * 10 + 10).write.format("delta").mode("append").save(str(lake / table))
-    before = {
-        t: sorted(r.id for r in spark.read.format("delta").load(str(lake / t)).collect())
-        for t in ("flow_logs", "some_new_table")
-    }
+    before = {t: sorted(r.id for r in read(spark, lake, t).collect()) for t in ("flow_logs", "some_new_table")}
 
     results = run_compact(spark, str(lake), retention_hours=168)
 
@@ -24,7 +22,7 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
         ("some_new_table", 3 * spark.range(10).rdd.getNumPartitions(), 1),
     ]
     for table, ids in before.items():
-        assert sorted(r.id for r in spark.read.format("delta").load(str(lake / table)).collect()) == ids
+        assert sorted(r.id for r in read(spark, lake, table).collect()) == ids
 
 
 def test_vacuum_retention_below_seven_days_is_refused(spark, tmp_path):

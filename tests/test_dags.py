@@ -18,9 +18,6 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAGS_FOLDER = PROJECT_ROOT / "dags"
-sys.path.insert(0, str(DAGS_FOLDER))
-
-from flowlake_airflow.windows import aggregation_windows  # noqa: E402
 
 DAG_IDS = {"vpc_flow_logs_hourly", "vpc_flow_logs_maintenance"}
 # Top-level packages a DAG file must not import while being parsed.
@@ -55,6 +52,7 @@ def task_facts(task):
         "retry_exponential_backoff": task.retry_exponential_backoff,
         "pool": task.pool,
         "command": kwargs.get("command"),
+        "application": kwargs.get("application"),
         "deferrable": kwargs.get("deferrable"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "on_failure_callback": bool(task.on_failure_callback),
@@ -137,24 +135,27 @@ def test_hourly_runs_cover_one_whole_hour(parsed):
     assert (start.isoformat(), end.isoformat()) == ("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
 
 
-def test_hourly_dag_wires_wait_ingest_aggregate_validate(parsed):
+def test_hourly_dag_waits_for_delivery_then_runs_the_hour_in_one_spark_application(parsed):
     tasks = parsed["dags"]["vpc_flow_logs_hourly"]["tasks"]
-    assert set(tasks) == {"wait_for_delivery", "ingest", "hours_to_aggregate", "aggregate", "validate"}
+    assert set(tasks) == {"wait_for_delivery", "process_hour"}
     assert tasks["wait_for_delivery"]["operator"] == "TimeDeltaSensor"
     assert tasks["wait_for_delivery"]["deferrable"] is True
-    assert [tasks[t]["command"] for t in ("ingest", "aggregate", "validate")] == ["ingest", "aggregate", "validate"]
-    assert tasks["aggregate"]["mapped"] is True
+    assert tasks["process_hour"]["command"] == "hourly"
 
 
 def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
     from flowlake.cli import COMMANDS
 
     jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
-    assert {task["command"] for _, _, task in jobs} == {"ingest", "aggregate", "validate", "nat-inventory", "compact"}
+    assert {task["command"] for _, _, task in jobs} == {"hourly", "nat-inventory", "compact"}
     for dag_id, task_id, task in jobs:
         assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
         assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)
         assert task["command"] in COMMANDS, task["command"]
+        # spark-submit runs the job's thin entry point, as the README's cluster section does by hand.
+        application = Path(task["application"])
+        assert application == PROJECT_ROOT / "jobs" / f"{task['command'].replace('-', '_')}.py"
+        assert application.is_file(), application
     others = [(d, t) for d, t, task in all_tasks(parsed) if not task["command"]]
     assert all(parsed["dags"][d]["tasks"][t]["pool"] == "default_pool" for d, t in others)
 
@@ -167,28 +168,10 @@ def test_every_table_written_is_an_asset_outlet(parsed):
         return sorted(f"flowlake.{table}" for table in tables)
 
     hourly = parsed["dags"]["vpc_flow_logs_hourly"]["tasks"]
-    assert hourly["ingest"]["outlets"] == assets([ingest.FLOW_LOGS, ingest.QUARANTINE, ingest.SOURCE_OBJECTS])
-    assert hourly["aggregate"]["outlets"] == assets(HOURLY_TABLES)
-    assert hourly["validate"]["outlets"] == assets([validate.DQ_RESULTS])
+    assert hourly["process_hour"]["outlets"] == assets(
+        [ingest.FLOW_LOGS, ingest.QUARANTINE, ingest.SOURCE_OBJECTS, *HOURLY_TABLES, validate.DQ_RESULTS]
+    )
     maintenance = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
     assert maintenance["refresh_nat_inventory"]["outlets"] == assets([nat_inventory.TABLE])
     # Compaction rewrites files, not data: downstream DAGs have nothing new to read.
     assert maintenance["compact"]["outlets"] == []
-
-
-def test_aggregation_covers_the_window_and_every_hour_ingest_touched():
-    summary = {
-        "window_start": "2026-11-01T08:00:00+00:00",
-        "window_end": "2026-11-01T11:00:00+00:00",
-        # 07:00: a record starting 07:58 in an object named 08:05; 2026-10-30 05:00: a record from a stalled exporter.
-        "hours_touched": ["2026-10-30T05:00:00+00:00", "2026-11-01T07:00:00+00:00", "2026-11-01T10:00:00+00:00"],
-    }
-    assert aggregation_windows(summary) == [
-        {"start": "2026-10-30T05:00:00+00:00", "end": "2026-10-30T06:00:00+00:00"},
-        {"start": "2026-11-01T07:00:00+00:00", "end": "2026-11-01T11:00:00+00:00"},
-    ]
-
-
-def test_aggregation_without_an_ingest_summary_says_why():
-    with pytest.raises(ValueError, match="client mode"):
-        aggregation_windows(None)

@@ -4,40 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pyarrow as pa
 import pytest
 
 from flowlake.ingest import run_ingest
-from flowlake.lake import table_path
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
+from tests.frames import ordered, read, rows, rows_without, utc
 
-UTC = UTC
-INGESTED_AT = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def naive(*args) -> datetime:
-    """Spark returns TIMESTAMP values as naive datetimes in the session zone (UTC)."""
-    return datetime(*args)
-
-
-def read(spark, lake, table):
-    return spark.read.format("delta").load(table_path(str(lake), table))
-
-
-def ordered(items):
-    """Sorted with NULLs comparable, so whole row sets can be compared."""
-    return sorted(items, key=repr)
-
-
-def rows(df, *columns):
-    return ordered(tuple(r) for r in df.select(*columns).collect())
+INGESTED_AT = utc(2026, 11, 27, 12, 0)
 
 
 def ingest(spark, source, lake, start, end):
@@ -107,7 +84,7 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
                 "OK",
                 "us-east-1",
                 None,
-                naive(2014, 12, 14, 4, 6, 50),
+                utc(2014, 12, 14, 4, 6, 50),
                 date(2014, 12, 14),
                 "fl-1234abcd",
                 2,
@@ -129,7 +106,7 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
                 "OK",
                 "us-east-1",
                 None,
-                naive(2014, 12, 14, 4, 6, 50),
+                utc(2014, 12, 14, 4, 6, 50),
                 date(2014, 12, 14),
                 "fl-1234abcd",
                 3,
@@ -151,7 +128,7 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
                 "NODATA",
                 "us-east-1",
                 None,
-                naive(2015, 5, 10, 18, 1, 16),
+                utc(2015, 5, 10, 18, 1, 16),
                 date(2015, 5, 10),
                 "fl-1234abcd",
                 2,
@@ -173,7 +150,7 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
                 "SKIPDATA",
                 "us-east-1",
                 None,
-                naive(2015, 5, 10, 18, 1, 16),
+                utc(2015, 5, 10, 18, 1, 16),
                 date(2015, 5, 10),
                 "fl-1234abcd",
                 3,
@@ -195,7 +172,7 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
                 "OK",
                 "us-east-1",
                 None,
-                naive(2016, 10, 31, 11, 35, 8),
+                utc(2016, 10, 31, 11, 35, 8),
                 date(2016, 10, 31),
                 "fl-1234abcd",
                 2,
@@ -220,11 +197,12 @@ def test_aws_documentation_examples_become_typed_rows(spark, tmp_path):
         "status",
         "log_format",
         "file_format",
+        "ingested_at",
     ) == ordered(
         [
-            (str(a.relative_to(source)), naive(2014, 12, 14, 4, 5), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
-            (str(b.relative_to(source)), naive(2015, 5, 10, 18, 0), 2, 2, 0, "ok", DEFAULT_FORMAT, "text"),
-            (str(c.relative_to(source)), naive(2016, 10, 31, 11, 35), 1, 1, 0, "ok", DEFAULT_FORMAT, "text"),
+            (str(a.relative_to(source)), utc(2014, 12, 14, 4, 5), 2, 2, 0, "ok", DEFAULT_FORMAT, "text", INGESTED_AT),
+            (str(b.relative_to(source)), utc(2015, 5, 10, 18, 0), 2, 2, 0, "ok", DEFAULT_FORMAT, "text", INGESTED_AT),
+            (str(c.relative_to(source)), utc(2016, 10, 31, 11, 35), 1, 1, 0, "ok", DEFAULT_FORMAT, "text", INGESTED_AT),
         ]
     )
     assert (summary["objects"], summary["records_written"], summary["lines_quarantined"]) == (3, 5, 0)
@@ -315,7 +293,7 @@ def test_custom_format_in_shuffled_order_follows_its_header(spark, tmp_path):
                 "10.0.1.5",
                 "S3",
                 {"resource-id": None},
-                naive(2025, 11, 1, 10, 0),
+                utc(2025, 11, 1, 10, 0),
             ),
             (
                 None,
@@ -341,7 +319,7 @@ def test_custom_format_in_shuffled_order_follows_its_header(spark, tmp_path):
                 "198.51.100.7",
                 None,
                 {"resource-id": "res-1"},
-                naive(2025, 11, 1, 10, 0, 30),
+                utc(2025, 11, 1, 10, 0, 30),
             ),
         ]
     )
@@ -455,9 +433,9 @@ def test_truncated_gzip_is_quarantined_whole_and_header_only_is_empty(spark, tmp
         "status",
     ) == ordered(
         [
-            (naive(2025, 11, 1, 10, 5), 100, 100, 0, "ok"),
-            (naive(2025, 11, 1, 10, 10), None, 0, 1, "corrupt"),
-            (naive(2025, 11, 1, 10, 15), 0, 0, 0, "empty"),
+            (utc(2025, 11, 1, 10, 5), 100, 100, 0, "ok"),
+            (utc(2025, 11, 1, 10, 10), None, 0, 1, "corrupt"),
+            (utc(2025, 11, 1, 10, 15), 0, 0, 0, "empty"),
         ]
     )
 
@@ -492,7 +470,7 @@ def test_record_lands_in_the_hour_of_its_start_and_late_objects_are_picked_up_on
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 11), utc(2025, 11, 1, 12))
     assert summary["hours_touched"] == ["2025-11-01T10:00:00+00:00", "2025-11-01T11:00:00+00:00"]
     assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered(
-        [(naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200)]
+        [(utc(2025, 11, 1, 10, 58), 100), (utc(2025, 11, 1, 11, 5), 200)]
     )
 
     # An object of the same window delivered after the window ran.
@@ -506,16 +484,13 @@ def test_record_lands_in_the_hour_of_its_start_and_late_objects_are_picked_up_on
     )
     ingest(spark, source, lake, utc(2025, 11, 1, 11), utc(2025, 11, 1, 12))
     assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == ordered(
-        [(naive(2025, 11, 1, 10, 58), 100), (naive(2025, 11, 1, 11, 5), 200), (naive(2025, 11, 1, 11, 45), 400)]
+        [(utc(2025, 11, 1, 10, 58), 100), (utc(2025, 11, 1, 11, 5), 200), (utc(2025, 11, 1, 11, 45), 400)]
     )
 
 
 def _snapshot(spark, lake):
     return {
-        table: sorted(
-            tuple(sorted((k, str(v)) for k, v in r.asDict().items() if k != "ingested_at"))
-            for r in read(spark, lake, table).collect()
-        )
+        table: rows_without(read(spark, lake, table), "ingested_at")
         for table in ("flow_logs", "flow_logs_quarantine", "source_objects")
     }
 

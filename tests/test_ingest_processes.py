@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from flowlake.ingest import run_ingest
-from flowlake.lake import table_path
 from flowlake.window import Window
 from tests.flowlog_objects import write_object
+from tests.frames import read
 
-UTC = UTC
 pytestmark = pytest.mark.slow
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,9 +70,9 @@ def test_two_windows_ingested_at_the_same_time_lose_nothing(spark, tmp_path):
     outputs = [p.communicate(timeout=600)[0].decode() for p in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], "\n".join(o[-3000:] for o in outputs)
 
-    flow_logs = spark.read.format("delta").load(table_path(str(lake), "flow_logs"))
+    flow_logs = read(spark, lake, "flow_logs")
     assert sorted(r.bytes for r in flow_logs.select("bytes").collect()) == sorted(expected)
-    objects = spark.read.format("delta").load(table_path(str(lake), "source_objects"))
+    objects = read(spark, lake, "source_objects")
     assert objects.count() == 22
     assert objects.agg({"records_written": "sum"}).first()[0] == 66
 
@@ -108,10 +107,10 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_tables_as_they_were(spark, 
 
     assert set(flow_logs_dir.rglob("*.parquet")) - before_files, "no data file was written before the crash"
     assert _committed_versions(flow_logs_dir) == before_versions
-    table = spark.read.format("delta").load(str(flow_logs_dir))
+    table = read(spark, lake, "flow_logs")
     assert sorted(r.bytes for r in table.select("bytes").collect()) == [1, 2]
 
     # A re-run after the crash completes the window.
     summary = run_ingest(spark, str(source), str(lake), window, datetime(2026, 11, 27, tzinfo=UTC))
     assert summary["records_written"] == 2 + 4 * 100_000
-    assert spark.read.format("delta").load(str(flow_logs_dir)).count() == 2 + 4 * 100_000
+    assert read(spark, lake, "flow_logs").count() == 2 + 4 * 100_000

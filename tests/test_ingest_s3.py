@@ -9,8 +9,8 @@ from flowlake.ingest import run_ingest
 from flowlake.layout import object_key
 from flowlake.window import Window
 from tests.flowlog_objects import DEFAULT_FORMAT
+from tests.frames import read, rows
 
-UTC = UTC
 BUCKET = "flowlake-test-logs"
 
 
@@ -65,12 +65,12 @@ def test_ingest_from_s3_many_accounts_and_regions_into_an_s3_lake(spark_s3, s3_c
         summary["lines_quarantined"],
         summary["skipped_objects"],
     ) == (2, 2, 1, 1)
-    flow_logs = spark_s3.read.format("delta").load(f"{lake}/flow_logs")
-    assert sorted(tuple(r) for r in flow_logs.select("account_id", "region", "interface_id", "bytes").collect()) == [
+    flow_logs = read(spark_s3, lake, "flow_logs")
+    assert rows(flow_logs, "account_id", "region", "interface_id", "bytes") == [
         ("111111111111", "us-east-1", "eni-0aaa", 100),
         ("222222222222", "eu-west-1", "eni-0bbb", 250),
     ]
-    (bad,) = spark_s3.read.format("delta").load(f"{lake}/flow_logs_quarantine").collect()
+    (bad,) = read(spark_s3, lake, "flow_logs_quarantine").collect()
     assert (bad.account_id, bad.line_number, bad.reason) == ("222222222222", 3, "bytes is not a valid bigint: 'oops'")
     assert bad.source_file.startswith(f"s3a://{BUCKET}/flow/logs/AWSLogs/aws-account-id=222222222222/")
     listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix="lake/flow_logs/_delta_log/")

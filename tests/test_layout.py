@@ -10,8 +10,6 @@ from flowlake.layout import list_window, normalize_uri, object_key, parse_object
 from flowlake.window import parse_utc
 from tests.flowlog_objects import write_object
 
-UTC = UTC
-
 
 def test_aws_documented_name_parses():
     assert parse_object_name("123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz") == {

@@ -15,15 +15,11 @@ from flowlake.lake import table_path
 from flowlake.layout import normalize_uri
 from flowlake.nat_inventory import RegionResponses, checked, keep_unreturned, read_inventory_file, resolve
 from flowlake.window import Window
+from tests.frames import append, frame, read
 
 # No other test creates EC2 resources here: the region's gateways are exactly this file's.
 REGION = "eu-north-1"
 SEEN_AT = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
-
-
-def rows(spark, table: str, records: list[dict]):
-    schema = table_schema(table)
-    return spark.createDataFrame([tuple(r.get(c) for c in schema.column_names) for r in records], schema.struct())
 
 
 def address(nat_gateway_id, interface_id, private_ip, **columns) -> dict:
@@ -96,7 +92,7 @@ def test_transform_turns_api_pages_into_one_row_per_gateway_address(spark):
     }
     assertDataFrameEqual(
         actual,
-        rows(
+        frame(
             spark,
             "nat_gateways",
             [
@@ -118,7 +114,7 @@ def test_transform_turns_api_pages_into_one_row_per_gateway_address(spark):
 
 
 def test_keep_unreturned_keeps_gateways_the_api_stopped_returning(spark):
-    previous = rows(
+    previous = frame(
         spark,
         "nat_gateways",
         [
@@ -126,7 +122,7 @@ def test_keep_unreturned_keeps_gateways_the_api_stopped_returning(spark):
             address("nat-old", "eni-old", "10.0.0.99", state="deleted"),
         ],
     )
-    current = rows(
+    current = frame(
         spark,
         "nat_gateways",
         [
@@ -137,7 +133,7 @@ def test_keep_unreturned_keeps_gateways_the_api_stopped_returning(spark):
 
     assertDataFrameEqual(
         keep_unreturned(current, previous),
-        rows(
+        frame(
             spark,
             "nat_gateways",
             [
@@ -163,7 +159,7 @@ def test_inventory_files_csv_and_json_read_into_the_table_columns(spark, tmp_pat
         '  "vpc_cidr_blocks": ["10.0.0.0/16", "198.18.0.0/16"]},\n'
         ' {"nat_gateway_id": "nat-2", "interface_id": "eni-2", "private_ip": "10.0.1.220", "region": "us-east-1"}]'
     )
-    expected = rows(
+    expected = frame(
         spark,
         "nat_gateways",
         [
@@ -224,7 +220,7 @@ def test_nat_inventory_job_builds_nat_gateways_from_the_ec2_api(spark, tmp_path,
         2,
         0,
     )
-    table = spark.read.format("delta").load(table_path(lake, "nat_gateways"))
+    table = read(spark, lake, "nat_gateways")
     assert table.schema == table_schema("nat_gateways").struct()
     gateway = {
         "account_id": "123456789012",
@@ -237,7 +233,7 @@ def test_nat_inventory_job_builds_nat_gateways_from_the_ec2_api(spark, tmp_path,
     public, private = ec2_gateways["public"], ec2_gateways["private"]
     assertDataFrameEqual(
         table.drop("last_seen_at"),
-        rows(
+        frame(
             spark,
             "nat_gateways",
             [
@@ -269,7 +265,7 @@ def test_aggregation_takes_the_lake_nat_gateways_table_when_no_file_is_given(
     nat_inventory.run_nat_inventory(spark, lake, SEEN_AT, [REGION], s3_endpoint)
     gateway = ec2_gateways["public"]["NatGatewayAddresses"][0]
     start = int(datetime(2026, 11, 1, 10, 5, tzinfo=UTC).timestamp())
-    flow_logs = rows(
+    flow_logs = frame(
         spark,
         "flow_logs",
         [
@@ -291,7 +287,7 @@ def test_aggregation_takes_the_lake_nat_gateways_table_when_no_file_is_given(
             for source, size in (("10.0.3.3", 100), ("203.0.113.5", 5000))
         ],
     )
-    flow_logs.write.format("delta").partitionBy("event_date").save(table_path(lake, "flow_logs"))
+    append(flow_logs, lake, "flow_logs")
 
     inventory, origin = resolve(spark, lake, None)
     summary = run_aggregate(
@@ -300,7 +296,7 @@ def test_aggregation_takes_the_lake_nat_gateways_table_when_no_file_is_given(
 
     assert inventory.count() == 2
     assert summary["nat_inventory"] == origin == f"table {table_path(lake, 'nat_gateways')}"
-    row = spark.read.format("delta").load(table_path(lake, "nat_gateway_hourly")).first()
+    row = read(spark, lake, "nat_gateway_hourly").first()
     assert (row.nat_gateway_id, row.bytes_in_from_source, row.bytes_in_from_destination, row.records) == (
         ec2_gateways["public"]["NatGatewayId"],
         100,

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from flowlake import run
-from flowlake.contracts import table_schema
-from flowlake.lake import table_path
-from flowlake.layout import object_key
 from flowlake.run import aggregate_windows, run_pipeline
 from flowlake.window import Window
+from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION, write_object
+from tests.frames import frame, read
 
-ACCOUNT = "123456789010"
-REGION = "us-east-1"
 H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 H11 = H10 + timedelta(hours=1)
 H12 = H10 + timedelta(hours=2)
-DEFAULT_FORMAT = (
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
-)
 CUSTOM_FORMAT = DEFAULT_FORMAT + " vpc-id flow-direction pkt-src-aws-service pkt-dst-aws-service reject-reason"
 
 
@@ -31,9 +24,7 @@ def t(hour: datetime, minute: int) -> int:
 
 
 def put_object(source, flow_log_id: str, object_time: datetime, header: str, lines: list[str]) -> None:
-    path = source / object_key(ACCOUNT, REGION, flow_log_id, object_time, "a1b2c3d4")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(("\n".join([header, *lines]) + "\n").encode()))
+    write_object(source, object_time, lines, header=header, flow_log_id=flow_log_id, object_hash="a1b2c3d4")
 
 
 @pytest.fixture
@@ -89,13 +80,9 @@ def source(tmp_path):
 
 
 def expected(spark, table: str, rows: list[dict]):
-    schema = table_schema(table)
-    rows = [{"account_id": ACCOUNT, "region": REGION, "event_date": r["hour"].date(), **r} for r in rows]
-    return spark.createDataFrame([tuple(r.get(c) for c in schema.column_names) for r in rows], schema.struct())
-
-
-def read(spark, lake: str, table: str):
-    return spark.read.format("delta").load(table_path(lake, table))
+    return frame(
+        spark, table, [{"account_id": ACCOUNT, "region": REGION, "event_date": r["hour"].date(), **r} for r in rows]
+    )
 
 
 def test_aggregate_windows_cover_the_window_and_touched_hours_merging_neighbours():

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from pyspark.sql import functions as F
 
-from flowlake.contracts import table_schema
 from flowlake.sql import main as sql_main
 from flowlake.sql import named_queries, register_tables, run_named_query
+from tests.frames import append, collected, frame, utc
 
 WINDOW = {"start": "2025-11-01T10:00:00Z", "end": "2025-11-01T11:00:00Z"}
 
@@ -28,7 +28,7 @@ def flow_log(
     status="OK",
     reason=None,
 ):
-    start = int(datetime(2025, 11, 1, 10, 0).timestamp()) + 60 * minute + 36000 * 0
+    start = int(utc(2025, 11, 1, 10, 0).timestamp()) + 60 * minute
     return {
         "account_id": "123456789010",
         "interface_id": "eni-0aaa",
@@ -46,7 +46,7 @@ def flow_log(
         "instance_id": instance,
         "subnet_id": subnet,
         "reject_reason": reason,
-        "event_time": datetime(2025, 11, 1, 10 + minute // 60, minute % 60),
+        "event_time": utc(2025, 11, 1, 10 + minute // 60, minute % 60),
         "event_date": date(2025, 11, 1),
     }
 
@@ -64,9 +64,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory):
     lake = tmp_path_factory.mktemp("sql") / "lake"
-    schema = table_schema("flow_logs").struct()
-    df = spark.createDataFrame([{c: r.get(c) for c in schema.fieldNames()} for r in ROWS], schema)
-    df.write.format("delta").partitionBy("event_date").save(str(lake / "flow_logs"))
+    append(frame(spark, "flow_logs", ROWS), lake, "flow_logs")
     register_tables(spark, str(lake))
     return lake
 
@@ -92,13 +90,13 @@ EXPECTED = {
     "traffic_with_address": [("from", "ACCEPT", 6, 1, 10, 1000), ("to", "REJECT", 6, 1, 2, 80)],
     "ip_version_split": [("IPv4", 3, 62, 71080), ("IPv6", 1, 5, 500)],
     "accepted_traffic": [
-        (datetime(2025, 11, 1, 10, 3), "123456789010", "eni-0aaa", "10.0.0.2", "52.216.1.1", 40001, 443, 6, 50, 70000),
-        (datetime(2025, 11, 1, 10, 1), "123456789010", "eni-0aaa", "10.0.0.1", "10.0.0.2", 50000, 22, 6, 10, 1000),
-        (datetime(2025, 11, 1, 10, 4), "123456789010", "eni-0aaa", "2001:db8::1", "2001:db8::2", 1234, 443, 6, 5, 500),
+        (utc(2025, 11, 1, 10, 3), "123456789010", "eni-0aaa", "10.0.0.2", "52.216.1.1", 40001, 443, 6, 50, 70000),
+        (utc(2025, 11, 1, 10, 1), "123456789010", "eni-0aaa", "10.0.0.1", "10.0.0.2", 50000, 22, 6, 10, 1000),
+        (utc(2025, 11, 1, 10, 4), "123456789010", "eni-0aaa", "2001:db8::1", "2001:db8::2", 1234, 443, 6, 5, 500),
     ],
     "rejected_traffic": [
         (
-            datetime(2025, 11, 1, 10, 2),
+            utc(2025, 11, 1, 10, 2),
             "123456789010",
             "eni-0aaa",
             "198.51.100.7",
@@ -121,7 +119,7 @@ def test_every_named_query_has_a_hand_worked_expectation():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_named_query_gives_exactly_the_hand_worked_rows(spark, lake, name):
     result = run_named_query(spark, name, {**WINDOW, "address": "10.0.0.1"})
-    assert [tuple(r) for r in result.collect()] == EXPECTED[name]
+    assert collected(result) == EXPECTED[name]
 
 
 def test_named_query_names_missing_parameters(spark, lake):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flowlake.aggregates import HOURLY_TABLES, module_for
 from flowlake.aggregates.top_talkers_hourly import transform
 from flowlake.contracts import table_schema
+from tests.frames import frame, rows, utc
 
 
 def record(hour, srcaddr, dstaddr, bytes_, packets, status="OK"):
@@ -19,7 +20,7 @@ def record(hour, srcaddr, dstaddr, bytes_, packets, status="OK"):
         "bytes": bytes_,
         "packets": packets,
         "log_status": status,
-        "event_time": datetime(2025, 11, 1, hour, 7),
+        "event_time": utc(2025, 11, 1, hour, 7),
         "event_date": date(2025, 11, 1),
     }
 
@@ -36,13 +37,16 @@ RECORDS = [
 
 
 def flow_logs(spark):
-    schema = table_schema("flow_logs").struct()
-    return spark.createDataFrame([{c: r.get(c) for c in schema.fieldNames()} for r in RECORDS], schema)
+    return frame(spark, "flow_logs", RECORDS)
 
 
-def rows(df):
+def ranked(df) -> list[tuple]:
+    """(UTC hour of day, direction, rank, address, bytes, packets, records), sorted."""
     return sorted(
-        [(r.hour.hour, r.direction, r.rank, r.address, r.bytes, r.packets, r.records) for r in df.collect()],
+        [
+            (hour.hour, *rest)
+            for hour, *rest in rows(df, "hour", "direction", "rank", "address", "bytes", "packets", "records")
+        ],
         key=repr,
     )
 
@@ -52,10 +56,8 @@ def test_top_two_of_each_direction_and_everyone_else(spark):
     assert [(f.name, f.dataType) for f in result.schema] == [
         (f.name, f.dataType) for f in table_schema("top_talkers_hourly").struct()
     ]
-    assert {(r.account_id, r.region, r.event_date) for r in result.collect()} == {
-        ("123456789010", "us-east-1", date(2025, 11, 1))
-    }
-    assert rows(result) == sorted(
+    assert set(rows(result, "account_id", "region", "event_date")) == {("123456789010", "us-east-1", date(2025, 11, 1))}
+    assert ranked(result) == sorted(
         [
             (10, "source", 1, "10.0.0.1", 550, 6, 2),
             (10, "source", 2, "10.0.0.2", 300, 3, 1),
@@ -71,7 +73,7 @@ def test_top_two_of_each_direction_and_everyone_else(spark):
 
 
 def test_ties_go_to_the_lower_address(spark):
-    sources = [r for r in rows(transform(flow_logs(spark), top_talkers=3)) if r[0] == 10 and r[1] == "source"]
+    sources = [r for r in ranked(transform(flow_logs(spark), top_talkers=3)) if r[0] == 10 and r[1] == "source"]
     assert [(rank, address) for _, _, rank, address, *_ in sources] == [
         (1, "10.0.0.1"),
         (2, "10.0.0.2"),

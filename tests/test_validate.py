@@ -26,7 +26,7 @@ from flowlake import validate as validate_job
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES
 from flowlake.contracts import table_schema
-from flowlake.dq import suite_file, suite_names
+from flowlake.dq import gx_runner, suite_file, suite_names
 from flowlake.dq.checks import (
     CONTRACT_TABLES,
     Check,
@@ -66,9 +66,9 @@ from flowlake.validate import (
 )
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
-from tests.test_alerts import SmtpServer, WebhookServer, body
+from tests.frames import collected, frame_of, ordered, read, rows, utc
+from tests.servers import SmtpServer, WebhookServer, body
 
-UTC = UTC
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INGESTED_AT = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 VALIDATED_AT = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
@@ -84,10 +84,6 @@ def expectations_per_run() -> int:
     """The schema suite once per contract table, every other suite once."""
     counts = {name: len(suite_file(name)["expectations"]) for name in suite_names()}
     return len(CONTRACT_TABLES) * counts.pop("schema") + sum(counts.values())
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def lines_a(t: datetime) -> list[str]:
@@ -269,9 +265,8 @@ def test_great_expectations_imports_in_a_fresh_interpreter():
 
 
 def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
-    found = spark.createDataFrame([], "hour timestamp, account_id string, records int, extra_column string").schema
-    rows = schema_comparison(spark, "log_status_hourly", found).collect()
-    assert [tuple(r) for r in rows] == [
+    found = frame_of(spark, [], "hour timestamp, account_id string, records int, extra_column string").schema
+    assert collected(schema_comparison(spark, "log_status_hourly", found)) == [
         ("hour", "timestamp", "timestamp"),
         ("account_id", "string", "string"),
         ("region", "string", None),
@@ -287,16 +282,16 @@ def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
 
 
 def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spark):
-    objects = spark.createDataFrame(
+    objects = frame_of(
+        spark,
         [("a", "ok", 2, 2, 0), ("b", "corrupt", None, 0, 1), ("c", "partial", 3, 1, 1)],
         "source_file string, status string, lines_read bigint, records_written bigint, lines_quarantined bigint",
     )
-    flow_logs = spark.createDataFrame([("a",), ("a",), ("c",), ("d",)], "source_file string")
-    quarantine = spark.createDataFrame([("b",), ("c",)], "source_file string")
-    rows = sorted(tuple(r) for r in object_reconciliation(objects, flow_logs, quarantine).collect())
+    flow_logs = frame_of(spark, [("a",), ("a",), ("c",), ("d",)], "source_file string")
+    quarantine = frame_of(spark, [("b",), ("c",)], "source_file string")
     # source_file, status, lines_read, written + quarantined, records_written, flow_logs_rows,
     # lines_quarantined, quarantine_rows
-    assert rows == [
+    assert rows(object_reconciliation(objects, flow_logs, quarantine)) == [
         ("a", "ok", 2, 2, 2, 2, 0, 0),
         ("b", "corrupt", None, 1, 0, 0, 1, 1),
         ("c", "partial", 3, 2, 1, 1, 1, 1),
@@ -305,7 +300,8 @@ def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spa
 
 
 def test_hourly_delivery_expects_the_flow_logs_of_the_preceding_hours(spark):
-    objects = spark.createDataFrame(
+    objects = frame_of(
+        spark,
         [
             (utc(2026, 11, 1, 7, 55), "fl-a"),  # hour 7: within the 3 hours before 10:00, not 11:00
             (utc(2026, 11, 1, 10, 0), "fl-a"),
@@ -316,17 +312,19 @@ def test_hourly_delivery_expects_the_flow_logs_of_the_preceding_hours(spark):
         "object_time timestamp, flow_log_id string",
     ).selectExpr("object_time", f"'{ACCOUNT}' AS account_id", f"'{REGION}' AS region", "flow_log_id")
     window = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 12))
-    rows = sorted((r.hour, r.flow_log_id, r.objects) for r in hourly_delivery(objects, window, 3).collect())
-    assert rows == [
-        (datetime(2026, 11, 1, 10), "fl-a", 2),
-        (datetime(2026, 11, 1, 10), "fl-b", 0),
-        (datetime(2026, 11, 1, 11), "fl-a", 0),
-        (datetime(2026, 11, 1, 11), "fl-b", 0),
-    ]
+    assert rows(hourly_delivery(objects, window, 3), "hour", "flow_log_id", "objects") == ordered(
+        [
+            (utc(2026, 11, 1, 10), "fl-a", 2),
+            (utc(2026, 11, 1, 10), "fl-b", 0),
+            (utc(2026, 11, 1, 11), "fl-a", 0),
+            (utc(2026, 11, 1, 11), "fl-b", 0),
+        ]
+    )
 
 
 def test_interface_reporting_counts_the_interfaces_of_the_preceding_day(spark):
-    flow_logs = spark.createDataFrame(
+    flow_logs = frame_of(
+        spark,
         [
             (utc(2026, 11, 1, 9, 0), "fl-a", "eni-1", "OK"),
             (utc(2026, 11, 1, 9, 0), "fl-a", "eni-2", "OK"),
@@ -342,18 +340,25 @@ def test_interface_reporting_counts_the_interfaces_of_the_preceding_day(spark):
         "event_time timestamp, flow_log_id string, interface_id string, log_status string",
     )
     window = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 12))
-    rows = sorted(
-        (r.hour, r.flow_log_id, r.expected_interfaces, r.reporting_interfaces, r.reporting_share, r.silent_interfaces)
-        for r in interface_reporting(flow_logs, window, 24).collect()
+    assert rows(
+        interface_reporting(flow_logs, window, 24),
+        "hour",
+        "flow_log_id",
+        "expected_interfaces",
+        "reporting_interfaces",
+        "reporting_share",
+        "silent_interfaces",
+    ) == ordered(
+        [
+            (utc(2026, 11, 1, 10), "fl-a", 3, 1, 1 / 3, "eni-2 eni-3"),
+            (utc(2026, 11, 1, 11), "fl-a", 3, 3, 1.0, ""),
+        ]
     )
-    assert rows == [
-        (datetime(2026, 11, 1, 10), "fl-a", 3, 1, 1 / 3, "eni-2 eni-3"),
-        (datetime(2026, 11, 1, 11), "fl-a", 3, 3, 1.0, ""),
-    ]
 
 
 def test_shares_of_quarantined_lines_and_skipdata_records(spark):
-    objects = spark.createDataFrame(
+    objects = frame_of(
+        spark,
         [
             (utc(2026, 11, 1, 10, 0), "fl-a", "ok", 10, 0),
             (utc(2026, 11, 1, 10, 5), "fl-a", "partial", 10, 1),
@@ -361,18 +366,18 @@ def test_shares_of_quarantined_lines_and_skipdata_records(spark):
         ],
         "object_time timestamp, flow_log_id string, status string, lines_read bigint, lines_quarantined bigint",
     )
-    flow_logs = spark.createDataFrame(
+    flow_logs = frame_of(
+        spark,
         [(utc(2026, 11, 1, 10, 1), "fl-a", s) for s in ("OK", "OK", "OK", "SKIPDATA")]
         + [(utc(2026, 11, 1, 11, 1), "fl-a", "NODATA")],
         "event_time timestamp, flow_log_id string, log_status string",
     )
-    rows = sorted(
-        (r.hour, r.flow_log_id, r.quarantined_share, r.skipdata_share) for r in shares(objects, flow_logs).collect()
+    assert rows(shares(objects, flow_logs), "hour", "flow_log_id", "quarantined_share", "skipdata_share") == ordered(
+        [
+            (utc(2026, 11, 1, 10), "fl-a", 0.05, 0.25),
+            (utc(2026, 11, 1, 11), "fl-a", None, 0.0),
+        ]
     )
-    assert rows == [
-        (datetime(2026, 11, 1, 10), "fl-a", 0.05, 0.25),
-        (datetime(2026, 11, 1, 11), "fl-a", None, 0.0),
-    ]
 
 
 def test_observed_value_names_the_offending_rows_or_the_error():
@@ -388,18 +393,21 @@ def test_observed_value_names_the_offending_rows_or_the_error():
     assert observed_value({}, error) == "error: column missing"
 
 
-def run_suite(tmp_path, suite: str, frame, index_columns: tuple[str, ...]) -> dict:
+def run_suite(tmp_path, suite: str, frame, index_columns: tuple[str, ...], grows_with_records: bool = False) -> dict:
     """(expectation, column) -> (severity, observed value) of each expectation of suite that failed on frame."""
     outcomes, _ = run_check(
         open_context(tmp_path / "docs"),
-        Check(suite, suite, frame, index_columns),
+        Check(suite, suite, frame, index_columns, grows_with_records),
         Thresholds.load().suite_parameters(),
         run_identifier("t", VALIDATED_AT),
     )
     return {(o.expectation, o.column): (o.severity, o.observed_value) for o in outcomes if not o.success}
 
 
-def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
+# Records are judged in memory up to a size, in Spark beyond it: the same verdicts and texts either way.
+@pytest.mark.parametrize("max_rows_in_memory", [gx_runner.MAX_ROWS_IN_MEMORY, 0], ids=["in memory", "in Spark"])
+def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, monkeypatch, max_rows_in_memory):
+    monkeypatch.setattr(gx_runner, "MAX_ROWS_IN_MEMORY", max_rows_in_memory)
     good = dict(
         account_id=ACCOUNT,
         interface_id="eni-0a1",
@@ -431,7 +439,8 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
         dict(end=900, account_id="unknown"),  # line 15
     ]
     columns = ["line_number", *good]
-    records = spark.createDataFrame(
+    records = frame_of(
+        spark,
         [
             tuple({**good, **changes, "line_number": line}[c] for c in columns)
             for line, changes in enumerate(changes_by_line, 2)
@@ -441,7 +450,7 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
     )
     in_set, not_null = "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_null"
     between, regex = "expect_column_values_to_be_between", "expect_column_values_to_match_regex"
-    assert run_suite(tmp_path, "flow_logs", flow_log_rows(records), ("line_number",)) == {
+    assert run_suite(tmp_path, "flow_logs", flow_log_rows(records), ("line_number",), grows_with_records=True) == {
         (in_set, "log_status"): ("critical", '1 of 14 unexpected: [{"line_number": 2, "log_status": "MAYBE"}]'),
         (in_set, "action"): ("critical", '1 of 14 unexpected: [{"line_number": 3, "action": "ALLOW"}]'),
         # Only the 12 OK records are looked at.
@@ -465,7 +474,8 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path):
 
 
 def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spark, tmp_path):
-    frame = spark.createDataFrame(
+    frame = frame_of(
+        spark,
         [(HOUR_11, "fl-a", 0.01, 0.0), (HOUR_11, "fl-b", 0.05, 0.25), (NOON, "fl-a", None, 0.01)],
         "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
     )
@@ -473,11 +483,11 @@ def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spa
     assert run_suite(tmp_path, "shares", frame, ("hour", "flow_log_id")) == {
         (between, "quarantined_share"): (
             "warning",
-            '1 of 3 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-b", "quarantined_share": 0.05}]',
+            '1 of 3 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "quarantined_share": 0.05}]',
         ),
         (between, "skipdata_share"): (
             "warning",
-            '1 of 3 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
+            '1 of 3 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
         ),
     }
 
@@ -485,7 +495,8 @@ def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spa
 def shares_run(spark, docs: Path, run: str, run_time: datetime, keep_days: int | None = None) -> tuple[Path, int]:
     """One run of the shares suite into the Data Docs at docs, as flowlake validate does it:
     the index page, and how many older results were forgotten."""
-    frame = spark.createDataFrame(
+    frame = frame_of(
+        spark,
         [(HOUR_11, "fl-a", 0.0, 0.0)],
         "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
     )
@@ -617,16 +628,24 @@ def test_clean_window_passes_and_every_result_is_recorded_once_per_run(spark, cl
     write_results(result_rows(spark, report, VALIDATED_AT), str(lake_copy), "run-1")
     again = dataclasses.replace(report, run_id="run-2")
     write_results(result_rows(spark, again, VALIDATED_AT), str(lake_copy), "run-2")
-    results = spark.read.format("delta").load(table_path(str(lake_copy), DQ_RESULTS))
+    results = read(spark, lake_copy, DQ_RESULTS)
     per_run = {r.run_id: r["count"] for r in results.groupBy("run_id").count().collect()}
     assert per_run == {"run-1": expectations_per_run(), "run-2": expectations_per_run()}
-    row = results.where("run_id = 'run-2' AND suite = 'delivery' AND severity = 'critical'").first()
-    assert (row.window_start, row.window_end, row.validated_at) == (
-        datetime(2026, 11, 1, 10),
-        datetime(2026, 11, 1, 12),
-        datetime(2026, 11, 2, 1),
+    (row,) = rows(
+        results.where("run_id = 'run-2' AND suite = 'delivery' AND severity = 'critical'"),
+        "window_start",
+        "window_end",
+        "validated_at",
+        "batch",
+        "expectation",
+        "column",
+        "success",
+        "observed_value",
     )
-    assert (row.batch, row.expectation, row.column, row.success, row.observed_value) == (
+    assert row == (
+        utc(2026, 11, 1, 10),
+        utc(2026, 11, 1, 12),
+        utc(2026, 11, 2, 1),
         "objects per hour and flow log",
         "expect_column_values_to_be_between",
         "objects",
@@ -670,7 +689,7 @@ def test_a_corrupt_object_fails_the_read_check_alone_and_alerts(spark, damaged, 
             spark=spark,
         )
     assert code == 1
-    results = spark.read.format("delta").load(table_path(str(lake), DQ_RESULTS)).where("NOT success").collect()
+    results = read(spark, lake, DQ_RESULTS).where("NOT success").collect()
     assert [(r.suite, r.expectation, r.column, r.severity) for r in results] == [
         ("objects", "expect_column_values_to_be_in_set", "status", "critical")
     ]
@@ -706,7 +725,7 @@ def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
     assert report.exit_code == 1
     observed = outcome(report, "delivery", "objects").observed_value
     assert observed == (
-        '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
+        '1 of 2 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
     )
 
 
@@ -721,7 +740,7 @@ def test_a_dropped_interface_is_a_warning(spark, damaged):
     assert report.exit_code == 0
     observed = outcome(report, "interfaces", "reporting_share", "warning").observed_value
     assert observed == (
-        '1 of 2 unexpected: [{"hour": "2026-11-01 11:00:00", "flow_log_id": "fl-0aaa1111", '
+        '1 of 2 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-0aaa1111", '
         f'"silent_interfaces": "eni-0c3", "reporting_share": {2 / 3}}}]'
     )
 
@@ -783,7 +802,7 @@ def test_rows_deleted_from_flow_logs_fail_the_reconciliations(spark, clean, dama
     assert outcome(report, "objects", "records_written, flow_logs_rows").observed_value == (
         f'1 of 24 unexpected: [{{"source_file": "{first}", "records_written": 3, "flow_logs_rows": 2}}]'
     )
-    hour = '"hour": "2026-11-01 11:00:00"'
+    hour = '"hour": "2026-11-01T11:00:00Z"'
     for (suite, total), (in_table, in_flow_logs) in expected.items():
         assert outcome(report, suite, f"table_{total}, flow_logs_{total}").observed_value == (
             f'1 of 1 unexpected: [{{{hour}, "table_{total}": {in_table}, "flow_logs_{total}": {in_flow_logs}}}]'

@@ -53,8 +53,5 @@ EC2_ENDPOINT = Setting("flowlake_ec2_endpoint", "FLOWLAKE_EC2_ENDPOINT", "")
 
 HOUR_START = "{{ data_interval_start.isoformat() }}"
 HOUR_END = "{{ data_interval_end.isoformat() }}"
-LOOKBACK_START = (
-    "{{ (data_interval_start - macros.timedelta(hours=(" + LOOKBACK_HOURS.expression + ") | int)).isoformat() }}"
-)
 # Empty: `flowlake compact`'s default (7 days, its safe minimum).
 VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")

@@ -16,11 +16,6 @@ def with_hour(flow_logs: DataFrame) -> DataFrame:
     return flow_logs.withColumn("hour", F.date_trunc("hour", F.col("event_time")))
 
 
-def is_traffic() -> Column:
-    """OK records carry traffic; a format without log-status has nothing but traffic records."""
-    return F.coalesce(F.col("log_status"), F.lit("OK")) == "OK"
-
-
 def hourly_totals(flow_logs: DataFrame, table: str, keys: tuple[str, ...], *metrics: Column) -> DataFrame:
     """Groups by hour and keys, and returns the table's columns in its documented order and types."""
     return conform(with_hour(flow_logs).groupBy(*HOUR_KEYS, *keys).agg(*metrics), table)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from flowlake.aggregates.hourly import HOUR_KEYS, conform, is_traffic, records, with_hour
+from flowlake.aggregates.hourly import HOUR_KEYS, conform, records, with_hour
 from flowlake.contracts import table_schema
+from flowlake.rules import is_traffic
 
 TABLE = "nat_gateway_hourly"
 KEYS = ("account_id", "region", "nat_gateway_id", "interface_id")

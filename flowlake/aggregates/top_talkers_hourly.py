@@ -10,8 +10,9 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from flowlake.aggregates.hourly import HOUR_KEYS, is_traffic, with_hour
+from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
 from flowlake.contracts import conform
+from flowlake.rules import is_traffic
 
 TABLE = "top_talkers_hourly"
 TOP_TALKERS = 10

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from flowlake.aggregates.hourly import hourly_totals, is_traffic, records
+from flowlake.aggregates.hourly import hourly_totals, records
+from flowlake.rules import is_traffic
 
 TABLE = "traffic_hourly"
 KEYS = ("account_id", "region", "vpc_id", "interface_id", "action", "protocol", "flow_direction")

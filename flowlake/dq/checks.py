@@ -9,10 +9,13 @@ Every function is a pure transform of DataFrames already read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
 import yaml
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -24,6 +27,7 @@ from flowlake.contracts import contract_file, table_schema
 from flowlake.dq import suite_file
 from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS
 from flowlake.parse import STATUS_CORRUPT
+from flowlake.rules import is_traffic
 from flowlake.window import Window, timestamp_literal
 
 # Tables whose contract the schema suite checks: every table validate reads.
@@ -72,6 +76,9 @@ class Check:
     frame: DataFrame
     # Columns that name an offending row in the results (and so in alerts).
     index_columns: tuple[str, ...]
+    # A frame of computed counts is small whatever the data. A frame of records grows with
+    # them: it is validated in Spark once it holds more than MAX_ROWS_IN_MEMORY rows.
+    grows_with_records: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,9 @@ def object_reconciliation(objects: DataFrame, flow_logs: DataFrame, quarantine: 
 def window_hours(spark: SparkSession, window: Window) -> DataFrame:
     last = window.end - timedelta(hours=1)
     return spark.range(1).select(
-        F.explode(F.sequence(timestamp_literal(window.start), timestamp_literal(last), F.expr("INTERVAL 1 HOUR"))).alias("hour")
+        F.explode(
+            F.sequence(timestamp_literal(window.start), timestamp_literal(last), F.expr("INTERVAL 1 HOUR"))
+        ).alias("hour")
     )
 
 
@@ -177,8 +186,8 @@ def interface_reporting(flow_logs: DataFrame, window: Window, lookback_hours: in
     Hours in which a flow log has no record at all are the delivery check's, not this one's.
     flow_logs: records from lookback_hours before the window to its end.
     """
-    # A format without log-status has only traffic records: they report too.
-    reports = F.coalesce(F.col("log_status"), F.lit("OK")).isin("OK", "NODATA")
+    # Traffic (which a format without log-status has only of) and NODATA both say the interface reported.
+    reports = is_traffic() | (F.col("log_status") == "NODATA")
     per_interface = (
         with_hour(flow_logs)
         .where(F.col("interface_id").isNotNull())
@@ -282,16 +291,33 @@ def _records_of_objects(flow_logs: DataFrame, window: Window) -> DataFrame:
     )
 
 
-def build_checks(
+@contextmanager
+def window_checks(
     spark: SparkSession,
     tables: dict[str, LakeTable],
     nat_gateways: DataFrame | None,
     window: Window,
     thresholds: Thresholds,
+) -> Iterator[list[Check]]:
+    """build_checks, with the window's records read once and cached for every check that uses them."""
+    records = tables[FLOW_LOGS].rows.where(slice_predicate(window, "event_time")).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield build_checks(spark, tables, records, nat_gateways, window, thresholds)
+    finally:
+        records.unpersist()
+
+
+def build_checks(
+    spark: SparkSession,
+    tables: dict[str, LakeTable],
+    records: DataFrame,
+    nat_gateways: DataFrame | None,
+    window: Window,
+    thresholds: Thresholds,
 ) -> list[Check]:
-    """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read."""
+    """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read; records:
+    flow_logs of the window's hours."""
     flow_logs, objects = tables[FLOW_LOGS].rows, tables[SOURCE_OBJECTS].rows
-    records = flow_logs.where(slice_predicate(window, "event_time"))
     window_objects = objects.where(window.predicate("object_time"))
     delivery_from = Window(window.start - timedelta(hours=thresholds.delivery_lookback_hours), window.end)
     interfaces_from = Window(window.start - timedelta(hours=thresholds.interface_lookback_hours), window.end)
@@ -300,7 +326,7 @@ def build_checks(
         for table in CONTRACT_TABLES
     ]
     checks += [
-        Check("flow_logs", FLOW_LOGS, flow_log_rows(records), ("source_file", "line_number")),
+        Check("flow_logs", FLOW_LOGS, flow_log_rows(records), ("source_file", "line_number"), grows_with_records=True),
         Check(
             "objects",
             "source_objects with the rows written from each",

@@ -14,10 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pandas as pd
 from pyspark import StorageLevel
+from pyspark.sql import DataFrame
 
 from flowlake.dq import suite_file
 from flowlake.dq.checks import Check
+from flowlake.window import timestamps_as_text
 
 
 def import_without_exit(module: str):
@@ -44,7 +47,11 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ValidationResultIdentifier,
 )
 
-DATA_SOURCE = "flowlake"
+# Where a check's frame is validated: in Spark, or collected into memory (pandas) first.
+DATA_SOURCES = {False: "flowlake", True: "flowlake-in-memory"}
+# Above this many rows a frame of records stays in Spark. In memory, Great Expectations judges
+# in milliseconds what costs it a Spark job per metric; these rows take some 100 MB there.
+MAX_ROWS_IN_MEMORY = 200_000
 DATA_DOCS_SITE = "flowlake"
 BATCH_DEFINITION = "whole frame"
 # Offending rows named per expectation in results and alerts.
@@ -100,11 +107,12 @@ def open_context(data_docs_dir: Path):
     return context
 
 
-def _batch_definition(context, asset_name: str):
+def _batch_definition(context, asset_name: str, in_memory: bool):
+    name = DATA_SOURCES[in_memory]
     try:
-        source = context.data_sources.get(DATA_SOURCE)
+        source = context.data_sources.get(name)
     except KeyError:
-        source = context.data_sources.add_spark(DATA_SOURCE)
+        source = context.data_sources.add_pandas(name) if in_memory else context.data_sources.add_spark(name)
     if asset_name in {asset.name for asset in source.assets}:
         asset = source.get_asset(asset_name)
     else:
@@ -119,16 +127,21 @@ def run_check(
 ) -> tuple[list[Outcome], ValidationResultIdentifier]:
     """The outcome of each expectation, and where Great Expectations stored the results."""
     suite = context.suites.add_or_update(load_suite(check.suite))
+    frame = timestamps_as_text(check.frame.select(*columns_checked(check)))
+    # In Spark, each expectation is at least one job over the frame: computed once, kept for them all.
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK) if check.grows_with_records else frame
+    validated_in_memory = not check.grows_with_records or frame.count() <= MAX_ROWS_IN_MEMORY
     definition = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(
-            name=f"{check.suite} on {check.batch}", data=_batch_definition(context, check.batch), suite=suite
+            name=f"{check.suite} on {check.batch}",
+            data=_batch_definition(context, check.batch, validated_in_memory),
+            suite=suite,
         )
     )
-    # Each expectation is at least one Spark job over the frame.
-    frame = check.frame.persist(StorageLevel.MEMORY_AND_DISK)
+    batch = in_memory(frame) if validated_in_memory else frame
     try:
         results = definition.run(
-            batch_parameters={"dataframe": frame},
+            batch_parameters={"dataframe": batch},
             expectation_parameters=parameters,
             result_format={
                 "result_format": "SUMMARY",
@@ -138,13 +151,28 @@ def run_check(
             run_id=run_identifier,
         )
     finally:
-        frame.unpersist()
+        if check.grows_with_records:
+            frame.unpersist()
     stored_as = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=check.suite),
         run_id=run_identifier,
         batch_identifier=results.batch_id,
     )
     return [_outcome(check, result) for result in results.results], stored_as
+
+
+def columns_checked(check: Check) -> list[str]:
+    """The frame's columns that the suite's expectations or the offending rows' index name, in frame order."""
+    named = set(check.index_columns)
+    for expectation in suite_file(check.suite)["expectations"]:
+        named |= {value for key, value in expectation["kwargs"].items() if key in ("column", "column_A", "column_B")}
+    return [column for column in check.frame.columns if column in named]
+
+
+def in_memory(frame: DataFrame) -> pd.DataFrame:
+    """A small frame collected in one Spark job, its values as Python gives them: an integer column
+    with NULLs stays integers and None (pandas would make it floats, and 3 would show as 3.0)."""
+    return pd.DataFrame([tuple(row) for row in frame.collect()], columns=frame.columns, dtype=object)
 
 
 def _outcome(check: Check, result) -> Outcome:
@@ -161,7 +189,7 @@ def _outcome(check: Check, result) -> Outcome:
         kwargs=json.dumps(kwargs, default=str, sort_keys=True),
         severity=str(getattr(config.severity, "value", config.severity)),
         success=bool(result.success),
-        observed_value=observed_value(details, result.exception_info or {}),
+        observed_value=observed_value(details, result.exception_info or {}, (*check.index_columns, *columns)),
         unexpected_count=details.get("unexpected_count"),
         element_count=details.get("element_count"),
     )
@@ -177,8 +205,12 @@ def _errors(exception_info: dict) -> list[str]:
     ]
 
 
-def observed_value(details: dict, exception_info: dict) -> str:
-    """What the expectation saw, in one line: an aggregate's value, or the count and first offending rows."""
+def observed_value(details: dict, exception_info: dict, columns_first: tuple[str, ...] = ()) -> str:
+    """What the expectation saw, in one line: an aggregate's value, or the count and first offending rows.
+
+    An offending row lists columns_first (its index, then the columns judged) in that order,
+    whichever engine reported it: Spark and pandas order them differently.
+    """
     errors = _errors(exception_info)
     if errors:
         return "error: " + "; ".join(errors)
@@ -188,8 +220,16 @@ def observed_value(details: dict, exception_info: dict) -> str:
     text = f"{unexpected} of {details.get('element_count') or 0} unexpected"
     examples = details.get("partial_unexpected_index_list") or details.get("partial_unexpected_list")
     if unexpected and examples:
-        text += ": " + json.dumps(examples[:EXAMPLES], default=str)
+        ordered = [_ordered(example, columns_first) for example in examples[:EXAMPLES]]
+        text += ": " + json.dumps(ordered, default=str)
     return text
+
+
+def _ordered(example, columns_first: tuple[str, ...]):
+    if not isinstance(example, dict):
+        return example
+    first = list(dict.fromkeys(column for column in columns_first if column in example))
+    return {column: example[column] for column in [*first, *sorted(set(example) - set(first))]}
 
 
 def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:

@@ -2,6 +2,6 @@
 SELECT CASE WHEN srcaddr LIKE '%:%' THEN 'IPv6' ELSE 'IPv4' END AS ip_version,
        count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes
 FROM flow_logs
-WHERE log_status = 'OK' AND event_time >= :start AND event_time < :end
+WHERE is_traffic(log_status) AND event_time >= :start AND event_time < :end
 GROUP BY 1
 ORDER BY 1

@@ -1,0 +1,275 @@
+"""The README's cluster commands, run as written against a real Spark standalone cluster on 127.0.0.1.
+
+A master and two workers (each executor a JVM of its own) whose executors run a
+Python without flowlake; spark-submit gets the code only through --py-files.
+The tables the cluster writes must equal, row for row, those local mode writes
+from the same objects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pyspark.testing import assertDataFrameEqual
+
+from flowlake import hourly, validate
+from flowlake.aggregate import run_aggregate
+from flowlake.aggregates import HOURLY_TABLES
+from flowlake.ingest import run_ingest
+from flowlake.window import Window
+from tests.airflow_server import airflow_for, run_hour
+from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
+from tests.flowlog_objects import ACCOUNT, write_object
+from tests.spark_cluster import (
+    INHERITED_PYTHON_SETTINGS,
+    PROJECT_ROOT,
+    plain_environment,
+    python_without_flowlake,
+    standalone_cluster,
+)
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "flowlake-cluster"
+README_JOBS = ("flowlake-ingest", "flowlake-aggregate", "flowlake-validate")
+INGESTED = ("flow_logs", "flow_logs_quarantine", "source_objects")
+# Columns a rerun, another run id or another clock may change; everything else must be equal.
+RUN_COLUMNS = {"source_objects": ["ingested_at"], "dq_results": ["run_id", "validated_at"]}
+LOGGED_IMPORTS = "flowlake-imports.jsonl"
+# In the executors' Python: logs where each process imports flowlake from, and which interpreter it is.
+SITECUSTOMIZE = """
+import importlib.machinery, json, os, sys
+
+
+class LogWhereFlowlakeComesFrom:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "flowlake":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        with open({log!r}, "a") as log:
+            log.write(json.dumps({{"pid": os.getpid(), "executable": sys.executable,
+                                   "origin": spec.origin if spec else None}}) + "\\n")
+        return spec
+
+
+sys.meta_path.insert(0, LogWhereFlowlakeComesFrom)
+"""
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 11, 1, hour, minute, tzinfo=UTC)
+
+
+def record(src: str, dstport: int, size: int, start: datetime, action: str = "ACCEPT") -> str:
+    begin = int(start.timestamp())
+    return f"2 {ACCOUNT} eni-0a {src} 10.0.0.2 49152 {dstport} 6 3 {size} {begin} {begin + 60} {action} OK"
+
+
+def write_objects(source: Path) -> None:
+    """Hour 10's objects: a record of hour 9 among them, a bad line, a NODATA record."""
+    write_object(
+        source,
+        at(10, 5),
+        [
+            record("10.0.0.1", 443, 1000, at(9, 58)),
+            record("10.0.0.1", 443, 2000, at(10, 1)),
+            record("198.51.100.7", 22, 40, at(10, 2), action="REJECT"),
+        ],
+        object_hash="c1000001",
+    )
+    write_object(
+        source,
+        at(10, 35),
+        [
+            record("10.0.0.3", 5432, 500, at(10, 30)).replace(" 500 ", " five "),
+            record("10.0.0.3", 5432, 500, at(10, 31)),
+        ],
+        object_hash="c1000002",
+    )
+
+
+def readme_cluster_block() -> str:
+    """The sh block of the README's cluster section, as a user copies it."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Running on a cluster") :]
+    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+
+
+def with_settings(block: str, master: str, source: str, lake: str) -> str:
+    """The block with its settings line (MASTER=... SOURCE=... LAKE=...) set to this cluster and bucket."""
+    line = re.search(r"^MASTER=.*$", block, re.M).group(0)
+    return block.replace(line, f"MASTER={master} SOURCE={source} LAKE={lake}")
+
+
+@pytest.fixture(scope="module")
+def executor_python(tmp_path_factory) -> tuple[Path, Path]:
+    """The executors' Python (no flowlake), and the log of its starts."""
+    folder = tmp_path_factory.mktemp("executor_python")
+    python = python_without_flowlake(folder / "venv")
+    log = folder / LOGGED_IMPORTS
+    site_packages = next((folder / "venv" / "lib").glob("python3*/site-packages"))
+    (site_packages / "sitecustomize.py").write_text(SITECUSTOMIZE.format(log=str(log)))
+    return python, log
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, executor_python):
+    with standalone_cluster(tmp_path_factory.mktemp("cluster"), executor_python[0]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory, s3_client) -> tuple[Path, str]:
+    """The same objects in a local folder and in the local S3 server."""
+    source = tmp_path_factory.mktemp("objects")
+    write_objects(source)
+    s3_client.create_bucket(Bucket=BUCKET)
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        s3_client.put_object(Bucket=BUCKET, Key=f"raw/{path.relative_to(source)}", Body=path.read_bytes())
+    return source, f"s3a://{BUCKET}/raw"
+
+
+@pytest.fixture(scope="module")
+def submitted(cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
+    """The README's block, run by bash from the repository root; each job's JSON summary."""
+    _, source = objects
+    lake = f"s3a://{BUCKET}/cluster-lake"
+    env = plain_environment(
+        FLOWLAKE_S3_ENDPOINT=s3_endpoint,
+        AWS_ACCESS_KEY_ID=S3_ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
+        FLOWLAKE_DATA_DOCS=str(tmp_path_factory.mktemp("cluster_data_docs")),
+        FLOWLAKE_SHUFFLE_PARTITIONS="2",
+    )
+    script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), cluster.master_url, source, lake)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200
+    )
+    assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-6000:])
+    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 3, result.stdout
+    return {"lake": lake, "ingest": summaries[0], "aggregate": summaries[1], "validate": summaries[2]}
+
+
+@pytest.fixture(scope="module")
+def local_lake(spark_s3, objects, submitted, tmp_path_factory) -> str:
+    """The same three jobs in local mode (this session), from the same objects, into another lake."""
+    _, source = objects
+    lake = f"s3a://{BUCKET}/local-lake"
+    run_ingest(spark_s3, source, lake, Window(at(10, 0), at(11, 0)), datetime(2026, 11, 30, tzinfo=UTC))
+    run_aggregate(spark_s3, lake, Window(at(9, 0), at(11, 0)))
+    docs = tmp_path_factory.mktemp("local_data_docs")
+    arguments = [
+        "--lake",
+        lake,
+        "--start",
+        at(10, 0).isoformat(),
+        "--end",
+        at(11, 0).isoformat(),
+        "--data-docs",
+        str(docs),
+    ]
+    assert validate.main(arguments, spark=spark_s3) == submitted["validate"]["exit_code"]
+    return lake
+
+
+@pytest.fixture(scope="module")
+def dag_run_on_cluster(cluster, objects, tmp_path_factory) -> tuple[dict, Path]:
+    """One hourly DAG run (dag.test()) with spark_default pointing at the cluster, on the local folder."""
+    root = tmp_path_factory.mktemp("dag_on_cluster")
+    shutil.copytree(objects[0], root / "source")
+    env = {k: v for k, v in airflow_for(root).items() if k not in INHERITED_PYTHON_SETTINGS}
+    env["AIRFLOW_CONN_SPARK_DEFAULT"] = cluster.master_url
+    return run_hour(env, at(10, 0)), root / "lake"
+
+
+@pytest.fixture(scope="module")
+def local_hourly_lake(spark, objects, tmp_path_factory) -> Path:
+    """The hourly job of the same hour in local mode (this session), on the same folder."""
+    root = tmp_path_factory.mktemp("local_hourly")
+    arguments = ["--source", str(objects[0]), "--lake", str(root / "lake"), "--run-id", "local"]
+    window = ["--start", at(10, 0).isoformat(), "--end", at(11, 0).isoformat()]
+    assert hourly.main([*arguments, *window, "--data-docs", str(root / "data_docs")], spark=spark) == 0
+    return root / "lake"
+
+
+def test_the_executors_python_cannot_import_flowlake(executor_python):
+    python, _ = executor_python
+    # Run from elsewhere than the repository, whose folder would be on the path as the current one.
+    missing = subprocess.run([str(python), "-c", "import flowlake"], capture_output=True, text=True, cwd=python.parent)
+    assert missing.returncode != 0 and "No module named 'flowlake'" in missing.stderr
+    present = subprocess.run([str(python), "-c", "import pyspark, pyarrow, pandas, numpy, yaml"], capture_output=True)
+    assert present.returncode == 0, present.stderr
+
+
+def test_every_job_of_the_readme_runs_on_the_cluster(submitted):
+    ingested = submitted["ingest"]
+    assert (
+        ingested["objects"],
+        ingested["lines_read"],
+        ingested["records_written"],
+        ingested["lines_quarantined"],
+    ) == (
+        2,
+        5,
+        4,
+        1,
+    )
+    assert ingested["hours_touched"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
+    assert submitted["aggregate"]["hours"] == 2
+    assert submitted["validate"]["expectations"] > 0
+
+
+def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(submitted, cluster, executor_python):
+    status = cluster.status()
+    applications = [app for app in status["completedapps"] + status["activeapps"] if app["name"] in README_JOBS]
+    assert sorted(app["name"] for app in applications) == sorted(README_JOBS)
+    # Each application had one executor on each worker: a JVM of its own, with its own work folder.
+    for application in applications:
+        folders = [work / application["id"] for work in cluster.work_dirs]
+        assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
+    python, log = executor_python
+    imports = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {Path(seen["executable"]) for seen in imports} == {python}
+    found = [Path(seen["origin"]) for seen in imports if seen["origin"]]
+    assert found, "no executor imported flowlake"
+    for origin in found:
+        # <worker's work folder>/<application>/<executor>/flowlake.zip/flowlake/__init__.py
+        shipped = origin.parent.parent
+        assert shipped.name == "flowlake.zip" and shipped.parent.parent.parent in cluster.work_dirs, origin
+
+
+@pytest.mark.parametrize("table", [*INGESTED, *HOURLY_TABLES, "dq_results"])
+def test_the_cluster_writes_the_tables_local_mode_writes(spark_s3, submitted, local_lake, table):
+    def read(lake):
+        df = spark_s3.read.format("delta").load(f"{lake}/{table}")
+        return df.drop(*RUN_COLUMNS.get(table, []))
+
+    on_cluster = read(submitted["lake"])
+    assert on_cluster.count() > 0 or table in ("nat_gateway_hourly",)
+    assertDataFrameEqual(on_cluster, read(local_lake), checkRowOrder=False)
+
+
+def test_the_hourly_dag_runs_on_the_cluster_and_writes_what_local_mode_writes(
+    dag_run_on_cluster, local_hourly_lake, cluster, spark
+):
+    run, lake = dag_run_on_cluster
+    assert run["state"] == "success", run["tasks"]
+    summary = run["results"]["process_hour"]
+    assert (summary["ingest"]["objects"], summary["ingest"]["records_written"]) == (2, 4)
+    assert summary["validate"]["exit_code"] == 0
+    status = cluster.status()
+    assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
+    for table in (*INGESTED, *HOURLY_TABLES, "dq_results"):
+
+        def read(lake, table=table):
+            return spark.read.format("delta").load(f"{lake}/{table}").drop(*RUN_COLUMNS.get(table, []))
+
+        assertDataFrameEqual(read(lake), read(local_hourly_lake), checkRowOrder=False)

@@ -1,0 +1,125 @@
+"""The package's shape: one importable library, thin entry points, contracts that travel with the code."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from flowlake import cli, dist
+from flowlake.contracts import contract_files
+from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
+
+JOBS = PROJECT_ROOT / "jobs"
+LIBRARY = PROJECT_ROOT / "flowlake"
+# The subcommands that start Spark, each of which spark-submit must be able to run.
+SPARK_JOBS = {"ingest", "aggregate", "run", "hourly", "validate", "compact", "nat-inventory"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_library_never_imports_the_entry_points():
+    for path in LIBRARY.rglob("*.py"):
+        assert not any(name.split(".")[0] == "jobs" for name in imported_modules(path)), path
+
+
+def test_every_spark_job_has_a_thin_entry_point_that_runs_its_subcommand():
+    entry_points = {path.stem for path in JOBS.glob("*.py")}
+    assert entry_points == {command.replace("-", "_") for command in SPARK_JOBS}
+    for name in entry_points:
+        path = JOBS / f"{name}.py"
+        code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith(('"""', "#"))]
+        assert len(code) <= 6, f"{path} is not a thin entry point"
+        assert imported_modules(path) <= {"sys", "flowlake.cli"}, path
+        assert f'run("{name.replace("_", "-")}", sys.argv[1:])' in path.read_text(), path
+
+
+def test_no_module_spark_submit_or_airflow_puts_on_the_path_hides_a_dependency():
+    """spark-submit puts jobs/ first on sys.path, Airflow dags/: a jobs/delta.py would hide delta-spark."""
+    installed = set(importlib.metadata.packages_distributions()) | set(sys.stdlib_module_names)
+    for folder in (JOBS, PROJECT_ROOT / "dags"):
+        for path in folder.iterdir():
+            name = path.stem if path.suffix == ".py" else path.name
+            if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists()):
+                assert name not in installed, f"{path} hides the installed module {name}"
+
+
+def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
+    printed = subprocess.run(
+        [str(Path(sys.executable).parent / "flowlake"), "packages"], capture_output=True, text=True, check=True
+    )
+    coordinates = printed.stdout.strip().split(",")
+    assert [c.split(":")[:2] for c in coordinates] == [
+        ["io.delta", "delta-spark_4.2_2.13"],
+        ["org.apache.hadoop", "hadoop-aws"],
+    ]
+    assert coordinates[0].endswith(":" + importlib.metadata.version("delta-spark"))
+
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory) -> Path:
+    return dist.build_zip(tmp_path_factory.mktemp("dist") / "flowlake.zip")
+
+
+def test_the_zip_holds_the_code_and_every_contract_and_nothing_else(built_zip):
+    names = set(zipfile.ZipFile(built_zip).namelist())
+    sources = {path.relative_to(PROJECT_ROOT).as_posix() for path in dist.package_files(LIBRARY)}
+    assert names == sources
+    for folder, suffix in (("schemas", ".yaml"), ("expectations", ".json"), ("queries", ".sql")):
+        assert any(name.startswith(f"flowlake/{folder}/") and name.endswith(suffix) for name in names), folder
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_the_same_sources_give_the_same_zip(built_zip, tmp_path):
+    assert dist.build_zip(tmp_path / "again.zip").read_bytes() == built_zip.read_bytes()
+
+
+def test_a_python_without_flowlake_reads_every_contract_from_the_zip(built_zip, tmp_path):
+    """What an executor does: import flowlake from the shipped zip, and read its contracts from there."""
+    python = python_without_flowlake(tmp_path / "venv")
+    probe = (
+        "import flowlake, json\n"
+        "from flowlake.contracts import table_schema, field_catalogue, contract_files\n"
+        "from flowlake.dq import suite_names, suite_file\n"
+        "from flowlake.sql import named_queries\n"
+        "print(json.dumps({'from': flowlake.__file__, 'fields': len(field_catalogue()),\n"
+        "  'flow_logs': len(table_schema('flow_logs').columns),\n"
+        "  'suites': {n: len(suite_file(n)['expectations']) for n in suite_names()},\n"
+        "  'queries': sorted(named_queries())}))\n"
+    )
+    result = subprocess.run(
+        [str(python), "-c", probe], env={"PYTHONPATH": str(built_zip)}, capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    from flowlake.contracts import field_catalogue, table_schema
+    from flowlake.dq import suite_file, suite_names
+
+    seen = json.loads(result.stdout)
+    assert seen["from"] == f"{built_zip}/flowlake/__init__.py"
+    assert seen["fields"] == len(field_catalogue())
+    assert seen["flow_logs"] == len(table_schema("flow_logs").columns)
+    assert seen["suites"] == {n: len(suite_file(n)["expectations"]) for n in suite_names()}
+    assert seen["queries"] == sorted(contract_files("queries", ".sql"))
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: flowlake {command}")

@@ -1,0 +1,118 @@
+"""The parser on its own (no Spark): text and Parquet objects follow the same typing rules."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flowlake.parse import STATUS_CORRUPT, STATUS_PARTIAL, parse_object
+
+TEXT_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.gz"
+PARQUET_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.parquet"
+HEADER = "interface-id srcport bytes start end action new-field"
+# One good line, a bad int, a negative bigint, a start in milliseconds, '-' where values do not apply.
+LINES = [
+    "eni-a 443 100 1761991200 1761991260 ACCEPT x",
+    "eni-b 70000000000 5 1761991200 1761991260 ACCEPT y",
+    "eni-c 22 -7 1761991200 1761991260 REJECT z",
+    "eni-d 80 9 1761991200000 1761991260000 ACCEPT -",
+    "eni-e - - 1761991200 1761991260 - w",
+]
+GOOD = {
+    # line -> (interface_id, srcport, bytes, start, end, action, extra_fields)
+    1: ("eni-a", 443, 100, 1761991200, 1761991260, "ACCEPT", [("new-field", "x")]),
+    4: ("eni-d", 80, 9, 1761991200, 1761991260, "ACCEPT", [("new-field", None)]),
+    5: ("eni-e", None, None, 1761991200, 1761991260, None, [("new-field", "w")]),
+}
+BAD = {2: "srcport is not a valid int: {}", 3: "bytes is not a valid bigint: {}"}
+
+
+def text_object(lines: list[str]) -> bytes:
+    return gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode())
+
+
+def parquet_object(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def aws_typed_parquet() -> pa.Table:
+    """The same rows as LINES, typed as AWS's Parquet delivery types them ('_' names, integers, NULLs)."""
+    rows = [line.split(" ") for line in LINES]
+
+    def column(i, type_):
+        values = [None if row[i] == "-" else row[i] for row in rows]
+        return pa.array([v if v is None or type_ == pa.string() else int(v) for v in values], type_)
+
+    return pa.table(
+        {
+            "interface_id": column(0, pa.string()),
+            "srcport": column(1, pa.int64()),
+            "bytes": column(2, pa.int64()),
+            "start": column(3, pa.int64()),
+            "end": column(4, pa.int64()),
+            "action": column(5, pa.string()),
+            "new-field": pa.array([None if row[6] == "-" else row[6] for row in rows], pa.string()),
+        }
+    )
+
+
+def records(parsed, first_line: int) -> dict[int, tuple]:
+    table = pa.Table.from_batches([parsed.records])
+    columns = ["interface_id", "srcport", "bytes", "start", "end", "action", "extra_fields"]
+    rows = zip(*(table.column(c).to_pylist() for c in columns), strict=True)
+    return {line - first_line + 1: row for line, row in zip(table.column("line_number").to_pylist(), rows, strict=True)}
+
+
+def quarantined(parsed, first_line: int) -> dict[int, str]:
+    (quarantine, _object) = parsed.outcomes
+    return {
+        line - first_line + 1: reason
+        for line, reason in zip(
+            quarantine.column("line_number").to_pylist(), quarantine.column("reason").to_pylist(), strict=True
+        )
+    }
+
+
+def test_text_and_parquet_give_the_same_records_and_the_same_quarantine():
+    text = parse_object(TEXT_URI, text_object(LINES))
+    parquet = parse_object(PARQUET_URI, parquet_object(aws_typed_parquet()))
+
+    # Text lines count from 2 (the header is line 1), Parquet rows from 1: compare by row.
+    assert records(text, first_line=2) == GOOD
+    assert records(parquet, first_line=1) == GOOD
+    assert quarantined(text, first_line=2) == {2: BAD[2].format("'70000000000'"), 3: BAD[3].format("'-7'")}
+    assert quarantined(parquet, first_line=1) == {2: BAD[2].format("70000000000"), 3: BAD[3].format("-7")}
+    for parsed in (text, parquet):
+        (object_row,) = parsed.outcomes[1].to_pylist()
+        assert (object_row["lines_read"], object_row["records_written"], object_row["lines_quarantined"]) == (5, 3, 2)
+        assert object_row["status"] == STATUS_PARTIAL
+
+
+def test_a_parquet_row_with_a_bad_string_number_is_quarantined_alone_and_shown_as_its_values():
+    table = pa.table({"interface_id": ["eni-a", "eni-b"], "bytes": ["100", "oops"], "start": [1, 2]})
+    parsed = parse_object(PARQUET_URI, parquet_object(table))
+
+    assert pa.Table.from_batches([parsed.records]).column("bytes").to_pylist() == [100]
+    (bad,) = parsed.outcomes[0].to_pylist()
+    assert (bad["line_number"], bad["raw_line"], bad["reason"]) == (
+        2,
+        "eni-b oops 2",
+        "bytes is not a valid bigint: 'oops'",
+    )
+
+
+def test_a_parquet_object_with_a_nested_column_is_quarantined_whole_naming_the_column():
+    table = pa.table(
+        {"interface_id": ["eni-a"], "tags": pa.array([{"k": "v"}], pa.struct([("k", pa.string())])), "bytes": [1]}
+    )
+    parsed = parse_object(PARQUET_URI, parquet_object(table))
+
+    assert parsed.records is None
+    quarantine, object_row = (batch.to_pylist()[0] for batch in parsed.outcomes)
+    assert quarantine["reason"] == "column tags is of type struct<k: string>, which is not a flow-log value"
+    assert (object_row["status"], object_row["records_written"]) == (STATUS_CORRUPT, 0)
