@@ -1,32 +1,29 @@
-"""flowlake's ingest plus hourly aggregation against DuckDB, over the same day of raw objects.
+"""flowlake's ingest + aggregate beside its peers, each step its own process as Airflow runs them.
 
-    make bench [BENCH_ARGS="--records 5000000 --out-dir bench/results --keep"]
+    make bench [BENCH_ARGS="--records 5000000 --shapes random,day --out-dir bench/results --keep"]
     python -m bench.ingest_bench --records 5000000
 
-Generates a day of default-format gzip objects (4 flow logs, 288 five-minute
-objects each) into a temporary folder, then:
-  flowlake: starts a SparkSession (timed apart), runs flowlake.ingest over the day
-            and flowlake.aggregate over the hours it touched;
-  DuckDB:   computes the hourly traffic figures (per hour of start, account,
-            interface, action, protocol: records, packets, bytes of OK records)
-            straight from the raw .log.gz objects.
-Both must give exactly the same figures, or the run fails. It prints the times,
-their ratio, records per second, the Delta flow_logs size against the gzip
-input, the peak memory of the Spark driver (the JVM) and of Python, and where
-flowlake's time goes; the same goes to OUT_DIR/ingest_bench_<UTC time>.json and
-OUT_DIR/latest.json. Spark's driver heap is FLOWLAKE_DRIVER_MEMORY (default 2g).
+For each shape of data (bench.data: a few big objects of random traffic; a
+realistic day of 1,152 five-minute objects), in the same run:
+  flowlake: `flowlake ingest` of the day, then `flowlake aggregate` of the hours it touched;
+  plain:    the plain PySpark job a data engineer would write (bench.plain_job): Spark's
+            CSV reader into Delta partitioned by day, then five group-bys from Delta;
+  DuckDB:   the same five figures straight from the raw objects (bench.duckdb_job).
+The hourly traffic figures of all three must agree group by group, or the run
+fails. Then DuckDB queries flow_logs' Parquet files and the raw objects (a whole
+day, and one interface in one hour) to compare reading the lake with reading
+the logs. Every Spark process gets a 2 GiB driver heap. Results are printed as
+ratios and written to OUT_DIR/ingest_bench_<UTC time>.json and OUT_DIR/latest.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
-import re
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,55 +31,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.data import SHAPES, write_shape
+
 GIB = 1024**3
-GOAL_RATIO = 2.0
 BENCH_START = datetime(2026, 11, 1, tzinfo=UTC)
+DRIVER_MEMORY = "2g"
 GROUP_KEYS = ("hour", "account_id", "interface_id", "action", "protocol")
 FIGURES = ("records", "packets", "bytes")
-FALLBACK_TABLE = "bench_traffic_hourly"
-
-DUCKDB_HOURLY = """
-SELECT "start" - "start" % 3600 AS hour, "account-id" AS account_id, "interface-id" AS interface_id,
-       action, protocol, count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes
-FROM read_csv(?, delim = ' ', header = true, nullstr = '-', compression = 'gzip', auto_detect = false,
-              columns = {
-                  'version': 'INTEGER', 'account-id': 'VARCHAR', 'interface-id': 'VARCHAR',
-                  'srcaddr': 'VARCHAR', 'dstaddr': 'VARCHAR', 'srcport': 'INTEGER', 'dstport': 'INTEGER',
-                  'protocol': 'INTEGER', 'packets': 'BIGINT', 'bytes': 'BIGINT', 'start': 'BIGINT',
-                  'end': 'BIGINT', 'action': 'VARCHAR', 'log-status': 'VARCHAR'})
-WHERE "log-status" = 'OK'
-GROUP BY ALL
-"""
+BIN = Path(sys.executable).parent
 
 
-# ---------------------------------------------------------------- measuring
-
-
-class LogTimes(logging.Handler):
-    """Collects the durations the ingest and aggregate jobs log, by step, and when each step ended."""
-
-    PATTERNS = (
-        (re.compile(r"listed in ([0-9.]+)s$"), lambda m: ("listing", float(m.group(1)))),
-        (re.compile(r"^wrote ([a-z_]+) in ([0-9.]+)s$"), lambda m: (f"write {m.group(1)}", float(m.group(2)))),
-        (
-            re.compile(r"^wrote \d+ rows of ([a-z_]+) in ([0-9.]+)s$"),
-            lambda m: (f"aggregate {m.group(1)}", float(m.group(2))),
-        ),
-    )
-
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.seconds: dict[str, float] = {}
-        self.ended_at: dict[str, float] = {}  # wall-clock time of the step's log line
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        for pattern, step in self.PATTERNS:
-            match = pattern.search(message)
-            if match:
-                name, seconds = step(match)
-                self.seconds[name] = self.seconds.get(name, 0.0) + seconds
-                self.ended_at[name] = record.created
+# ---------------------------------------------------------------- measuring a process
 
 
 def _proc_kib(pid: int, file: str, field: str) -> int:
@@ -90,12 +49,12 @@ def _proc_kib(pid: int, file: str, field: str) -> int:
         for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
             if line.startswith(field + ":"):
                 return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
         pass
     return 0
 
 
-def _children() -> dict[int, list[int]]:
+def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -104,10 +63,6 @@ def _children() -> dict[int, list[int]]:
             continue
         parent = int(text.rsplit(")", 1)[1].split()[1])  # the name may hold spaces and parentheses
         children.setdefault(parent, []).append(int(stat.parent.name))
-    return children
-
-
-def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
     found, pending = [], list(children.get(pid, []))
     while pending:
         child = pending.pop()
@@ -116,327 +71,283 @@ def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
     return found
 
 
-def spark_driver_pid() -> int:
-    """The JVM that py4j launched for this process's SparkSession (local mode: the driver)."""
-    for child in _descendants(os.getpid(), _children()):
-        if Path(f"/proc/{child}/comm").read_text().strip() == "java":
-            return child
-    raise RuntimeError("no Spark driver JVM among this process's children")
+def _is_java(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "java"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
-class PeakMemory:
-    """Samples resident memory of Python, the driver JVM and the JVM's Python workers until stopped."""
+def run_process(command: list[str], env: dict[str, str], log: Path) -> dict:
+    """Runs command to its end, sampling memory: wall seconds, peak PSS of its process tree, the JVM's peak RSS."""
+    started = time.monotonic()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=output, text=True)
+    peaks = {"tree_kib": 0, "jvm_hwm_kib": 0}
+    done = threading.Event()
 
-    def __init__(self, interval: float = 0.5):
-        self.interval = interval
-        self.peaks_kib = {"python": 0, "jvm": 0, "python_workers": 0, "total": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.jvm_pid: int | None = None
+    def sample() -> None:
+        while not done.is_set():
+            tree = [process.pid, *_descendants(process.pid)]
+            # PSS counts pages shared between forked Python workers once.
+            peaks["tree_kib"] = max(peaks["tree_kib"], sum(_proc_kib(pid, "smaps_rollup", "Pss") for pid in tree))
+            for pid in tree:
+                if _is_java(pid):
+                    # VmHWM is the kernel's own high-water mark: it sees peaks between samples.
+                    peaks["jvm_hwm_kib"] = max(peaks["jvm_hwm_kib"], _proc_kib(pid, "status", "VmHWM"))
+            done.wait(0.5)
 
-    def start(self, jvm_pid: int) -> PeakMemory:
-        self.jvm_pid = jvm_pid
-        self._thread.start()
-        return self
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}); see {log}:\n{log.read_text()[-3000:]}")
+    summaries = [line for line in stdout.splitlines() if line.startswith(("{", "["))]
+    return {
+        "seconds": round(seconds, 2),
+        "process_tree_peak_bytes": peaks["tree_kib"] * 1024,
+        "jvm_peak_rss_bytes": peaks["jvm_hwm_kib"] * 1024,
+        "summary": json.loads(summaries[-1]) if summaries else None,
+    }
 
-    def _sample(self) -> None:
-        workers = _descendants(self.jvm_pid, _children())
-        now = {
-            "python": _proc_kib(os.getpid(), "status", "VmRSS"),
-            "jvm": _proc_kib(self.jvm_pid, "status", "VmRSS"),
-            # Workers are forked from one daemon and share pages: PSS counts each shared page once.
-            "python_workers": sum(_proc_kib(pid, "smaps_rollup", "Pss") for pid in workers),
+
+def spark_env() -> dict[str, str]:
+    return {**os.environ, "FLOWLAKE_DRIVER_MEMORY": DRIVER_MEMORY, "FLOWLAKE_SPARK_LOG_LEVEL": "ERROR"}
+
+
+# ---------------------------------------------------------------- figures and queries
+
+
+def delta_files(table: Path) -> list[str]:
+    """The Parquet files of the table's current version (a plain glob would also find removed ones)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(table)).file_uris()
+
+
+def flowlake_traffic(lake: Path) -> dict[tuple, tuple]:
+    import duckdb
+
+    rows = duckdb.sql(
+        f"""SELECT epoch(hour)::BIGINT, account_id, interface_id, action, protocol,
+                   sum(records), sum(packets), sum(bytes)
+            FROM read_parquet({delta_files(lake / "traffic_hourly")!r}) GROUP BY ALL"""
+    ).fetchall()
+    return {tuple(row[:5]): tuple(int(v) for v in row[5:]) for row in rows}
+
+
+def plain_traffic(lake: Path) -> dict[tuple, tuple]:
+    import duckdb
+
+    rows = duckdb.sql(
+        f"""SELECT epoch(hour)::BIGINT, account_id, interface_id, action, protocol, records, packets, bytes
+            FROM read_parquet({delta_files(lake / "traffic")!r})"""
+    ).fetchall()
+    return {tuple(row[:5]): tuple(int(v) for v in row[5:]) for row in rows}
+
+
+def duckdb_traffic(path: Path) -> dict[tuple, tuple]:
+    return {tuple(row[:5]): tuple(int(v) for v in row[5:]) for row in json.loads(path.read_text())}
+
+
+def compare(name: str, figures: dict[tuple, tuple], reference: dict[tuple, tuple]) -> int:
+    differing = sorted((k for k in set(figures) | set(reference) if figures.get(k) != reference.get(k)), key=repr)
+    if differing:
+        key = differing[0]
+        raise SystemExit(
+            f"MISMATCH: {name} and DuckDB disagree on {len(differing)} of {len(set(figures) | set(reference))} "
+            f"hourly traffic groups, e.g. {key}: {figures.get(key)} against {reference.get(key)}"
+        )
+    return len(reference)
+
+
+def timed_query(sql: str, repeat: int = 3) -> float:
+    """The best of `repeat` runs, in seconds: the first run warms the page cache for both sides alike."""
+    import duckdb
+
+    best = float("inf")
+    for _ in range(repeat):
+        with duckdb.connect() as connection:
+            started = time.monotonic()
+            connection.execute(sql).fetchall()
+            best = min(best, time.monotonic() - started)
+    return best
+
+
+def query_speed(source: Path, lake: Path) -> dict:
+    """DuckDB over flow_logs' Parquet files against DuckDB over the raw gzip objects."""
+    from bench.duckdb_job import COLUMNS
+
+    raw = (
+        f"read_csv('{source}/AWSLogs/**/*.log.gz', delim = ' ', header = true, nullstr = '-', "
+        f"compression = 'gzip', auto_detect = false, "
+        f"columns = {{{', '.join(f'{chr(39)}{n}{chr(39)}: {chr(39)}{t}{chr(39)}' for n, t in COLUMNS.items())}}})"
+    )
+    lake_files = f"read_parquet({delta_files(lake / 'flow_logs')!r})"
+    import duckdb
+
+    ((interface, hour),) = duckdb.sql(
+        f"""SELECT "interface-id", "start" - "start" % 3600 FROM {raw}
+            WHERE "log-status" = 'OK' GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"""
+    ).fetchall()
+    queries = {
+        "whole_day": (
+            f'SELECT "start" - "start" % 3600 AS h, sum(bytes) FROM {raw} GROUP BY h',
+            f'SELECT "start" - "start" % 3600 AS h, sum(bytes) FROM {lake_files} GROUP BY h',
+        ),
+        "one_interface_one_hour": (
+            f"""SELECT sum(bytes), count(*) FROM {raw}
+                WHERE "interface-id" = '{interface}' AND "start" >= {hour} AND "start" < {hour + 3600}""",
+            f"""SELECT sum(bytes), count(*) FROM {lake_files}
+                WHERE interface_id = '{interface}' AND "start" >= {hour} AND "start" < {hour + 3600}""",
+        ),
+    }
+    speed = {}
+    for name, (on_raw, on_lake) in queries.items():
+        raw_seconds, lake_seconds = timed_query(on_raw), timed_query(on_lake)
+        speed[name] = {
+            "raw_seconds": round(raw_seconds, 4),
+            "flow_logs_seconds": round(lake_seconds, 4),
+            "speedup": round(raw_seconds / lake_seconds, 1),
         }
-        now["total"] = sum(now.values())
-        for name, kib in now.items():
-            self.peaks_kib[name] = max(self.peaks_kib[name], kib)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self.interval)
-
-    def stop(self) -> dict:
-        self._sample()
-        self._stop.set()
-        self._thread.join()
-        return {
-            # VmHWM is the kernel's own high-water mark: it sees peaks between samples.
-            "jvm_driver_peak_rss_bytes": _proc_kib(self.jvm_pid, "status", "VmHWM") * 1024,
-            "python_peak_rss_bytes": self.peaks_kib["python"] * 1024,
-            "python_workers_peak_pss_bytes": self.peaks_kib["python_workers"] * 1024,
-            "process_tree_peak_bytes": self.peaks_kib["total"] * 1024,
-        }
+    return speed
 
 
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def timed(function, *args, **kwargs):
-    started = time.monotonic()
-    result = function(*args, **kwargs)
-    return result, time.monotonic() - started
+# ---------------------------------------------------------------- one shape
 
 
-# ---------------------------------------------------------------- the two engines
+def bench_shape(shape: str, records: int, work: Path, processes: int) -> dict:
+    source = work / shape / "source"
+    logs = work / shape / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    print(f"bench [{shape}]: generating {records:,} records", flush=True)
+    generated = write_shape(shape, str(source), BENCH_START, records, processes=processes)
+    day = ["--start", BENCH_START.isoformat(), "--end", (BENCH_START + timedelta(days=1)).isoformat()]
+    flowlake_lake, plain_lake = work / shape / "flowlake_lake", work / shape / "plain_lake"
+    env = spark_env()
+    steps = {}
 
-
-def duckdb_hourly(source: Path) -> dict[tuple, tuple]:
-    """The hourly traffic figures computed by DuckDB from the raw objects, keyed like GROUP_KEYS."""
-    import duckdb
-
-    with duckdb.connect() as connection:
-        rows = connection.execute(DUCKDB_HOURLY, [str(source / "AWSLogs" / "**" / "*.log.gz")]).fetchall()
-    return {tuple(row[:5]): tuple(int(v) for v in row[5:]) for row in rows}
-
-
-def fallback_aggregate(spark, lake: str, window) -> None:
-    """Without flowlake.aggregate: the same hourly traffic figures as a Delta table, the way a job would write them."""
-    from pyspark.sql import functions as F
-
-    from flowlake.ingest import FLOW_LOGS
-    from flowlake.lake import replace_where, table_path
-
-    flow_logs = spark.read.format("delta").load(table_path(lake, FLOW_LOGS)).where(window.predicate("event_time"))
-    hourly = (
-        flow_logs.where(F.col("log_status") == "OK")
-        .groupBy(F.date_trunc("hour", "event_time").alias("hour"), *GROUP_KEYS[1:])
-        .agg(F.count(F.lit(1)).alias("records"), F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
+    print(f"bench [{shape}]: flowlake ingest", flush=True)
+    steps["flowlake_ingest"] = run_process(
+        [str(BIN / "flowlake"), "ingest", "--source", str(source), "--lake", str(flowlake_lake), *day],
+        env,
+        logs / "flowlake_ingest.log",
     )
-    replace_where(hourly, table_path(lake, FALLBACK_TABLE), window.predicate("hour"))
-
-
-def flowlake_hourly(spark, lake: str, table: str, window) -> dict[tuple, tuple]:
-    """The hourly traffic table's figures for the window, regrouped to GROUP_KEYS."""
-    from pyspark.sql import functions as F
-
-    from flowlake.lake import table_path
-
-    rows = (
-        spark.read.format("delta")
-        .load(table_path(lake, table))
-        .where(window.predicate("hour"))
-        .groupBy(F.unix_timestamp("hour").alias("hour"), *GROUP_KEYS[1:])
-        .agg(*(F.sum(figure).alias(figure) for figure in FIGURES))
-        .collect()
+    hours = [datetime.fromisoformat(h) for h in steps["flowlake_ingest"]["summary"]["hours_touched"]]
+    touched = ["--start", hours[0].isoformat(), "--end", (hours[-1] + timedelta(hours=1)).isoformat()]
+    print(f"bench [{shape}]: flowlake aggregate", flush=True)
+    steps["flowlake_aggregate"] = run_process(
+        [str(BIN / "flowlake"), "aggregate", "--lake", str(flowlake_lake), *touched,
+         "--nat-inventory", generated["nat_inventory"]],
+        env,
+        logs / "flowlake_aggregate.log",
+    )  # fmt: skip
+    print(f"bench [{shape}]: plain Spark job", flush=True)
+    plain = [sys.executable, "-m", "bench.plain_job"]
+    steps["plain_ingest"] = run_process(
+        [*plain, "ingest", "--source", str(source), "--lake", str(plain_lake)], env, logs / "plain_ingest.log"
     )
-    return {tuple(row[:5]): tuple(int(v) for v in row[5:]) for row in rows}
+    steps["plain_aggregate"] = run_process(
+        [*plain, "aggregate", "--lake", str(plain_lake), "--nat-inventory", generated["nat_inventory"]],
+        env,
+        logs / "plain_aggregate.log",
+    )
+    print(f"bench [{shape}]: DuckDB", flush=True)
+    duckdb_out = work / shape / "duckdb_traffic.json"
+    steps["duckdb"] = run_process(
+        [sys.executable, "-m", "bench.duckdb_job", "--source", str(source),
+         "--nat-inventory", generated["nat_inventory"], "--out", str(duckdb_out)],
+        env,
+        logs / "duckdb.log",
+    )  # fmt: skip
 
-
-def per_hour(figures: dict[tuple, tuple]) -> dict[int, tuple]:
-    totals: dict[int, list[int]] = {}
-    for key, values in figures.items():
-        hour_totals = totals.setdefault(key[0], [0, 0, 0])
-        for i, value in enumerate(values):
-            hour_totals[i] += value
-    return {hour: tuple(values) for hour, values in sorted(totals.items())}
-
-
-def compare(flowlake: dict[tuple, tuple], duckdb: dict[tuple, tuple]) -> dict:
-    """Per-hour totals of both engines; raises when any group differs."""
-    flowlake_hours, duckdb_hours = per_hour(flowlake), per_hour(duckdb)
-    hours = [
-        {
-            "hour": datetime.fromtimestamp(hour, UTC).isoformat(),
-            **{f"flowlake_{name}": flowlake_hours.get(hour, (None,) * 3)[i] for i, name in enumerate(FIGURES)},
-            **{f"duckdb_{name}": duckdb_hours.get(hour, (None,) * 3)[i] for i, name in enumerate(FIGURES)},
-        }
-        for hour in sorted(set(flowlake_hours) | set(duckdb_hours))
-    ]
-    differing = sorted(k for k in set(flowlake) | set(duckdb) if flowlake.get(k) != duckdb.get(k))
-    if differing:
-        for row in hours:
-            print(json.dumps(row), file=sys.stderr)
-        raise SystemExit(
-            f"MISMATCH: flowlake and DuckDB disagree on {len(differing)} of {len(set(flowlake) | set(duckdb))} "
-            f"hourly groups, e.g. {differing[0]}: flowlake {flowlake.get(differing[0])}, DuckDB {duckdb.get(differing[0])}"
-        )
-    return {"agree": True, "groups": len(duckdb), "hours": hours}
-
-
-# ---------------------------------------------------------------- the run
-
-
-def run_flowlake(source: Path, lake: Path, nat_inventory: str) -> dict:
-    """Session start, ingest and aggregation, timed apart; the hourly figures; memory peaks."""
-    from flowlake.ingest import Window, run_ingest
-    from flowlake.spark_session import get_spark
-
-    try:
-        from flowlake.aggregate import run_aggregate
-    except ImportError:
-        run_aggregate = None
-
-    log_times = LogTimes()
-    flowlake_log = logging.getLogger("flowlake")
-    flowlake_log.setLevel(logging.INFO)
-    flowlake_log.addHandler(log_times)
-    os.environ.setdefault("FLOWLAKE_DRIVER_MEMORY", "2g")
-    spark, session_seconds = timed(get_spark, "flowlake-bench", {"spark.ui.enabled": "false"})
-    memory = PeakMemory().start(spark_driver_pid())
-    try:
-        day = Window(BENCH_START, BENCH_START + timedelta(days=1))
-        ingest, ingest_seconds = timed(run_ingest, spark, str(source), str(lake), day, datetime.now(UTC))
-        ingest_ended_at = time.time()
-        hours = [datetime.fromisoformat(h) for h in ingest["hours_touched"]]
-        touched = Window(hours[0], hours[-1] + timedelta(hours=1))
-        if run_aggregate is not None:
-            aggregation = "flowlake.aggregate.run_aggregate (every registered hourly table), compared on traffic_hourly"
-            _, aggregate_seconds = timed(run_aggregate, spark, str(lake), touched, nat_inventory)
-            table = "traffic_hourly"
-        else:
-            aggregation = f"flowlake.aggregate not importable: the bench's own Spark hourly traffic aggregation ({FALLBACK_TABLE})"
-            _, aggregate_seconds = timed(fallback_aggregate, spark, str(lake), touched)
-            table = FALLBACK_TABLE
-        figures = flowlake_hourly(spark, str(lake), table, touched)
-        heap_max = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
-        spark_version = spark.version
-    finally:
-        peaks = memory.stop()
-        flowlake_log.removeHandler(log_times)
-        spark.stop()
-    steps, ended_at = log_times.seconds, log_times.ended_at
-    flow_logs_started_at = ended_at["write flow_logs"] - steps["write flow_logs"]
-    breakdown = {
-        "listing": steps["listing"],
-        # Between the listing and the first write: Spark's own file index over the listed objects, and planning.
-        "file_index_and_planning": round(flow_logs_started_at - ended_at["listing"], 2),
-        # Each of the two writes below reads and parses the objects: flow_logs takes the records,
-        # the quarantine the outcome rows (kept in a cache for source_objects).
-        "read_parse_and_write_flow_logs": steps["write flow_logs"],
-        "read_parse_and_write_flow_logs_quarantine": steps["write flow_logs_quarantine"],
-        "write_source_objects": steps["write source_objects"],
-        "ingest_closing_queries": round(ingest_ended_at - ended_at["write source_objects"], 2),
-        "aggregation": round(aggregate_seconds, 2),
-        "aggregation_tables": {name.split(" ", 1)[1]: s for name, s in steps.items() if name.startswith("aggregate ")},
-    }
+    reference = duckdb_traffic(duckdb_out)
+    groups = compare("flowlake", flowlake_traffic(flowlake_lake), reference)
+    compare("the plain job", plain_traffic(plain_lake), reference)
+    print(f"bench [{shape}]: DuckDB queries on flow_logs and on the raw objects", flush=True)
+    flowlake_seconds = steps["flowlake_ingest"]["seconds"] + steps["flowlake_aggregate"]["seconds"]
+    plain_seconds = steps["plain_ingest"]["seconds"] + steps["plain_aggregate"]["seconds"]
+    flow_logs_bytes = folder_bytes(flowlake_lake / "flow_logs")
     return {
-        "spark_version": spark_version,
-        "session_start_seconds": round(session_seconds, 2),
-        "ingest_seconds": round(ingest_seconds, 2),
-        "aggregate_seconds": round(aggregate_seconds, 2),
-        "seconds": round(ingest_seconds + aggregate_seconds, 2),
-        "aggregation": aggregation,
-        "ingest_summary": ingest,
-        "breakdown_seconds": breakdown,
-        "figures": figures,
-        "memory": {
-            "driver_memory_setting": os.environ["FLOWLAKE_DRIVER_MEMORY"],
-            "jvm_heap_max_bytes": heap_max,
-            **peaks,
-        },
+        "input": {"records": records, "objects": generated["objects"], "gzip_bytes": generated["bytes"]},
+        "steps": steps,
+        "flowlake_seconds": round(flowlake_seconds, 2),
+        "plain_seconds": round(plain_seconds, 2),
+        "duckdb_seconds": steps["duckdb"]["seconds"],
+        "ratio_flowlake_to_plain": round(flowlake_seconds / plain_seconds, 2),
+        "ratio_flowlake_to_duckdb": round(flowlake_seconds / steps["duckdb"]["seconds"], 1),
+        "flow_logs_bytes": flow_logs_bytes,
+        "flow_logs_to_gzip": round(flow_logs_bytes / generated["bytes"], 3),
+        "queries": query_speed(source, flowlake_lake),
+        "traffic_groups_agreeing": groups,
     }
+
+
+def report(results: dict) -> None:
+    lines = []
+    for shape, r in results["shapes"].items():
+        s = r["steps"]
+        lines += [
+            f"[{shape}] {r['input']['records']:,} records in {r['input']['objects']} objects, "
+            f"{r['input']['gzip_bytes'] / 1e6:.1f} MB gzip",
+            f"[{shape}] flowlake {s['flowlake_ingest']['seconds']:.1f} + {s['flowlake_aggregate']['seconds']:.1f}"
+            f" = {r['flowlake_seconds']:.1f} s | plain {s['plain_ingest']['seconds']:.1f} + "
+            f"{s['plain_aggregate']['seconds']:.1f} = {r['plain_seconds']:.1f} s | DuckDB {r['duckdb_seconds']:.1f} s",
+            f"[{shape}] flowlake/plain {r['ratio_flowlake_to_plain']:.2f}, flowlake/DuckDB {r['ratio_flowlake_to_duckdb']:.1f}",
+            f"[{shape}] flow_logs {r['flow_logs_to_gzip']:.2f} x the gzip input; DuckDB on flow_logs vs raw: "
+            + ", ".join(f"{name} {q['speedup']:.0f}x" for name, q in r["queries"].items()),
+            f"[{shape}] driver JVM peak RSS: ingest {s['flowlake_ingest']['jvm_peak_rss_bytes'] / GIB:.2f} GiB, "
+            f"aggregate {s['flowlake_aggregate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB (heap {DRIVER_MEMORY})",
+            f"[{shape}] {r['traffic_groups_agreeing']:,} hourly traffic groups agree across the three",
+        ]
+    print("\n".join("bench: " + line for line in lines), flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=5_000_000, help="records in the day (default 5,000,000)")
+    parser.add_argument("--records", type=int, default=5_000_000, help="records per shape (default 5,000,000)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated, of {', '.join(SHAPES)}")
     parser.add_argument("--out-dir", default="bench/results", help="where the JSON results go (default bench/results)")
-    parser.add_argument("--keep", action="store_true", help="keep the generated objects and the lake, and say where")
+    parser.add_argument("--keep", action="store_true", help="keep the generated objects and the lakes, and say where")
     parser.add_argument("--processes", type=int, default=2, help="processes generating the objects (default 2)")
     return parser
 
 
-def _gib(value: int) -> str:
-    return f"{value / GIB:.2f} GiB"
-
-
 def main(argv: list[str] | None = None) -> dict:
-    from flowlake.generate import write_benchmark_day
-
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shapes = [shape for shape in args.shapes.split(",") if shape]
+    unknown = set(shapes) - set(SHAPES)
+    if unknown:
+        raise SystemExit(f"unknown shape(s) {', '.join(sorted(unknown))}; known: {', '.join(SHAPES)}")
     work = Path(tempfile.mkdtemp(prefix="flowlake-bench-"))
-    source, lake = work / "source", work / "lake"
     try:
-        print(f"bench: generating {args.records:,} records into {source}", flush=True)
-        generated, generate_seconds = timed(
-            write_benchmark_day, str(source), BENCH_START, args.records, processes=args.processes
-        )
-        print("bench: flowlake ingest + hourly aggregation", flush=True)
-        flowlake = run_flowlake(source, lake, generated["nat_inventory"])
-        print("bench: DuckDB hourly traffic from the raw objects", flush=True)
-        duckdb_figures, duckdb_seconds = timed(duckdb_hourly, source)
-        check = compare(flowlake.pop("figures"), duckdb_figures)
-        gzip_bytes = generated["bytes"]
-        flow_logs_bytes = folder_bytes(lake / "flow_logs")
-        import duckdb
-
-        result = {
+        results = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__},
-            "input": {
-                "records": generated["records"],
-                "objects": generated["objects"],
-                "flow_logs": len(generated["flow_logs"]),
-                "gzip_bytes": gzip_bytes,
-                "generate_seconds": round(generate_seconds, 2),
-            },
-            "flowlake": {
-                **flowlake,
-                "records_per_second": round(generated["records"] / flowlake["seconds"]),
-                "delta_flow_logs_bytes": flow_logs_bytes,
-                "delta_flow_logs_to_gzip": round(flow_logs_bytes / gzip_bytes, 3),
-            },
-            "duckdb": {
-                "seconds": round(duckdb_seconds, 2),
-                "records_per_second": round(generated["records"] / duckdb_seconds),
-            },
-            "ratio_flowlake_to_duckdb": round(flowlake["seconds"] / duckdb_seconds, 2),
-            "ratio_with_session_start": round(
-                (flowlake["seconds"] + flowlake["session_start_seconds"]) / duckdb_seconds, 2
-            ),
-            "python_peak_rss_bytes_whole_run": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "check": check,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "driver_memory": DRIVER_MEMORY,
+            "shapes": {shape: bench_shape(shape, args.records, work, args.processes) for shape in shapes},
         }
-        memory = flowlake["memory"]
-        result["goals"] = {
-            "within_2x_of_duckdb": result["ratio_flowlake_to_duckdb"] <= GOAL_RATIO,
-            "driver_under_4_gib": memory["jvm_driver_peak_rss_bytes"] < 4 * GIB,
-        }
-        report(result)
+        report(results)
         out_dir = Path(args.out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        text = json.dumps(result, indent=2)
+        text = json.dumps(results, indent=2)
         (out_dir / f"ingest_bench_{stamp}.json").write_text(text)
         (out_dir / "latest.json").write_text(text)
         print(f"bench: results in {out_dir / f'ingest_bench_{stamp}.json'} and {out_dir / 'latest.json'}")
-        return result
+        return results
     finally:
         if args.keep:
-            print(f"bench: kept the objects in {source} and the lake in {lake}")
+            print(f"bench: kept the objects and the lakes in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def report(result: dict) -> None:
-    fl, dd, memory = result["flowlake"], result["duckdb"], result["flowlake"]["memory"]
-    records = result["input"]["records"]
-    lines = [
-        f"records {records:,} in {result['input']['objects']} objects, {result['input']['gzip_bytes'] / 1e6:.1f} MB gzip",
-        f"flowlake  {fl['seconds']:8.1f} s  ({fl['records_per_second']:,} records/s)  ingest {fl['ingest_seconds']:.1f} s"
-        f" + aggregation {fl['aggregate_seconds']:.1f} s; session start {fl['session_start_seconds']:.1f} s apart",
-        f"duckdb    {dd['seconds']:8.1f} s  ({dd['records_per_second']:,} records/s)",
-        f"ratio flowlake/duckdb {result['ratio_flowlake_to_duckdb']:.2f} (goal <= {GOAL_RATIO}),"
-        f" {result['ratio_with_session_start']:.2f} with session start",
-        f"aggregation: {fl['aggregation']}",
-        "where flowlake's time goes: "
-        + ", ".join(
-            f"{name} {seconds:.1f} s"
-            for name, seconds in fl["breakdown_seconds"].items()
-            if not isinstance(seconds, dict)
-        ),
-        "  aggregation tables: "
-        + ", ".join(f"{n} {s:.1f} s" for n, s in fl["breakdown_seconds"]["aggregation_tables"].items()),
-        f"Delta flow_logs {fl['delta_flow_logs_bytes'] / 1e6:.1f} MB = {fl['delta_flow_logs_to_gzip']:.2f} x the gzip input",
-        f"memory: JVM driver peak RSS {_gib(memory['jvm_driver_peak_rss_bytes'])} (heap max {_gib(memory['jvm_heap_max_bytes'])},"
-        f" FLOWLAKE_DRIVER_MEMORY={memory['driver_memory_setting']}), Python {_gib(memory['python_peak_rss_bytes'])},"
-        f" Python workers (PSS) {_gib(memory['python_workers_peak_pss_bytes'])}, all {_gib(memory['process_tree_peak_bytes'])}",
-        f"check: {result['check']['groups']:,} hourly groups over {len(result['check']['hours'])} hours agree exactly",
-    ]
-    print("\n".join("bench: " + line for line in lines), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,17 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from flowlake import nat_inventory as inventory
-from flowlake.aggregates import HOURLY_TABLES, module_for
+from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import FLOW_LOGS
-from flowlake.lake import table_exists, table_path, write_table_slice
+from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
 from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
 
@@ -58,13 +60,27 @@ def run_aggregate(
     lake = normalize_uri(lake)
     started = time.monotonic()
     nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
-    flow_logs = read_flow_logs(spark, lake, window)
-    rows = {}
-    for table in tables:
-        table_started = time.monotonic()
-        hours = module_for(table).transform(flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb)
-        rows[table] = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
-        log.info("wrote %d rows of %s in %.1fs", rows[table], table, time.monotonic() - table_started)
+    # One read of the window serves every table: the columns they use, kept until the last is written.
+    flow_logs = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+
+    def write(table: str) -> Callable[[], int]:
+        def replace_hours() -> int:
+            table_started = time.monotonic()
+            hours = module_for(table).transform(
+                flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb
+            )
+            rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
+            log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
+            return rows
+
+        return replace_hours
+
+    try:
+        records = flow_logs.count()
+        log.info("read %d records of [%s, %s) in %.1fs", records, window.start, window.end, time.monotonic() - started)
+        rows = write_concurrently({table: write(table) for table in tables})
+    finally:
+        flow_logs.unpersist()
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),

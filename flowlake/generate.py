@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 
 from flowlake.contracts import field_catalogue
 from flowlake.layout import object_key
-from flowlake.parse import record_schema
+from flowlake.parse import catalogue_schema
 from flowlake.window import parse_utc, utc_instant
 
 WINDOW = timedelta(minutes=5)
@@ -854,7 +854,7 @@ class _WindowRecords:
         version = _format_version(fields)
         order = self.rng.permutation(len(self.rows))  # AWS does not sort a file's records
         rows = [self.rows[i] for i in order]
-        schema = record_schema()
+        schema = catalogue_schema()
         return pa.table(
             {
                 column: pa.array(

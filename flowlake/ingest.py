@@ -18,15 +18,14 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake import parse
-from flowlake.contracts import conform
+from flowlake.contracts import conform, table_schema
 from flowlake.lake import write_table_slice
-from flowlake.layout import Listing, list_window, normalize_uri
-from flowlake.window import Window, add_window_arguments, job_arguments, timestamp_literal
+from flowlake.layout import list_window, normalize_uri, parse_object_name
+from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
 log = logging.getLogger("flowlake.ingest")
 
@@ -36,33 +35,19 @@ SOURCE_OBJECTS = "source_objects"
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
 
 
-def read_objects(spark: SparkSession, listing: Listing) -> DataFrame:
-    """The listed objects' bytes, one row per object (gzip is not splittable anyway)."""
-    if not listing.objects:
+def read_objects(spark: SparkSession, uris: list[str]) -> DataFrame:
+    """The objects' bytes, one row per object (gzip is not splittable anyway)."""
+    if not uris:
         return spark.createDataFrame([], BINARY_FILE_SCHEMA)
-    return spark.read.format("binaryFile").load([o.uri for o in listing.objects])
+    return spark.read.format("binaryFile").load(uris)
 
 
-def parse_objects(objects: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(records, outcomes) of binaryFile rows, each object parsed by its own header (or Parquet schema).
+def parse_objects(objects: DataFrame, rows_of_objects) -> DataFrame:
+    """binaryFile rows parsed, each object by its own header (or Parquet schema), into parsed_schema rows.
 
-    Two parses of the same bytes: parsing again for the few outcome rows
-    (quarantined lines, one row per object) costs less than holding every
-    record in a cache until the small tables are written.
+    rows_of_objects: parse.records_and_objects, or parse.quarantine_and_objects.
     """
-    objects = objects.select("path", "length", "content")
-    records = objects.mapInArrow(parse.record_batches, _spark_schema(parse.record_schema()))
-    outcomes = objects.mapInArrow(parse.outcome_batches, _spark_schema(parse.outcome_schema()))
-    return records, outcomes
-
-
-def transform(records: DataFrame, outcomes: DataFrame, root: str, ingested_at: datetime) -> dict[str, DataFrame]:
-    """The rows of the three tables."""
-    return {
-        FLOW_LOGS: flow_log_rows(records),
-        QUARANTINE: quarantine_rows(outcomes),
-        SOURCE_OBJECTS: source_object_rows(outcomes, root, ingested_at),
-    }
+    return objects.select("path", "length", "content").mapInArrow(rows_of_objects, _spark_schema(parse.parsed_schema()))
 
 
 def _spark_schema(schema):
@@ -71,59 +56,101 @@ def _spark_schema(schema):
     return from_arrow_schema(schema)
 
 
-def flow_log_rows(records: DataFrame) -> DataFrame:
-    event_time = F.coalesce(F.timestamp_seconds("start"), F.col("object_time"))
-    return conform(
-        records.withColumn("account_id", F.coalesce("account_id", "key_account_id"))
-        .withColumn("region", F.coalesce("region", "key_region"))
-        .withColumn("event_time", event_time)
-        .withColumn("event_date", F.to_date(event_time)),
-        FLOW_LOGS,
-    )
+def _of_kind(parsed: DataFrame, kind: str) -> DataFrame:
+    return parsed.where(F.col("row_kind") == kind)
 
 
-def quarantine_rows(outcomes: DataFrame) -> DataFrame:
-    rows = outcomes.where(F.col("row_kind") == parse.ROW_QUARANTINE)
-    return conform(
-        rows.withColumn("account_id", F.col("key_account_id")).withColumn("region", F.col("key_region")),
-        QUARANTINE,
-    )
+def flow_log_rows(parsed: DataFrame) -> DataFrame:
+    """The records: the parser has already made them flow_logs rows."""
+    return conform(_of_kind(parsed, parse.ROW_RECORD), FLOW_LOGS)
 
 
-def source_object_rows(outcomes: DataFrame, root: str, ingested_at: datetime) -> DataFrame:
-    rows = outcomes.where(F.col("row_kind") == parse.ROW_OBJECT)
-    return conform(
-        rows.withColumn("object_key", F.expr(f"substring(source_file, {len(root) + 2})"))
-        .withColumn("account_id", F.col("key_account_id"))
-        .withColumn("region", F.col("key_region"))
-        .withColumn("ingested_at", timestamp_literal(ingested_at)),
-        SOURCE_OBJECTS,
-    )
+def quarantine_rows(parsed: DataFrame) -> DataFrame:
+    return conform(_of_kind(parsed, parse.ROW_QUARANTINE), QUARANTINE)
 
 
-def write(tables: dict[str, DataFrame], lake: str, window: Window) -> dict[str, dict]:
-    """Replaces the window's slice of each table; source_objects last, as the run's record.
+# What is kept of each object row while the records are written: source_objects is built from it.
+OBJECT_SUMMARY = (
+    "source_file",
+    "file_format",
+    "log_format",
+    "size_bytes",
+    "lines_read",
+    "records_written",
+    "lines_quarantined",
+    "status",
+)
 
-    Returns what was observed while writing: the hours of the records and the objects' totals.
-    """
-    observe = {
-        # Epoch seconds, not timestamps: Python would read those in its own local zone.
-        FLOW_LOGS: {"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
-        SOURCE_OBJECTS: {
-            "lines_read": F.coalesce(F.sum("lines_read"), F.lit(0)),
-            "records_written": F.coalesce(F.sum("records_written"), F.lit(0)),
-            "lines_quarantined": F.coalesce(F.sum("lines_quarantined"), F.lit(0)),
-            "corrupt_objects": F.count(F.when(F.col("status") == parse.STATUS_CORRUPT, 1)),
-        },
-    }
-    written = {}
-    for table in (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS):
-        started = time.monotonic()
-        written[table] = write_table_slice(
-            tables[table], lake, table, window.predicate("object_time"), metrics=observe.get(table)
+
+def object_summaries() -> Column:
+    """An aggregate over parsed rows: each object row's summary, to observe while the records are written."""
+    summary = F.struct(*OBJECT_SUMMARY)
+    return F.collect_list(F.when(F.col("row_kind") == parse.ROW_OBJECT, summary)).alias("objects")
+
+
+def source_object_frame(spark: SparkSession, summaries: list[dict], root: str, ingested_at: datetime) -> DataFrame:
+    """source_objects rows of the objects' summaries; the rest of a row follows from the object's name."""
+    rows = []
+    for summary in summaries:
+        name = parse_object_name(summary["source_file"].rsplit("/", 1)[-1])
+        rows.append(
+            {
+                **summary,
+                "object_key": summary["source_file"][len(root) + 1 :],
+                "object_time": name["object_time"],
+                "account_id": name["account_id"],
+                "region": name["region"],
+                "flow_log_id": name["flow_log_id"],
+                "ingested_at": utc_instant(ingested_at),
+            }
         )
-        log.info("wrote %s in %.1fs", table, time.monotonic() - started)
-    return written
+    schema = table_schema(SOURCE_OBJECTS)
+    return spark.createDataFrame([tuple(row[c] for c in schema.column_names) for row in rows], schema.struct())
+
+
+def write_records(parsed: DataFrame, lake: str, window: Window) -> tuple[dict, list[dict]]:
+    """Replaces the window's flow_logs rows with the parsed records; returns what the write observed
+    (rows, hours as epoch seconds) and the summary of every object parsed."""
+    objects = Observation()
+    started = time.monotonic()
+    written = write_table_slice(
+        flow_log_rows(parsed.observe(objects, object_summaries())),
+        lake,
+        FLOW_LOGS,
+        window.predicate("object_time"),
+        # Epoch seconds, not timestamps: Python would read those in its own local zone.
+        metrics={"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
+    )
+    summaries = [row.asDict() for row in objects.get["objects"]]
+    log.info(
+        "wrote %d records of %d objects to %s in %.1fs",
+        written["rows"],
+        len(summaries),
+        FLOW_LOGS,
+        time.monotonic() - started,
+    )
+    return written, summaries
+
+
+def write_quarantine(spark: SparkSession, summaries: list[dict], lake: str, window: Window) -> int:
+    """Replaces the window's quarantine rows: the objects with bad lines (or none at all) are parsed again
+    for them, the others need not be."""
+    started = time.monotonic()
+    faulty = [s["source_file"] for s in summaries if s["lines_quarantined"]]
+    parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
+    rows = write_table_slice(quarantine_rows(parsed), lake, QUARANTINE, window.predicate("object_time"))["rows"]
+    log.info("wrote %d lines of %d objects to %s in %.1fs", rows, len(faulty), QUARANTINE, time.monotonic() - started)
+    return rows
+
+
+def write_source_objects(
+    spark: SparkSession, summaries: list[dict], root: str, lake: str, window: Window, ingested_at: datetime
+) -> None:
+    """Written last: the record of what the run read, once the rows read from it are committed."""
+    started = time.monotonic()
+    frame = source_object_frame(spark, summaries, root, ingested_at)
+    write_table_slice(frame, lake, SOURCE_OBJECTS, window.predicate("object_time"))
+    log.info("wrote %d objects to %s in %.1fs", len(summaries), SOURCE_OBJECTS, time.monotonic() - started)
 
 
 def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, ingested_at: datetime) -> dict:
@@ -139,21 +166,21 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         len(listing.skipped),
         time.monotonic() - started,
     )
-    records, outcomes = parse_objects(read_objects(spark, listing))
-    # Outcome rows are few and feed two tables: parse them once.
-    outcomes = outcomes.persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        written = write(transform(records, outcomes, listing.root, ingested_at), lake, window)
-    finally:
-        outcomes.unpersist()
-    objects = written[SOURCE_OBJECTS]
+    parsed = parse_objects(read_objects(spark, [o.uri for o in listing.objects]), parse.records_and_objects)
+    written, summaries = write_records(parsed, lake, window)
+    write_quarantine(spark, summaries, lake, window)
+    write_source_objects(spark, summaries, listing.root, lake, window, ingested_at)
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "objects": objects["rows"],
-        **{name: objects[name] for name in ("lines_read", "records_written", "lines_quarantined", "corrupt_objects")},
+        "objects": len(summaries),
+        **{
+            name: sum(s[name] or 0 for s in summaries)
+            for name in ("lines_read", "records_written", "lines_quarantined")
+        },
+        "corrupt_objects": sum(s["status"] == parse.STATUS_CORRUPT for s in summaries),
         "skipped_objects": len(listing.skipped),
-        "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in written[FLOW_LOGS]["hours"]],
+        "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in written["hours"]],
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

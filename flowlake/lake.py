@@ -6,6 +6,9 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
@@ -13,6 +16,7 @@ from pyspark.sql import functions as F
 from flowlake.contracts import table_schema
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Delta's optimistic concurrency raises these when another writer committed
 # first; the write is a deterministic replace of a slice, so retrying is safe.
@@ -29,6 +33,9 @@ _CONFLICTS = (
     "DELTA_PROTOCOL_CHANGED",
 )
 MAX_ATTEMPTS = 8
+# How flowlake's Parquet files are written, whatever the table (Delta takes these per write, not from
+# the session): v2 data pages, whose delta encodings suit sorted times, counts and line numbers.
+PARQUET_WRITE_OPTIONS = {"parquet.writer.version": "v2"}
 
 
 def table_path(lake: str, table: str) -> str:
@@ -64,7 +71,7 @@ def replace_where(
                 .write.format("delta")
                 .mode("overwrite")
                 .option("replaceWhere", predicate)
-                .options(**(properties or {}))
+                .options(**PARQUET_WRITE_OPTIONS, **(properties or {}))
                 .partitionBy(*partition_by)
                 .save(path)
             )
@@ -85,6 +92,19 @@ def write_table_slice(
     """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract."""
     schema = table_schema(table)
     return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
+
+
+def write_concurrently(writes: dict[str, Callable[[], T]]) -> dict[str, T]:
+    """Runs independent table writes at once, one thread each, and returns each one's result by name.
+
+    Spark runs the jobs of several threads side by side: one table's planning,
+    commit and small jobs overlap the others' work. The first error is raised
+    once every write has ended.
+    """
+    with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="flowlake-write") as pool:
+        futures = {name: pool.submit(write) for name, write in writes.items()}
+        wait(futures.values())
+    return {name: future.result() for name, future in futures.items()}
 
 
 def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:

@@ -1,15 +1,20 @@
 """Parses one flow-log object (gzip text or Parquet) into typed Arrow rows.
 
 Runs inside Spark's Python workers (mapInArrow), one object at a time, fully
-vectorized with pyarrow.compute. Every data line ends up in exactly one of two
-places: a record row or a quarantine row with the reason. An object that cannot
-be decoded at all gives one quarantine row and no records, never a partial read.
+vectorized with pyarrow.compute. What an object yields is one stream of rows of
+parsed_schema(): its records, already the flow_logs rows they become; its
+quarantined lines, each with the reason; and one row saying what became of the
+object. Every data line ends up in exactly one place: a record or a quarantined
+line. An object that cannot be read at all, whatever is wrong with it, gives one
+quarantined row naming the reason and no records, never a partial read, and the
+objects beside it are parsed as usual.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
+import io
 import re
 import zlib
 from dataclasses import dataclass
@@ -19,9 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flowlake.contracts import field_catalogue
+from flowlake.contracts import field_catalogue, table_schema
 from flowlake.layout import parse_object_name
 
+ROW_RECORD = "record"
 ROW_QUARANTINE = "quarantine"
 ROW_OBJECT = "object"
 
@@ -38,45 +44,46 @@ _ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
 # after the cast); 18 keeps every bigint below int64's overflow.
 _MAX_DIGITS = {"int": 10, "bigint": 18}
 _INT32_MAX = 2**31 - 1
-EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
+# AWS publishes objects of up to 75 MB of gzip: more than 1 GiB of text is a gzip bomb, not a flow log.
+MAX_TEXT_BYTES = 1 << 30
+# A flow-log line is a few hundred bytes; a longer one is quarantined, kept up to this length.
+MAX_LINE_CHARS = 65536
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
-
-
-_OBJECT_FIELDS = (
-    pa.field("source_file", pa.string()),
-    pa.field("line_number", pa.int32()),
-    pa.field("key_account_id", pa.string()),
-    pa.field("key_region", pa.string()),
-    pa.field("flow_log_id", pa.string()),
-    pa.field("object_time", TIMESTAMP_TYPE),
+EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
+# The columns of outcome rows that flow_logs does not have.
+_OUTCOME_FIELDS = (
+    pa.field("row_kind", pa.string()),
+    pa.field("raw_line", pa.string()),
+    pa.field("reason", pa.string()),
+    pa.field("file_format", pa.string()),
+    pa.field("log_format", pa.string()),
+    pa.field("size_bytes", pa.int64()),
+    pa.field("lines_read", pa.int64()),
+    pa.field("records_written", pa.int64()),
+    pa.field("lines_quarantined", pa.int64()),
+    pa.field("status", pa.string()),
 )
+_CONTRACT_ARROW_TYPES = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "timestamp": TIMESTAMP_TYPE,
+    "date": pa.date32(),
+    "map<string,string>": EXTRA_FIELDS_TYPE,
+}
 
 
 @functools.cache
-def record_schema() -> pa.Schema:
-    """A record row: every catalogue field, the unknown ones, and where the record came from."""
-    catalogue = [pa.field(f.column, _ARROW_TYPES[f.type]) for f in field_catalogue()]
-    return pa.schema([*_OBJECT_FIELDS, *catalogue, pa.field("extra_fields", EXTRA_FIELDS_TYPE)])
+def parsed_schema() -> pa.Schema:
+    """Every row an object yields: the flow_logs columns, then what outcome rows add (row_kind says which)."""
+    flow_logs = [pa.field(c["name"], _CONTRACT_ARROW_TYPES[c["type"]]) for c in table_schema("flow_logs").columns]
+    return pa.schema([*flow_logs, *_OUTCOME_FIELDS])
 
 
 @functools.cache
-def outcome_schema() -> pa.Schema:
-    """A quarantine row or an object row (row_kind says which): what became of each object and bad line."""
-    return pa.schema(
-        [
-            pa.field("row_kind", pa.string()),
-            *_OBJECT_FIELDS,
-            pa.field("raw_line", pa.string()),
-            pa.field("reason", pa.string()),
-            pa.field("file_format", pa.string()),
-            pa.field("log_format", pa.string()),
-            pa.field("size_bytes", pa.int64()),
-            pa.field("lines_read", pa.int64()),
-            pa.field("records_written", pa.int64()),
-            pa.field("lines_quarantined", pa.int64()),
-            pa.field("status", pa.string()),
-        ]
-    )
+def catalogue_schema() -> pa.Schema:
+    """The flow-log fields as typed columns, named as in the tables."""
+    return pa.schema([pa.field(f.column, _ARROW_TYPES[f.type]) for f in field_catalogue()])
 
 
 @functools.cache
@@ -93,138 +100,93 @@ class ObjectError(Exception):
 
 
 @dataclass
-class _Parsed:
-    columns: dict[str, pa.Array]  # catalogue column -> typed values of good rows
-    extra_fields: pa.Array
-    line_numbers: pa.Array  # of good rows
-    bad_line_numbers: pa.Array
-    bad_lines: pa.Array
-    bad_reasons: pa.Array
-    lines_read: int
-    log_format: str
+class _Typed:
+    columns: dict[str, pa.Array]  # catalogue column -> typed values of the good rows
+    extra_fields: pa.Array  # of the good rows
+    good_rows: np.ndarray  # positions among all rows
+    bad_rows: np.ndarray
 
 
 @dataclass
-class ParsedObject:
-    records: pa.RecordBatch | None  # record_schema
-    outcomes: list[pa.RecordBatch]  # outcome_schema: its quarantine rows, then its one object row
+class _Object:
+    """An object about to be typed: what its name says, and its rows as read."""
+
+    constants: dict  # source_file, account_id, region, flow_log_id, object_time, file_format
+    size: int
+    names: list[str] = None  # its header's fields (or Parquet columns)
+    values: dict[str, pa.Array] = None  # Parquet: its columns
+    lines: pa.Array = None  # text: its data lines
 
 
-def parse_object(uri: str, content: bytes, size_bytes: int | None = None, with_records: bool = True) -> ParsedObject:
-    """Everything one object yields. An object that cannot be decoded yields no records at all.
+def parse_objects(
+    objects: list[tuple[str, bytes, int | None]], *, records: bool = True, quarantine: bool = True
+) -> list[pa.RecordBatch]:
+    """The rows of parsed_schema() the objects (uri, content, size) yield: their records (sorted by
+    interface and start) when records, their quarantined lines when quarantine, and one row per object.
 
-    with_records=False skips building the records' batch, for a pass that only wants the outcomes.
+    Text objects with the same header are typed together, in one pass of vectorized operations
+    (thousands of small objects cost little more than a few big ones). Whatever goes wrong with
+    an object, it is reported in its rows, never raised, and the others are parsed as usual.
     """
-    name = uri.rsplit("/", 1)[-1]
-    key_fields = parse_object_name(name)
+    rows: list[pa.RecordBatch] = []
+    groups: dict[tuple[str, ...], list[_Object]] = {}
+    for uri, content, size_bytes in objects:
+        read = _Object(_constants(uri), len(content) if size_bytes is None else size_bytes)
+        try:
+            if read.constants["file_format"] == "parquet":
+                read.values = _read_parquet(content)
+                read.names = list(read.values)
+                rows += _rows_of_objects([read], records=records, quarantine=quarantine)
+            else:
+                lines = _split_lines(_decompress(content))
+                read.names, read.lines = _header(lines), lines.slice(1)
+                groups.setdefault(tuple(read.names), []).append(read)
+        except Exception as error:  # noqa: BLE001 - one object's fault, whatever it is, must not stop the others
+            rows += _unreadable(read, error, quarantine)
+    for group in groups.values():
+        try:
+            rows += _rows_of_objects(group, records=records, quarantine=quarantine)
+        except Exception:  # noqa: BLE001 - typed alone, each object's fault stays its own
+            for read in group:
+                try:
+                    rows += _rows_of_objects([read], records=records, quarantine=quarantine)
+                except Exception as error:  # noqa: BLE001
+                    rows += _unreadable(read, error, quarantine)
+    return rows
+
+
+def parse_object(uri: str, content: bytes, size_bytes: int | None = None, **passes) -> list[pa.RecordBatch]:
+    """parse_objects of one object."""
+    return parse_objects([(uri, content, size_bytes)], **passes)
+
+
+def _constants(uri: str) -> dict:
+    key_fields = parse_object_name(uri.rsplit("/", 1)[-1])
     if key_fields is None:
         raise ValueError(f"{uri} is not a VPC flow-log object name")
-    constants = {
+    return {
         "source_file": uri,
-        "key_account_id": key_fields["account_id"],
-        "key_region": key_fields["region"],
+        "account_id": key_fields["account_id"],
+        "region": key_fields["region"],
         "flow_log_id": key_fields["flow_log_id"],
         "object_time": key_fields["object_time"],
         "file_format": key_fields["file_format"],
     }
-    size = len(content) if size_bytes is None else size_bytes
-    try:
-        parsed = _parse_parquet(content) if key_fields["file_format"] == "parquet" else _parse_text(_gunzip(content))
-    except ObjectError as error:
-        outcome = functools.partial(_batch, outcome_schema(), 1, constants, reason=pa.array([str(error)]))
-        return ParsedObject(
-            records=None,
-            outcomes=[
-                outcome(row_kind=ROW_QUARANTINE),
-                outcome(
-                    row_kind=ROW_OBJECT, size_bytes=size, records_written=0, lines_quarantined=1, status=STATUS_CORRUPT
-                ),
-            ],
-        )
-
-    records_count = len(parsed.line_numbers)
-    bad_count = len(parsed.bad_line_numbers)
-    records = None
-    if records_count and with_records:
-        records = _batch(
-            record_schema(),
-            records_count,
-            constants,
-            line_number=parsed.line_numbers,
-            extra_fields=parsed.extra_fields,
-            **parsed.columns,
-        )
-    outcomes = []
-    if bad_count:
-        outcomes.append(
-            _batch(
-                outcome_schema(),
-                bad_count,
-                constants,
-                row_kind=ROW_QUARANTINE,
-                line_number=parsed.bad_line_numbers,
-                raw_line=parsed.bad_lines,
-                reason=parsed.bad_reasons,
-            )
-        )
-    if parsed.lines_read == 0:
-        status = STATUS_EMPTY
-    elif bad_count:
-        status = STATUS_PARTIAL
-    else:
-        status = STATUS_OK
-    outcomes.append(
-        _batch(
-            outcome_schema(),
-            1,
-            constants,
-            row_kind=ROW_OBJECT,
-            size_bytes=size,
-            log_format=parsed.log_format,
-            lines_read=parsed.lines_read,
-            records_written=records_count,
-            lines_quarantined=bad_count,
-            status=status,
-        )
-    )
-    return ParsedObject(records=records, outcomes=outcomes)
 
 
-def _batch(schema: pa.Schema, length: int, constants: dict, **columns) -> pa.RecordBatch:
-    """A batch of schema: given arrays, repeated scalars, NULL elsewhere."""
-    values = {**constants, **columns}
-    arrays = []
-    for field in schema:
-        value = values.get(field.name)
-        if value is None:
-            arrays.append(pa.nulls(length, field.type))
-        elif isinstance(value, (pa.Array, pa.ChunkedArray)):
-            arrays.append(value.cast(field.type) if value.type != field.type else value)
-        else:
-            arrays.append(pa.repeat(pa.scalar(value, field.type), length))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+def _unreadable(read: _Object, error: Exception, quarantine: bool) -> list[pa.RecordBatch]:
+    """An object that cannot be read at all: one quarantined row with the reason, and its object row."""
+    reason = str(error) if isinstance(error, ObjectError) else f"could not be parsed: {type(error).__name__}: {error}"
+    constants = read.constants
+    rows = [_rows(1, constants, row_kind=ROW_QUARANTINE, reason=pa.array([reason]))] if quarantine else []
+    return [
+        *rows,
+        _rows(1, constants, row_kind=ROW_OBJECT, size_bytes=read.size, records_written=0, lines_quarantined=1,
+              status=STATUS_CORRUPT, reason=pa.array([reason])),
+    ]  # fmt: skip
 
 
-def _gunzip(content: bytes) -> str:
-    try:
-        raw = gzip.decompress(content)
-    except (OSError, EOFError, zlib.error) as error:
-        raise ObjectError(f"not a valid gzip object: {error}") from None
-    return raw.decode("utf-8", errors="replace")
-
-
-def _split_lines(text: str) -> pa.Array:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    if not text:
-        return pa.array([], pa.string())
-    return pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten().cast(pa.string())
-
-
-def _parse_text(text: str) -> _Parsed:
-    lines = _split_lines(text)
+def _header(lines: pa.Array) -> list[str]:
     if len(lines) == 0:
         raise ObjectError("empty object: no header line")
     header = lines[0].as_py().strip()
@@ -233,29 +195,180 @@ def _parse_text(text: str) -> _Parsed:
         raise ObjectError(f"first line is not a flow-log header: {header[:200]!r}")
     if len(set(names)) != len(names):
         raise ObjectError(f"header names a field twice: {header!r}")
-    data = lines.slice(1)
+    return names
+
+
+def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -> list[pa.RecordBatch]:
+    """The rows of objects of one format (the same header, or one Parquet object), typed together."""
+    names = group[0].names
+    lengths = [len(read.lines) if read.values is None else _row_count(read.values) for read in group]
+    object_of_row = np.repeat(np.arange(len(group), dtype=np.int64), lengths)
+    # Line numbers within each object: the header is a text object's line 1, a Parquet object has none.
+    first = [2 if read.values is None else 1 for read in group]
+    line_numbers = np.concatenate([np.arange(f, f + n, dtype=np.int32) for f, n in zip(first, lengths, strict=True)])
+    if group[0].values is None:
+        values, good_index, reasons, raw_lines = _split_fields(group, names)
+    else:
+        (read,) = group
+        values, raw_lines = read.values, None
+        good_index, reasons = np.arange(lengths[0]), np.full(lengths[0], None, dtype=object)
+    typed = _type_columns(values, names, good_index, reasons)
+    rows = []
+    if records and len(typed.good_rows):
+        rows.append(_record_rows(typed, group, object_of_row[typed.good_rows], line_numbers[typed.good_rows]))
+    if quarantine and len(typed.bad_rows):
+        bad = typed.bad_rows
+        shown = raw_lines.take(pa.array(bad)) if raw_lines is not None else _rendered_rows(values, names, bad)
+        rows.append(
+            _rows(
+                len(bad),
+                _per_row(group, object_of_row[bad]),
+                row_kind=ROW_QUARANTINE,
+                line_number=pa.array(line_numbers[bad]),
+                raw_line=shown,
+                reason=pa.array(reasons[bad].tolist(), pa.string()),
+            )
+        )
+    good = np.bincount(object_of_row[typed.good_rows], minlength=len(group))
+    bad = np.bincount(object_of_row[typed.bad_rows], minlength=len(group))
+    statuses = [
+        STATUS_EMPTY if n == 0 else STATUS_PARTIAL if b else STATUS_OK for n, b in zip(lengths, bad, strict=True)
+    ]
+    rows.append(
+        _rows(
+            len(group),
+            _per_row(group, np.arange(len(group))),
+            row_kind=ROW_OBJECT,
+            size_bytes=pa.array([read.size for read in group], pa.int64()),
+            log_format=" ".join(names),
+            lines_read=pa.array(lengths, pa.int64()),
+            records_written=pa.array(good, pa.int64()),
+            lines_quarantined=pa.array(bad, pa.int64()),
+            status=pa.array(statuses),
+        )
+    )
+    return rows
+
+
+def _row_count(values: dict[str, pa.Array]) -> int:
+    return len(next(iter(values.values()))) if values else 0
+
+
+def _split_fields(group: list[_Object], names: list[str]):
+    """The text lines of the group split into fields: (values of the well-formed lines by field,
+    their positions, each line's fault or None, the lines as kept in the quarantine)."""
+    data = pa.concat_arrays([read.lines for read in group]) if len(group) > 1 else group[0].lines
     tokens = pc.split_pattern(data, " ")
     counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     width = len(names)
-    well_formed = counts == width
+    too_long = pc.greater(pc.utf8_length(data), MAX_LINE_CHARS).to_numpy(zero_copy_only=False)
+    not_utf8 = pc.match_substring(data, "\ufffd").to_numpy(zero_copy_only=False)
+    well_formed = (counts == width) & ~too_long & ~not_utf8
     reasons = np.full(len(data), None, dtype=object)
     reasons[~well_formed] = [
-        "blank line" if not line else f"expected {width} fields, found {count}"
+        _line_fault(line, count, width)
         for line, count in zip(data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed], strict=True)
     ]
-    flat = tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()
+    flat = (tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()).cast(pa.string())
     values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
-    return _type_columns(
-        values,
-        names,
-        good_index=np.flatnonzero(well_formed),
-        reasons=reasons,
-        raw_lines=data,
-        first_line_number=2,  # the header is line 1
+    raw_lines = pc.utf8_slice_codeunits(data, 0, MAX_LINE_CHARS).cast(pa.string())
+    return values, np.flatnonzero(well_formed), reasons, raw_lines
+
+
+def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Array]:
+    """The name-given columns of each row, from the object it came from."""
+    which = pa.array(object_of_row, pa.int64())
+    return {
+        column: pa.array([read.constants[column] for read in group], parsed_schema().field(column).type).take(which)
+        for column in ("source_file", "account_id", "region", "flow_log_id", "object_time")
+    } | {"file_format": pa.array([read.constants["file_format"] for read in group]).take(which)}
+
+
+def _record_rows(
+    typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray
+) -> pa.RecordBatch:
+    """The records as flow_logs rows, sorted by interface and start: runs of one interface compress
+    well and let readers skip what they do not ask for."""
+    count = len(line_numbers)
+    given = _per_row(group, object_of_row)
+    columns = dict(typed.columns)
+    # The record's own account and region, else the object key's.
+    for column in ("account_id", "region"):
+        columns[column] = pc.coalesce(columns[column], given[column]) if column in columns else given[column]
+    start = columns.get("start")
+    object_time = given["object_time"]
+    event_time = (
+        object_time
+        if start is None
+        else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), object_time)
     )
+    batch = _rows(
+        count,
+        given,
+        row_kind=ROW_RECORD,
+        line_number=pa.array(line_numbers),
+        extra_fields=typed.extra_fields,
+        event_time=event_time,
+        event_date=event_time.cast(pa.date32()),
+        **columns,
+    )
+    keys = [(name, "ascending") for name in ("interface_id", "start") if name in columns]
+    return batch.take(pc.sort_indices(batch, sort_keys=keys)) if keys else batch
 
 
-def _parse_parquet(content: bytes) -> _Parsed:
+def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:
+    """A batch of parsed_schema(): given arrays, repeated scalars, NULL elsewhere."""
+    values = {**constants, **columns}
+    arrays = []
+    for field in parsed_schema():
+        value = values.get(field.name)
+        if value is None:
+            arrays.append(pa.nulls(length, field.type))
+        elif isinstance(value, pa.Array | pa.ChunkedArray):
+            arrays.append(value.cast(field.type) if value.type != field.type else value)
+        else:
+            arrays.append(pa.repeat(pa.scalar(value, field.type), length))
+    return pa.RecordBatch.from_arrays(arrays, schema=parsed_schema())
+
+
+def _decompress(content: bytes) -> str:
+    """The object's text; a gzip bomb stops at MAX_TEXT_BYTES."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
+            raw = stream.read(MAX_TEXT_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ObjectError(f"not a valid gzip object: {error}") from None
+    if len(raw) > MAX_TEXT_BYTES:
+        raise ObjectError(f"more than {MAX_TEXT_BYTES} bytes of text once decompressed: not a flow-log object")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # The lines with bytes that are not UTF-8 are quarantined (see _split_fields); the others stand.
+        return raw.decode("utf-8", errors="replace")
+
+
+def _split_lines(text: str) -> pa.Array:
+    """Lines ended by LF, CRLF or a lone CR."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        return pa.array([], pa.large_string())
+    return pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+
+
+def _line_fault(line: str, count: int, width: int) -> str:
+    if not line:
+        return "blank line"
+    if len(line) > MAX_LINE_CHARS:
+        return f"line longer than {MAX_LINE_CHARS} characters"
+    if "\ufffd" in line:
+        return "line is not valid UTF-8"
+    return f"expected {width} fields, found {count}"
+
+
+def _read_parquet(content: bytes) -> dict[str, pa.Array]:
     try:
         table = pq.read_table(pa.BufferReader(content))
     except (pa.ArrowException, OSError) as error:
@@ -263,15 +376,7 @@ def _parse_parquet(content: bytes) -> _Parsed:
     names = table.column_names
     if len(set(names)) != len(names):
         raise ObjectError(f"Parquet columns name a field twice: {' '.join(names)!r}")
-    values = {name: table.column(name).combine_chunks() for name in names}
-    return _type_columns(
-        values,
-        names,
-        good_index=np.arange(table.num_rows),
-        reasons=np.full(table.num_rows, None, dtype=object),
-        raw_lines=None,
-        first_line_number=1,
-    )
+    return {name: table.column(name).combine_chunks() for name in names}
 
 
 def _dash_as_null(text: pa.Array) -> pa.Array:
@@ -316,19 +421,9 @@ def _typed_column(name: str, field, column: pa.Array) -> tuple[pa.Array, np.ndar
     return numbers, pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
 
 
-def _type_columns(
-    values: dict[str, pa.Array],
-    names: list[str],
-    good_index: np.ndarray,
-    reasons: np.ndarray,
-    raw_lines: pa.Array | None,
-    first_line_number: int,
-) -> _Parsed:
+def _type_columns(values: dict[str, pa.Array], names: list[str], good_index: np.ndarray, reasons: np.ndarray) -> _Typed:
     """Types the values of the well-formed rows (good_index: their positions among all rows, whose
-    reasons so far are in reasons); a row with a value not of its field's type is quarantined.
-
-    raw_lines: every row as read, or None (Parquet): a quarantined row is then shown as its values.
-    """
+    reasons so far are in reasons); a row with a value not of its field's type is quarantined."""
     catalogue = _catalogue_by_name()
     typed: dict[str, pa.Array] = {}
     unknown: list[str] = []
@@ -345,20 +440,12 @@ def _type_columns(
     extra = _extra_fields(values, unknown, len(good_index))
     is_bad = np.not_equal(reasons, None)
     keep = ~is_bad[good_index]
-    bad_rows = np.flatnonzero(is_bad)
     keep_mask = pa.array(keep)
-    line_numbers = pa.array(np.arange(first_line_number, len(reasons) + first_line_number, dtype=np.int32))
-    return _Parsed(
+    return _Typed(
         columns={column: array.filter(keep_mask) for column, array in typed.items()},
         extra_fields=extra.filter(keep_mask),
-        line_numbers=line_numbers.take(pa.array(good_index[keep], type=pa.int64())),
-        bad_line_numbers=line_numbers.take(pa.array(bad_rows, type=pa.int64())),
-        bad_lines=raw_lines.take(pa.array(bad_rows, type=pa.int64()))
-        if raw_lines is not None
-        else _rendered_rows(values, names, bad_rows),
-        bad_reasons=pa.array(reasons[bad_rows].tolist(), pa.string()),
-        lines_read=len(reasons),
-        log_format=" ".join(names),
+        good_rows=good_index[keep],
+        bad_rows=np.flatnonzero(is_bad),
     )
 
 
@@ -384,24 +471,26 @@ def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) 
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def _parsed_objects(batches, with_records: bool):
-    """Each object of binaryFile batches (path, length, content), parsed."""
+def _parsed_objects(batches, *, records: bool, quarantine: bool):
+    """The rows of the objects of each binaryFile batch (path, length, content), in one batch: Spark
+    takes a few large batches faster than many small ones."""
     for batch in batches:
-        paths = batch.column("path").to_pylist()
-        lengths = batch.column("length").to_pylist()
-        contents = batch.column("content")
-        for i, (path, length) in enumerate(zip(paths, lengths, strict=True)):
-            yield parse_object(path, contents[i].as_py(), length, with_records)
+        objects = zip(
+            batch.column("path").to_pylist(),
+            (content.as_py() for content in batch.column("content")),
+            batch.column("length").to_pylist(),
+            strict=True,
+        )
+        rows = parse_objects(list(objects), records=records, quarantine=quarantine)
+        if rows:
+            yield pa.concat_batches(rows)
 
 
-def record_batches(batches):
-    """mapInArrow body: the records of every object (record_schema)."""
-    for parsed in _parsed_objects(batches, with_records=True):
-        if parsed.records is not None:
-            yield parsed.records
+def records_and_objects(batches):
+    """mapInArrow body of ingest's first pass: every record and every object row (parsed_schema)."""
+    yield from _parsed_objects(batches, records=True, quarantine=False)
 
 
-def outcome_batches(batches):
-    """mapInArrow body: the quarantine and object rows of every object (outcome_schema)."""
-    for parsed in _parsed_objects(batches, with_records=False):
-        yield from parsed.outcomes
+def quarantine_and_objects(batches):
+    """mapInArrow body of the pass over objects with bad lines: their quarantined lines and object rows."""
+    yield from _parsed_objects(batches, records=False, quarantine=True)

@@ -43,9 +43,11 @@ def runtime_conf() -> dict[str, str]:
         # Flow-log times are UTC; a session in another zone would shift hours.
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        # Ingest hands whole objects (up to 75 MB gzip each) to Python in Arrow
-        # batches: a few objects per batch bounds a worker's memory.
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "16",
+        # Ingest hands whole objects (up to 75 MB gzip each) to Python in Arrow batches of
+        # up to 64 objects or 32 MB: objects of one batch are parsed together, and a
+        # worker's memory stays bounded.
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "64",
+        "spark.sql.execution.arrow.maxBytesPerBatch": str(32 * 1024 * 1024),
         # Spark checks the listed objects in a job of one task per object by
         # default (1,152 tasks for a day of 4 flow logs): a few tasks suffice.
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
@@ -58,6 +60,10 @@ def runtime_conf() -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        # Smaller than snappy and, measured on flow logs, faster to write.
+        "spark.sql.parquet.compression.codec": "zstd",
+        # 8-byte timestamps that delta-encode, instead of the legacy 12-byte INT96.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # Vacuum below 7 days is refused unless the caller asks for it.
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
     }

@@ -93,7 +93,8 @@ def _wait(what: str, check, log: Path) -> None:
         try:
             if check():
                 return
-        except OSError:
+        except (OSError, ValueError):
+            # Until its JSON endpoint is attached, the master's web UI answers with its HTML page.
             pass
         time.sleep(1)
     raise TimeoutError(f"{what} within {STARTUP_SECONDS}s:\n{log.read_text()[-4000:]}")

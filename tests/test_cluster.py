@@ -54,7 +54,7 @@ class LogWhereFlowlakeComesFrom:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         with open({log!r}, "a") as log:
-            log.write(json.dumps({{"pid": os.getpid(), "executable": sys.executable,
+            log.write(json.dumps({{"pid": os.getpid(), "executable": sys.executable, "cwd": os.getcwd(),
                                    "origin": spec.origin if spec else None}}) + "\\n")
         return spec
 
@@ -182,19 +182,20 @@ def local_lake(spark_s3, objects, submitted, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def dag_run_on_cluster(cluster, objects, tmp_path_factory) -> tuple[dict, Path]:
-    """One hourly DAG run (dag.test()) with spark_default pointing at the cluster, on the local folder."""
+    """One hourly DAG run (dag.test()) with spark_default pointing at the cluster, on a local folder."""
     root = tmp_path_factory.mktemp("dag_on_cluster")
     shutil.copytree(objects[0], root / "source")
     env = {k: v for k, v in airflow_for(root).items() if k not in INHERITED_PYTHON_SETTINGS}
     env["AIRFLOW_CONN_SPARK_DEFAULT"] = cluster.master_url
-    return run_hour(env, at(10, 0)), root / "lake"
+    return run_hour(env, at(10, 0)), root
 
 
 @pytest.fixture(scope="module")
-def local_hourly_lake(spark, objects, tmp_path_factory) -> Path:
+def local_hourly_lake(spark, dag_run_on_cluster, tmp_path_factory) -> Path:
     """The hourly job of the same hour in local mode (this session), on the same folder."""
+    _, dag_root = dag_run_on_cluster
     root = tmp_path_factory.mktemp("local_hourly")
-    arguments = ["--source", str(objects[0]), "--lake", str(root / "lake"), "--run-id", "local"]
+    arguments = ["--source", str(dag_root / "source"), "--lake", str(root / "lake"), "--run-id", "local"]
     window = ["--start", at(10, 0).isoformat(), "--end", at(11, 0).isoformat()]
     assert hourly.main([*arguments, *window, "--data-docs", str(root / "data_docs")], spark=spark) == 0
     return root / "lake"
@@ -238,7 +239,8 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(s
     python, log = executor_python
     imports = [json.loads(line) for line in log.read_text().splitlines()]
     assert {Path(seen["executable"]) for seen in imports} == {python}
-    found = [Path(seen["origin"]) for seen in imports if seen["origin"]]
+    # PySpark puts the shipped zip on the path relative to the executor's folder.
+    found = [Path(seen["cwd"], seen["origin"]) for seen in imports if seen["origin"]]
     assert found, "no executor imported flowlake"
     for origin in found:
         # <worker's work folder>/<application>/<executor>/flowlake.zip/flowlake/__init__.py
@@ -260,7 +262,8 @@ def test_the_cluster_writes_the_tables_local_mode_writes(spark_s3, submitted, lo
 def test_the_hourly_dag_runs_on_the_cluster_and_writes_what_local_mode_writes(
     dag_run_on_cluster, local_hourly_lake, cluster, spark
 ):
-    run, lake = dag_run_on_cluster
+    run, root = dag_run_on_cluster
+    lake = root / "lake"
     assert run["state"] == "success", run["tasks"]
     summary = run["results"]["process_hour"]
     assert (summary["ingest"]["objects"], summary["ingest"]["records_written"]) == (2, 4)

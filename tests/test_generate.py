@@ -353,9 +353,9 @@ def test_a_generated_hour_ingests_without_quarantine(spark, tmp_path):
 
 
 def test_benchmark_duckdb_figures_match_the_raw_records(tmp_path):
-    from bench.ingest_bench import duckdb_hourly, per_hour
+    from bench.duckdb_job import run
 
-    write_benchmark_day(str(tmp_path), START, records=1500, hours=1, processes=1)
+    summary = write_benchmark_day(str(tmp_path), START, records=1500, hours=1, processes=1)
     expected = defaultdict(lambda: [0, 0, 0])
     for path in (tmp_path / "AWSLogs").rglob("*.log.gz"):
         for r in read_object(path)[1]:
@@ -366,6 +366,17 @@ def test_benchmark_duckdb_figures_match_the_raw_records(tmp_path):
                 figures[0] += 1
                 figures[1] += r["packets"]
                 figures[2] += r["bytes"]
-    figures = duckdb_hourly(tmp_path)
-    assert figures == {key: tuple(values) for key, values in expected.items()}
-    assert sorted(per_hour(figures)) == [int((START - timedelta(hours=1)).timestamp()), int(START.timestamp())]
+    traffic = run(str(tmp_path), summary["nat_inventory"])["traffic"]
+    assert {tuple(row[:5]): tuple(row[5:]) for row in traffic} == {key: tuple(v) for key, v in expected.items()}
+
+
+def test_benchmark_random_objects_hold_exactly_the_records_asked_for_and_are_deterministic(tmp_path):
+    from bench.data import RANDOM_OBJECTS, write_random_objects
+
+    summary = write_random_objects(str(tmp_path / "a"), START, records=2003, processes=1)
+    write_random_objects(str(tmp_path / "b"), START, records=2003, processes=1)
+    objects = sorted((tmp_path / "a" / "AWSLogs").rglob("*.log.gz"))
+    assert (summary["objects"], len(objects)) == (RANDOM_OBJECTS, RANDOM_OBJECTS)
+    assert sum(len(read_object(path)[1]) for path in objects) == summary["records"] == 2003
+    for path in objects:
+        assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes()

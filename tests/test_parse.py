@@ -6,9 +6,10 @@ import gzip
 import io
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flowlake.parse import STATUS_CORRUPT, STATUS_PARTIAL, parse_object
+from flowlake.parse import ROW_OBJECT, ROW_QUARANTINE, ROW_RECORD, STATUS_CORRUPT, STATUS_PARTIAL, parse_object
 
 TEXT_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.gz"
 PARQUET_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.parquet"
@@ -61,15 +62,20 @@ def aws_typed_parquet() -> pa.Table:
     )
 
 
+def of_kind(parsed: list[pa.RecordBatch], kind: str) -> pa.Table:
+    table = pa.Table.from_batches(parsed)
+    return table.filter(pc.equal(table.column("row_kind"), kind))
+
+
 def records(parsed, first_line: int) -> dict[int, tuple]:
-    table = pa.Table.from_batches([parsed.records])
+    table = of_kind(parsed, ROW_RECORD)
     columns = ["interface_id", "srcport", "bytes", "start", "end", "action", "extra_fields"]
     rows = zip(*(table.column(c).to_pylist() for c in columns), strict=True)
     return {line - first_line + 1: row for line, row in zip(table.column("line_number").to_pylist(), rows, strict=True)}
 
 
 def quarantined(parsed, first_line: int) -> dict[int, str]:
-    (quarantine, _object) = parsed.outcomes
+    quarantine = of_kind(parsed, ROW_QUARANTINE)
     return {
         line - first_line + 1: reason
         for line, reason in zip(
@@ -88,7 +94,7 @@ def test_text_and_parquet_give_the_same_records_and_the_same_quarantine():
     assert quarantined(text, first_line=2) == {2: BAD[2].format("'70000000000'"), 3: BAD[3].format("'-7'")}
     assert quarantined(parquet, first_line=1) == {2: BAD[2].format("70000000000"), 3: BAD[3].format("-7")}
     for parsed in (text, parquet):
-        (object_row,) = parsed.outcomes[1].to_pylist()
+        (object_row,) = of_kind(parsed, ROW_OBJECT).to_pylist()
         assert (object_row["lines_read"], object_row["records_written"], object_row["lines_quarantined"]) == (5, 3, 2)
         assert object_row["status"] == STATUS_PARTIAL
 
@@ -97,8 +103,8 @@ def test_a_parquet_row_with_a_bad_string_number_is_quarantined_alone_and_shown_a
     table = pa.table({"interface_id": ["eni-a", "eni-b"], "bytes": ["100", "oops"], "start": [1, 2]})
     parsed = parse_object(PARQUET_URI, parquet_object(table))
 
-    assert pa.Table.from_batches([parsed.records]).column("bytes").to_pylist() == [100]
-    (bad,) = parsed.outcomes[0].to_pylist()
+    assert of_kind(parsed, ROW_RECORD).column("bytes").to_pylist() == [100]
+    (bad,) = of_kind(parsed, ROW_QUARANTINE).to_pylist()
     assert (bad["line_number"], bad["raw_line"], bad["reason"]) == (
         2,
         "eni-b oops 2",
@@ -112,7 +118,8 @@ def test_a_parquet_object_with_a_nested_column_is_quarantined_whole_naming_the_c
     )
     parsed = parse_object(PARQUET_URI, parquet_object(table))
 
-    assert parsed.records is None
-    quarantine, object_row = (batch.to_pylist()[0] for batch in parsed.outcomes)
+    assert of_kind(parsed, ROW_RECORD).num_rows == 0
+    (quarantine,) = of_kind(parsed, ROW_QUARANTINE).to_pylist()
+    (object_row,) = of_kind(parsed, ROW_OBJECT).to_pylist()
     assert quarantine["reason"] == "column tags is of type struct<k: string>, which is not a flow-log value"
     assert (object_row["status"], object_row["records_written"]) == (STATUS_CORRUPT, 0)

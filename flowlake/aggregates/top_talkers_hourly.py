@@ -43,15 +43,32 @@ def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -
         )
         for direction, column in ADDRESS_OF_DIRECTION.items()
     ]
-    per_address = sides[0].unionByName(sides[1]).groupBy(*GROUP, "address").agg(*_totals())
-    ranking = Window.partitionBy(*GROUP).orderBy(F.desc_nulls_last("bytes"), F.asc_nulls_last("address"))
-    ranked = per_address.withColumn("rank", F.row_number().over(ranking))
-    top = ranked.where(F.col("rank") <= top_talkers)
-    others = (
-        ranked.where(F.col("rank") > top_talkers)
-        .groupBy(*GROUP)
-        .agg(*_totals())
-        .withColumn("rank", F.lit(None).cast("int"))
-        .withColumn("address", F.lit(None).cast("string"))
+    addresses = sides[0].unionByName(sides[1])
+    # Each group's total row (address NULL) ranked first, then its addresses: keeping ranks up to N + 1
+    # lets Spark keep the top rows of each group while it sorts, and one pass over those few rows
+    # turns the total into "everyone else".
+    candidates = (
+        addresses.groupBy(*GROUP, "address")
+        .agg(*_totals(), F.lit(False).alias("is_total"))
+        .unionByName(
+            addresses.groupBy(*GROUP)
+            .agg(*_totals(), F.lit(True).alias("is_total"))
+            .withColumn("address", F.lit(None).cast("string"))
+        )
     )
-    return conform(top.unionByName(others), TABLE)
+    ranking = Window.partitionBy(*GROUP).orderBy(
+        F.desc("is_total"), F.desc_nulls_last("bytes"), F.asc_nulls_last("address")
+    )
+    top = candidates.withColumn("position", F.row_number().over(ranking)).where(F.col("position") <= top_talkers + 1)
+    group = Window.partitionBy(*GROUP)
+    kept = {c: F.sum(F.when(~F.col("is_total"), F.col(c))).over(group) for c in ("bytes", "packets", "records")}
+    rows = top.select(
+        *GROUP,
+        F.when(~F.col("is_total"), F.col("address")).alias("address"),
+        F.when(~F.col("is_total"), F.col("position") - 1).alias("rank"),
+        *[
+            F.when(F.col("is_total"), F.col(c) - F.coalesce(kept[c], F.lit(0))).otherwise(F.col(c)).alias(c)
+            for c in ("bytes", "packets", "records")
+        ],
+    )
+    return conform(rows.where(F.col("records") > 0), TABLE)
