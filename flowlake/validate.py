@@ -150,14 +150,11 @@ def run_validate(
     run_identifier = gx_runner.run_identifier(run_id, validated_at)
     outcomes, stored = [], []
     with dq.window_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds) as checks:
-        for check in checks:
-            check_started = time.monotonic()
-            check_outcomes, stored_as = gx_runner.run_check(
-                context, check, thresholds.suite_parameters(), run_identifier
-            )
+        checked = gx_runner.run_checks(context, checks, thresholds.suite_parameters(), run_identifier)
+        for check, check_outcomes, stored_as in checked:
             outcomes += check_outcomes
             stored.append(stored_as)
-            log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
+            log.info("%s on %s judged after %.1fs", check.suite, check.batch, time.monotonic() - started)
     expired = gx_runner.prune_results(context, validated_at - timedelta(days=data_docs_days))
     if expired:
         log.info("Data Docs: %d results of runs older than %d days removed", expired, data_docs_days)

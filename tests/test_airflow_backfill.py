@@ -1,4 +1,4 @@
-"""`airflow backfill create` of three hours on a running local Airflow: the same tables as one `flowlake run`."""
+"""`airflow backfill create` of two hours on a running local Airflow: the same tables as one `flowlake run`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from tests.frames import read, rows, rows_without
 
 DAG_ID = "vpc_flow_logs_hourly"
 START = datetime(2026, 11, 1, 0, tzinfo=UTC)
-HOURS = 3
+HOURS = 2
 FINISHED = {"success", "failed"}
 RUNS_SECONDS = 2400
 
 
 @pytest.fixture(scope="module")
 def backfilled(tmp_path_factory):
-    """Three hours of generated objects, backfilled through Airflow; returns the runs and task states."""
+    """Two hours of generated objects, backfilled through Airflow; returns the runs and task states."""
     root = tmp_path_factory.mktemp("backfill")
     source, lake = root / "source", root / "lake"
     generate(str(source), START, HOURS, records_per_hour=200)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +54,8 @@ DATA_SOURCES = {False: "flowlake", True: "flowlake-in-memory"}
 # Above this many rows a frame of records stays in Spark. In memory, Great Expectations judges
 # in milliseconds what costs it a Spark job per metric; these rows take some 100 MB there.
 MAX_ROWS_IN_MEMORY = 200_000
+# Check frames computed at once while Great Expectations judges the earlier ones.
+PREPARING_THREADS = 4
 DATA_DOCS_SITE = "flowlake"
 BATCH_DEFINITION = "whole frame"
 # Offending rows named per expectation in results and alerts.
@@ -122,26 +126,50 @@ def _batch_definition(context, asset_name: str, in_memory: bool):
     return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
 
 
-def run_check(
-    context, check: Check, parameters: dict, run_identifier: RunIdentifier
-) -> tuple[list[Outcome], ValidationResultIdentifier]:
-    """The outcome of each expectation, and where Great Expectations stored the results."""
-    suite = context.suites.add_or_update(load_suite(check.suite))
+@dataclass(frozen=True)
+class Batch:
+    """A check's frame as Great Expectations judges it: collected into memory, or persisted in Spark."""
+
+    data: DataFrame | pd.DataFrame
+
+    @property
+    def in_memory(self) -> bool:
+        return isinstance(self.data, pd.DataFrame)
+
+    def release(self) -> None:
+        if not self.in_memory:
+            self.data.unpersist()
+
+
+def prepare(check: Check) -> Batch:
+    """The check's frame computed: in memory unless it holds records, and more than MAX_ROWS_IN_MEMORY."""
     frame = timestamps_as_text(check.frame.select(*columns_checked(check)))
+    if not check.grows_with_records:
+        return Batch(in_memory(frame))
     # In Spark, each expectation is at least one job over the frame: computed once, kept for them all.
-    frame = frame.persist(StorageLevel.MEMORY_AND_DISK) if check.grows_with_records else frame
-    validated_in_memory = not check.grows_with_records or frame.count() <= MAX_ROWS_IN_MEMORY
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(
-            name=f"{check.suite} on {check.batch}",
-            data=_batch_definition(context, check.batch, validated_in_memory),
-            suite=suite,
-        )
-    )
-    batch = in_memory(frame) if validated_in_memory else frame
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    if frame.count() > MAX_ROWS_IN_MEMORY:
+        return Batch(frame)
     try:
+        return Batch(in_memory(frame))
+    finally:
+        frame.unpersist()
+
+
+def judge(
+    context, check: Check, batch: Batch, parameters: dict, run_identifier: RunIdentifier
+) -> tuple[list[Outcome], ValidationResultIdentifier]:
+    """The outcome of each expectation on the prepared batch, and where Great Expectations stored the results."""
+    try:
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(
+                name=f"{check.suite} on {check.batch}",
+                data=_batch_definition(context, check.batch, batch.in_memory),
+                suite=context.suites.add_or_update(load_suite(check.suite)),
+            )
+        )
         results = definition.run(
-            batch_parameters={"dataframe": batch},
+            batch_parameters={"dataframe": batch.data},
             expectation_parameters=parameters,
             result_format={
                 "result_format": "SUMMARY",
@@ -151,14 +179,33 @@ def run_check(
             run_id=run_identifier,
         )
     finally:
-        if check.grows_with_records:
-            frame.unpersist()
+        batch.release()
     stored_as = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=check.suite),
         run_id=run_identifier,
         batch_identifier=results.batch_id,
     )
     return [_outcome(check, result) for result in results.results], stored_as
+
+
+def run_check(
+    context, check: Check, parameters: dict, run_identifier: RunIdentifier
+) -> tuple[list[Outcome], ValidationResultIdentifier]:
+    return judge(context, check, prepare(check), parameters, run_identifier)
+
+
+def run_checks(
+    context, checks: list[Check], parameters: dict, run_identifier: RunIdentifier
+) -> Iterator[tuple[Check, list[Outcome], ValidationResultIdentifier]]:
+    """run_check of each check in order, their frames computed side by side while earlier ones are judged.
+
+    A check frame is small: computing it is mostly waiting on Spark's scheduling and Delta's
+    snapshots, so several at once take little more than the slowest.
+    """
+    with ThreadPoolExecutor(PREPARING_THREADS, thread_name_prefix="check-frames") as pool:
+        batches = [pool.submit(prepare, check) for check in checks]
+        for check, batch in zip(checks, batches, strict=True):
+            yield check, *judge(context, check, batch.result(), parameters, run_identifier)
 
 
 def columns_checked(check: Check) -> list[str]:
