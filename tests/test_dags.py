@@ -54,6 +54,7 @@ def task_facts(task):
         "command": kwargs.get("command"),
         "application": kwargs.get("application"),
         "deferrable": kwargs.get("deferrable"),
+        "options": kwargs.get("options"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "on_failure_callback": bool(task.on_failure_callback),
     }
@@ -141,6 +142,8 @@ def test_hourly_dag_waits_for_delivery_then_runs_the_hour_in_one_spark_applicati
     assert tasks["wait_for_delivery"]["operator"] == "TimeDeltaSensor"
     assert tasks["wait_for_delivery"]["deferrable"] is True
     assert tasks["process_hour"]["command"] == "hourly"
+    # Catchup is off: after an outage, the next run ingests every hour since the last one that succeeded.
+    assert tasks["process_hour"]["options"]["--catch-up-from"] == "{{ prev_data_interval_end_success or '' }}"
 
 
 def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
