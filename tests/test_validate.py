@@ -67,7 +67,7 @@ from flowlake.validate import (
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
 from tests.frames import collected, frame_of, ordered, read, rows, utc
-from tests.servers import SmtpServer, WebhookServer, body
+from tests.servers import SmtpServer, WebhookServer, body, tls_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INGESTED_AT = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -593,12 +593,32 @@ def test_warnings_alone_alert_only_when_asked(monkeypatch):
     sent = []
     monkeypatch.setattr(validate_job.alerts, "send_alert", lambda subject, lines: sent.append(subject) or ["webhook"])
     report = Report("r1", Window(HOUR_11, NOON), [failed_outcome("interfaces", "x", "warning", "")], Path("/d"))
-    assert validate_job.send_alert(report, "critical") == []
-    assert validate_job.send_alert(report, "warning") == ["webhook"]
+    assert validate_job.send_alert(report, "critical") == ([], [])
+    assert validate_job.send_alert(report, "warning") == (["webhook"], [])
     assert sent == [
         "flowlake data quality warnings for 2026-11-01T11:00Z to 2026-11-01T12:00Z: "
         "0 critical, 1 warning expectation(s) failed"
     ]
+
+
+def test_an_alert_an_untrusted_smtp_server_did_not_get_is_reported_beside_the_target_reached(monkeypatch, tmp_path):
+    """The summary names the targets reached and why the others were not: no silently lost email."""
+    report = Report("r1", Window(HOUR_11, NOON), [failed_outcome("delivery", "objects", "critical", "")], Path("/d"))
+    with WebhookServer() as webhook, SmtpServer(tls=tls_files(tmp_path)) as smtp:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("FLOWLAKE_SMTP_STARTTLS", "true")
+        monkeypatch.setenv("FLOWLAKE_SMTP_TO", "oncall@example.com")
+        monkeypatch.delenv("FLOWLAKE_SMTP_CA_FILE", raising=False)
+        reached, failures = validate_job.send_alert(report, "critical")
+    assert reached == ["webhook"]
+    assert failures == [
+        f"email: the certificate of SMTP server 127.0.0.1:{smtp.port} did not verify (unable to get local issuer "
+        "certificate): set FLOWLAKE_SMTP_CA_FILE or the flowlake_smtp connection's extra 'ca_file' to the CA that "
+        "signed it"
+    ]
+    assert (len(webhook.received), smtp.received) == (1, [])
 
 
 # --- whole windows -----------------------------------------------------------------------------
