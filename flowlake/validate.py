@@ -111,16 +111,19 @@ def alert_message(report: Report) -> tuple[str, list[str]]:
     return subject, lines
 
 
-def send_alert(report: Report, alert_on: str) -> list[str]:
-    """Alerts when a critical expectation failed (or, with alert_on=warning, any); returns targets reached."""
+def send_alert(report: Report, alert_on: str) -> tuple[list[str], list[str]]:
+    """Alerts when a critical expectation failed (or, with alert_on=warning, any).
+
+    Returns the targets reached and why the others were not, for the run's summary.
+    """
     if not (report.failed(CRITICAL) or (alert_on == WARNING and report.failed(WARNING))):
-        return []
+        return [], []
     try:
-        return alerts.send_alert(*alert_message(report))
+        return alerts.send_alert(*alert_message(report)), []
     except alerts.AlertDeliveryError as error:
-        # The exit code already says the run failed; a lost alert must not hide the results written.
+        # The exit code already says whether the run failed; a lost alert must not hide the results written.
         log.error("alert not delivered: %s", error)
-        return []
+        return error.reached, error.failures
 
 
 def run_validate(
@@ -257,7 +260,7 @@ def validate_and_alert(
         nat_inventory=args.nat_inventory,
         data_docs_days=args.data_docs_days,
     )
-    alerted = send_alert(report, args.alert_on)
+    alerted, alert_failures = send_alert(report, args.alert_on)
     return {
         "run_id": run_id,
         "window_start": window.start.isoformat(),
@@ -267,6 +270,7 @@ def validate_and_alert(
         "failed_warning": [_name(o) for o in report.failed(WARNING)],
         "data_docs": str(report.data_docs),
         "alerted": alerted,
+        "alert_failures": alert_failures,
         "exit_code": report.exit_code,
     }
 

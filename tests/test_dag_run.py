@@ -255,5 +255,9 @@ def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, we
     assert task.startswith(
         "flowlake task failed: vpc_flow_logs_hourly.process_hour for 2026-11-01T10:00Z to 2026-11-01T11:00Z"
     )
-    # The Airflow alert carries the job's verdict, so it stands on its own.
-    assert "flowlake hourly failed" in task and "expect_column_values_to_be_in_set(status)" in task
+    # The Airflow alert says which task, run and try, and where the log is; the job's output stays in the log.
+    _, about, run, error, log = task.splitlines()
+    assert about == "- DAG vpc_flow_logs_hourly, task process_hour, logical date 2026-11-01T11:00:00Z, try 1"
+    assert run.startswith("- run manual__")  # dag.test() names the run after the time it ran
+    assert error == "- error: AirflowFailException; what it says is in the log"
+    assert log.startswith("- log: http://")

@@ -3,6 +3,8 @@
 The Data Docs folder holds the HTML site (index.html at its top) and, in gx/,
 the file-backed Great Expectations project: each run stores there its suites as
 loaded from expectations/ and its results, then adds their pages to the site.
+The pages load only files of the site (flowlake.dq.data_docs), and the project
+sends no analytics.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ValidationResultIdentifier,
 )
 
+from flowlake.dq import data_docs  # noqa: E402 (imports great_expectations, after the guard above)
+
 # Where a check's frame is validated: in Spark, or collected into memory (pandas) first.
 DATA_SOURCES = {False: "flowlake", True: "flowlake-in-memory"}
 # Above this many rows a frame of records stays in Spark. In memory, Great Expectations judges
@@ -93,20 +97,12 @@ def load_suite(name: str):
 
 def open_context(data_docs_dir: Path):
     context = gx.get_context(mode="file", project_root_dir=str(data_docs_dir))
+    # Nothing about a validation leaves the machine (the project's setting outranks GX_ANALYTICS_ENABLED).
+    context.variables.analytics_enabled = False
     # The progress bars would fill job logs with carriage returns.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     # The site at the folder's top, not deep in the project's uncommitted/ folder.
-    context.variables.data_docs_sites = {
-        DATA_DOCS_SITE: {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(data_docs_dir.resolve()),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
-    }
+    context.variables.data_docs_sites = {DATA_DOCS_SITE: data_docs.site_config(data_docs_dir.resolve())}
     context.variables.save()
     return context
 
@@ -288,7 +284,9 @@ def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:
     context.build_data_docs(
         resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=name) for name in sorted(suites))]
     )
-    return Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+    index = Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+    data_docs.copy_assets(index.parent)
+    return index
 
 
 def prune_results(context, kept_since: datetime) -> int:
