@@ -25,6 +25,7 @@ from pyspark.sql import SparkSession
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.run import run_pipeline
+from flowlake.security import add_security_arguments, config_of
 from flowlake.validate import add_validation_arguments, checked_thresholds, validate_and_alert
 from flowlake.window import Window, job_arguments
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"hours before the window whose objects are ingested again, for late deliveries (default {DEFAULT_LOOKBACK_HOURS})",
     )
     add_nat_arguments(parser)
+    add_security_arguments(parser)
     add_validation_arguments(parser)
     return parser
 
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     if args.lookback_hours < 0:
         parser.error("--lookback-hours must not be negative")
     thresholds = checked_thresholds(parser, args)
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-hourly")
     started_at = datetime.now(UTC)
     summary = run_pipeline(
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         args.nat_inventory,
         ingested_at=started_at,
         nat_price_per_gb=args.nat_price_per_gb,
+        security=security,
     )
     summary["validate"] = validate_and_alert(spark, args, window, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]
