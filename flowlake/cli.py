@@ -13,6 +13,7 @@ COMMANDS = {
     "hourly": ("flowlake.hourly", "main"),
     "validate": ("flowlake.validate", "main"),
     "compact": ("flowlake.compact", "main"),
+    "capacity": ("flowlake.capacity", "main"),
     "nat-inventory": ("flowlake.nat_inventory", "main"),
     "generate": ("flowlake.generate", "main"),
     "sql": ("flowlake.sql", "main"),
