@@ -1,12 +1,21 @@
-"""vpc_flow_logs_maintenance: daily compaction and vacuum of the lake, and the NAT gateway inventory refresh."""
+"""vpc_flow_logs_maintenance: daily compaction and vacuum of the lake, the NAT gateway inventory refresh, and
+the previous day's capacity figures."""
 
 from __future__ import annotations
 
 from airflow.sdk import DAG, CronTriggerTimetable
 
-from flowlake_airflow.assets import NAT_GATEWAYS_ASSET
+from flowlake_airflow.assets import CAPACITY_ASSET, NAT_GATEWAYS_ASSET
 from flowlake_airflow.defaults import DAG_ARGUMENTS
-from flowlake_airflow.settings import DELTA_WRITERS_POOL, EC2_ENDPOINT, LAKE, NAT_REGIONS, VACUUM_RETENTION_HOURS
+from flowlake_airflow.settings import (
+    DELTA_WRITERS_POOL,
+    EC2_ENDPOINT,
+    LAKE,
+    NAT_REGIONS,
+    PREVIOUS_DAY_END,
+    PREVIOUS_DAY_START,
+    VACUUM_RETENTION_HOURS,
+)
 from flowlake_airflow.spark import FlowlakeJobOperator
 
 DOC = f"""
@@ -18,8 +27,10 @@ DOC = f"""
   unless the Variable `flowlake_nat_inventory` names an inventory file.
 - **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
   (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
+- **capacity** runs `flowlake capacity` for the previous UTC day: `capacity_daily` from
+  `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
 
-Both write Delta tables, so both take the pool `flowlake_delta_writers` (one slot), shared
+All write Delta tables, so all take the pool `flowlake_delta_writers` (one slot), shared
 with the hourly DAG: compaction never runs while an hour is being written.
 Lake: Variable `{LAKE.variable}` (else FLOWLAKE_LAKE, else the repository's sample lake).
 """
@@ -48,4 +59,13 @@ with DAG(
         command="compact",
         arguments=["--lake", LAKE.template],
         options={"--retention-hours": VACUUM_RETENTION_HOURS.template},
+    )
+
+    capacity = FlowlakeJobOperator(
+        task_id="capacity",
+        pool=DELTA_WRITERS_POOL,
+        command="capacity",
+        arguments=["--lake", LAKE.template],
+        window={"start": PREVIOUS_DAY_START, "end": PREVIOUS_DAY_END},
+        outlets=[CAPACITY_ASSET],
     )

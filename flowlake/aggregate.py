@@ -26,18 +26,10 @@ from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import FLOW_LOGS
 from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
-from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
+from flowlake.security import SecurityConfig, add_security_arguments, config_of
+from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours, slice_predicate
 
 log = logging.getLogger("flowlake.aggregate")
-
-
-def slice_predicate(window: Window, time_column: str) -> str:
-    """The window on time_column, plus the same bound on event_date so that Delta prunes partitions."""
-    last_date = (window.end - timedelta(microseconds=1)).date()
-    return (
-        f"event_date >= DATE '{window.start.date()}' AND event_date <= DATE '{last_date}' "
-        f"AND {window.predicate(time_column)}"
-    )
 
 
 def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
@@ -54,21 +46,34 @@ def run_aggregate(
     nat_inventory: str | None = None,
     tables: tuple[str, ...] = HOURLY_TABLES,
     nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+    security: SecurityConfig | None = None,
 ) -> dict:
-    """Replaces the window's hours of each table; nat_inventory is an inventory file (else the lake's table)."""
+    """Replaces the window's hours of each table; nat_inventory is an inventory file (else the lake's table).
+
+    security: the security_findings settings (default: SecurityConfig.load()).
+    """
     require_whole_hours(window)
     lake = normalize_uri(lake)
     started = time.monotonic()
     nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
+    options = {
+        "nat_inventory": nat_gateways,
+        "nat_price_per_gb": nat_price_per_gb,
+        "security": security or SecurityConfig.load(),
+    }
+    # What a table reads from the lake besides the window's records, read before any table is written.
+    inputs = {
+        table: module_for(table).read_inputs(spark, lake, window, **options)
+        for table in tables
+        if hasattr(module_for(table), "read_inputs")
+    }
     # One read of the window serves every table: the columns they use, kept until the last is written.
     flow_logs = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
 
     def write(table: str) -> Callable[[], int]:
         def replace_hours() -> int:
             table_started = time.monotonic()
-            hours = module_for(table).transform(
-                flow_logs, nat_inventory=nat_gateways, nat_price_per_gb=nat_price_per_gb
-            )
+            hours = module_for(table).transform(flow_logs, **options, **inputs.get(table, {}))
             rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
             log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
             return rows
@@ -81,12 +86,19 @@ def run_aggregate(
         rows = write_concurrently({table: write(table) for table in tables})
     finally:
         flow_logs.unpersist()
+    # After every table is written: what a table does with its new rows (security_findings: alerts).
+    after = {
+        table: module_for(table).after_write(spark, lake, window, **options)
+        for table in tables
+        if hasattr(module_for(table), "after_write")
+    }
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
         "hours": int((window.end - window.start) / timedelta(hours=1)),
         "rows": rows,
         "nat_inventory": nat_source,
+        **({"after_write": after} if after else {}),
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("aggregate done: %s", json.dumps(summary))
@@ -111,15 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
     add_window_arguments(parser)
     add_nat_arguments(parser)
+    add_security_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from flowlake.spark_session import get_spark
 
-    args, window = job_arguments(build_parser(), argv, whole_hours=True)
+    parser = build_parser()
+    args, window = job_arguments(parser, argv, whole_hours=True)
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-aggregate")
-    summary = run_aggregate(spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb)
+    summary = run_aggregate(
+        spark, args.lake, window, args.nat_inventory, nat_price_per_gb=args.nat_price_per_gb, security=security
+    )
     print(json.dumps(summary))
     return summary
 

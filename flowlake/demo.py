@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from flowlake import generate, report, run, validate
+from flowlake import capacity, chart, generate, report, run, validate
 from flowlake.window import Window, configure_logging, parse_utc
 
 
@@ -43,28 +43,56 @@ def main(argv: list[str] | None = None) -> int:
     nat_inventory = str(Path(args.source) / generate.NAT_INVENTORY_NAME)
     data_docs = str(Path(args.lake).resolve().parent / "data_docs")
 
-    step = _step(1, 5, f"Sample data: {args.hours} hours of flow logs from {start.isoformat()} in {args.source}")
+    step = _step(1, 6, f"Sample data: {args.hours} hours of flow logs from {start.isoformat()} in {args.source}")
     if (Path(args.source) / "AWSLogs").exists() and Path(nat_inventory).exists():
         print("  already there (generation is deterministic): kept")
     else:
         generate.main(["--out", args.source, *window[:2], "--hours", str(args.hours)])
     print(f"  {time.monotonic() - step:.0f}s")
 
-    step = _step(2, 5, "Starting Spark (local mode)")
+    step = _step(2, 6, "Starting Spark (local mode)")
     spark = get_spark("flowlake-demo")
     print(f"  Spark {spark.version}, {time.monotonic() - step:.0f}s")
 
-    step = _step(3, 5, "Ingest and hourly aggregates (flowlake run)")
-    run.main(["--source", args.source, "--lake", args.lake, *window, "--nat-inventory", nat_inventory], spark=spark)
+    step = _step(3, 6, "Ingest and hourly aggregates (flowlake run)")
+    # The sample's bastions let in the office's address on port 22 on purpose: its findings are low.
+    security_config = Path(args.lake).resolve().parent / "security_findings.yaml"
+    security_config.parent.mkdir(parents=True, exist_ok=True)
+    security_config.write_text(f"trusted_source_cidrs: ['{generate.OFFICE}/32']\n")
+    print(f"  security settings: {security_config} (the sample office {generate.OFFICE} is trusted)")
+    run.main(
+        [
+            "--source",
+            args.source,
+            "--lake",
+            args.lake,
+            *window,
+            "--nat-inventory",
+            nat_inventory,
+            "--security-config",
+            str(security_config),
+        ],
+        spark=spark,
+    )
     print(f"  {time.monotonic() - step:.0f}s")
 
-    step = _step(4, 5, "Data quality (flowlake validate)")
+    step = _step(4, 6, "Capacity per day and a chart of each day's hourly traffic per VPC")
+    first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [first_day + timedelta(days=n) for n in range((end - first_day + timedelta(days=1, microseconds=-1)).days)]
+    capacity.run_capacity(spark, args.lake, Window(days[0], days[-1] + timedelta(days=1)))
+    for day in days:
+        page = Path(args.lake).resolve().parent / f"traffic_{day:%Y-%m-%d}.html"
+        chart.write_day_chart(spark, args.lake, day.date(), page)
+        print(f"  chart: {page}")
+    print(f"  {time.monotonic() - step:.0f}s")
+
+    step = _step(5, 6, "Data quality (flowlake validate)")
     verdict = validate.main(
         ["--lake", args.lake, *window, "--data-docs", data_docs, "--nat-inventory", nat_inventory], spark=spark
     )
     print(f"  {'passed' if verdict == 0 else 'FAILED (see the report)'}, {time.monotonic() - step:.0f}s")
 
-    _step(5, 5, "Report")
+    _step(6, 6, "Report")
     print(report.build_report(spark, args.lake, Window(start, end), data_docs))
     print(f"\nDemo finished in {time.monotonic() - began:.0f}s")
     return verdict

@@ -11,7 +11,8 @@ Parquet one), the default and Hive-compatible layouts, daily and hourly
 partitions, text and Parquet. Interfaces: EC2 instances, load balancers and NAT
 gateways; the NAT gateway inventory goes to SOURCE/nat_gateways.csv, outside
 AWSLogs/, so ingestion skips it. Traffic follows a daily rhythm in each
-region's local time and carries port scans, SSH/RDP attempts and exposures,
+region's local time and carries port scans, SSH/RDP attempts and exposures, a
+daily traffic spike (a database instance uploading about 400 MB at 20:05 UTC),
 NODATA and SKIPDATA records; a few objects are delivered late (named 10 or 15
 minutes after their records' end times).
 
@@ -132,6 +133,13 @@ SCANNERS = [f"198.51.100.{i}" for i in range(128, 255)]
 OFFICE = "203.0.113.10"  # the only address the bastions' security groups let in on port 22
 S3_ADDRESSES = [f"52.216.{i}.{j}" for i in (8, 64, 170) for j in (14, 86, 133, 220)]
 NOISE_PORTS = (23, 25, 445, 1433, 3306, 5900, 6379, 8080, 8443, 9200)
+# Every day from 20:05 to 20:15 UTC, the first database instance of prod-use1 uploads about 400 MB
+# to one internet address on port 443: a traffic spike against that interface's usual hour.
+EXFILTRATION_VPC = "prod-use1"
+EXFILTRATION_HOUR_UTC = 20
+EXFILTRATION_WINDOWS = 2
+EXFILTRATION_RECORDS_PER_WINDOW = 30
+EXFILTRATION_DESTINATION = "192.0.2.200"
 DATABASE_PORTS = (5432, 6379)
 
 TCP, UDP, ICMP = 6, 17, 1
@@ -407,7 +415,7 @@ def _rng(seed: int, flow_log: FlowLog, window_start: datetime, stream: int) -> n
     return np.random.default_rng([seed, flow_log.seed_key, int(window_start.timestamp()) // 300, stream])
 
 
-_WINDOW_STREAM, _HOUR_STREAM, _BENCH_STREAM = 1, 2, 3
+_WINDOW_STREAM, _HOUR_STREAM, _BENCH_STREAM, _EXFILTRATION_STREAM = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -835,6 +843,29 @@ class _WindowRecords:
                 path_back=PATH_INTERNET_GATEWAY,
             )
 
+    def exfiltration(self, rng: np.random.Generator):
+        """A database instance sends hundreds of megabytes out on 443 (its own randomness: the window's
+        other records stay as they were without it)."""
+        for db in self.vpc.with_role("db")[:1]:
+            for _ in range(EXFILTRATION_RECORDS_PER_WINDOW):
+                end = self.window + int(rng.integers(0, 300))
+                # Started within the hour, so that the whole spike lands in it.
+                start = end - int(rng.integers(0, min(self.flow_log.aggregation_seconds, 300)))
+                packets = int(rng.integers(4500, 5500))
+                self.exchange(
+                    db,
+                    None,
+                    db.private_ip,
+                    EXFILTRATION_DESTINATION,
+                    int(rng.integers(32768, 61000)),
+                    443,
+                    TCP,
+                    (packets, packets * 1400),
+                    (packets // 2, packets // 2 * 60),
+                    (start, end),
+                    path_out=PATH_INTERNET_GATEWAY,
+                )
+
     def skipdata(self):
         interface = self._pick(self.vpc.interfaces)
         start, end = self._times()
@@ -864,6 +895,14 @@ class _WindowRecords:
                 for column in _columns(fields)
             }
         )
+
+
+def is_exfiltration_window(flow_log: FlowLog, window_start: datetime) -> bool:
+    return (
+        flow_log.vpc.name == EXFILTRATION_VPC
+        and window_start.hour == EXFILTRATION_HOUR_UTC
+        and 5 <= window_start.minute < 5 * (EXFILTRATION_WINDOWS + 1)
+    )
 
 
 def window_objects(
@@ -899,6 +938,8 @@ def window_objects(
         records.rdp_exposure()
     if index == events.skipdata:
         records.skipdata()
+    if is_exfiltration_window(flow_log, window_start):
+        records.exfiltration(_rng(seed, flow_log, window_start, _EXFILTRATION_STREAM))
     records.nodata()
     if not records.rows:
         return []

@@ -27,6 +27,7 @@ from pyspark.sql import SparkSession
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.run import run_pipeline
+from flowlake.security import add_security_arguments, config_of
 from flowlake.validate import add_validation_arguments, checked_thresholds, validate_and_alert
 from flowlake.window import Window, job_arguments, parse_utc
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "older gaps are for a backfill",
     )
     add_nat_arguments(parser)
+    add_security_arguments(parser)
     add_validation_arguments(parser)
     return parser
 
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     if args.lookback_hours < 0:
         parser.error("--lookback-hours must not be negative")
     thresholds = checked_thresholds(parser, args)
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-hourly")
     started_at = datetime.now(UTC)
     summary = run_pipeline(
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         args.nat_inventory,
         ingested_at=started_at,
         nat_price_per_gb=args.nat_price_per_gb,
+        security=security,
     )
     summary["validate"] = validate_and_alert(spark, args, window, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]

@@ -1,5 +1,5 @@
-"""A short plain-text report of a window: what was ingested, who talked, what was rejected,
-what the NAT gateways cost, SKIPDATA/NODATA, and the data-quality verdict.
+"""A short plain-text report of a window: what was ingested, who talked, what was rejected, the
+security findings, what the NAT gateways cost, SKIPDATA/NODATA, and the data-quality verdict.
 
     flowlake report --lake LAKE --start ... --end ...
 """
@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake.layout import normalize_uri
+from flowlake.security import severity_rank
 from flowlake.sql import DEFAULT_LAKE, register_tables, run_named_query
 from flowlake.window import Window, add_window_arguments, timestamps_as_text
 
@@ -73,6 +74,25 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
         else rejects.groupBy("dstport")
         .agg(F.sum("records").alias("records"), F.sum("packets").alias("packets"), F.sum("bytes").alias("bytes"))
         .orderBy(F.desc("records"), "dstport"),
+    )
+    findings = _in_window(spark, tables, "security_findings", "hour", window)
+    lines += _table(
+        "Security findings by type and severity",
+        None
+        if findings is None
+        else findings.groupBy("finding_type", "severity")
+        .agg(F.count("*").alias("findings"), F.countDistinct("hour").alias("hours"))
+        .orderBy("finding_type", F.desc(severity_rank("severity"))),
+        limit=20,
+    )
+    lines += _table(
+        "Security findings, most severe first",
+        None
+        if findings is None
+        else findings.orderBy(F.desc(severity_rank("severity")), F.desc("factor"), "hour", "finding_id").select(
+            "hour", "finding_type", "severity", "interface_id", "srcaddr", "dstport", "description"
+        ),
+        limit=10,
     )
     nat = _in_window(spark, tables, "nat_gateway_hourly", "hour", window)
     lines += _table(

@@ -25,6 +25,7 @@ from flowlake.aggregate import add_nat_arguments, run_aggregate
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.ingest import run_ingest
+from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.window import Window, job_arguments, parse_utc
 
 log = logging.getLogger("flowlake.run")
@@ -61,11 +62,12 @@ def run_pipeline(
     *,
     ingested_at: datetime,
     nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+    security: SecurityConfig | None = None,
 ) -> dict:
     started = time.monotonic()
     ingested = run_ingest(spark, source, lake, window, ingested_at)
     aggregated = [
-        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb)
+        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
         for hours in aggregate_windows(window, ingested["hours_touched"])
     ]
     summary = {"ingest": ingested, "aggregate": aggregated, "seconds": round(time.monotonic() - started, 2)}
@@ -77,13 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowlake run", description=__doc__.split("\n\n")[0])
     add_ingest_arguments(parser)
     add_nat_arguments(parser)
+    add_security_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
     from flowlake.spark_session import get_spark
 
-    args, window = job_arguments(build_parser(), argv)
+    parser = build_parser()
+    args, window = job_arguments(parser, argv)
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-run")
     summary = run_pipeline(
         spark,
@@ -93,6 +98,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
         args.nat_inventory,
         ingested_at=datetime.now(UTC),
         nat_price_per_gb=args.nat_price_per_gb,
+        security=security,
     )
     print(json.dumps(summary))
     return summary

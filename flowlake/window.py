@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -72,6 +72,15 @@ class Window:
     def predicate(self, column: str) -> str:
         fmt = "%Y-%m-%d %H:%M:%S"
         return f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
+
+
+def slice_predicate(window: Window, time_column: str) -> str:
+    """The window on time_column, plus the same bound on event_date so that Delta prunes partitions."""
+    last_date = (window.end - timedelta(microseconds=1)).date()
+    return (
+        f"event_date >= DATE '{window.start.date()}' AND event_date <= DATE '{last_date}' "
+        f"AND {window.predicate(time_column)}"
+    )
 
 
 def require_whole_hours(window: Window) -> None:

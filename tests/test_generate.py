@@ -199,6 +199,24 @@ def test_statuses_rejects_scans_and_admin_ports_are_present(sample):
     assert any(r["dstport"] == 3389 and r["action"] == "ACCEPT" for r in records)
 
 
+def test_a_database_instance_spikes_at_20_utc_above_the_spike_thresholds(tmp_path):
+    from flowlake.security import SecurityConfig
+
+    root = tmp_path / "source"
+    summary = generate(str(root), START + timedelta(hours=18), hours=3, seed=7, records_per_hour=400)
+    prod = next(fl for fl in summary["flow_logs"] if fl["region"] == "us-east-1" and fl["file_format"] == "text")
+    bytes_to_443 = Counter()
+    for path in objects_under(root / "AWSLogs" / prod["account_id"]).values():
+        for r in read_object(path)[1]:
+            if r["dstport"] == 443 and r["srcaddr"] == "10.0.10.100":  # prod-use1's first database instance
+                bytes_to_443[datetime.fromtimestamp(r["start"], UTC).hour] += r["bytes"]
+    config = SecurityConfig.load()
+    spike = bytes_to_443[20]
+    usual = max(bytes_to_443[18], bytes_to_443[19], 1)
+    assert spike >= config.spike_min_bytes and spike >= config.spike_high_factor * usual, bytes_to_443
+    assert bytes_to_443[18] < config.spike_min_bytes and bytes_to_443[19] < config.spike_min_bytes
+
+
 def test_nat_inventory_matches_the_nat_records(sample):
     root, summary, objects = sample
     assert summary["nat_inventory"] == str(root / "nat_gateways.csv")

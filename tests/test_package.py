@@ -19,7 +19,17 @@ from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
 JOBS = PROJECT_ROOT / "jobs"
 LIBRARY = PROJECT_ROOT / "flowlake"
 # The subcommands that start Spark, each of which spark-submit must be able to run.
-SPARK_JOBS = {"ingest", "aggregate", "run", "hourly", "validate", "compact", "nat-inventory", "remove-objects"}
+SPARK_JOBS = {
+    "ingest",
+    "aggregate",
+    "run",
+    "hourly",
+    "validate",
+    "compact",
+    "nat-inventory",
+    "remove-objects",
+    "capacity",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -58,3 +58,68 @@ def test_nat_gateway_hours_are_printed_in_utc(spark, tmp_path):
         "  2026-11-01 05:00Z       1,000,000          30,000,000    0.0014",
         "  2026-11-01 06:00Z       2,000,000                   0    0.0001",
     ]
+
+
+def finding(hour, kind, severity, description, **columns) -> dict:
+    return {
+        "hour": hour,
+        "finding_id": f"{kind}-{hour.hour}",
+        "finding_type": kind,
+        "severity": severity,
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "addresses": [],
+        "ports": [],
+        "metric": "records",
+        "observed_value": 1.0,
+        "description": description,
+        "event_date": hour.date(),
+        **columns,
+    }
+
+
+def test_security_findings_are_counted_and_the_most_severe_listed_first(spark, tmp_path):
+    lake = tmp_path / "lake"
+    append(
+        frame(
+            spark,
+            "security_findings",
+            [
+                finding(
+                    utc(2026, 11, 1, 5), "port_scan", "medium", "one source probed 30 port(s)", srcaddr="198.51.100.9"
+                ),
+                finding(
+                    utc(2026, 11, 1, 6), "port_scan", "medium", "one source probed 25 port(s)", srcaddr="198.51.100.9"
+                ),
+                finding(
+                    utc(2026, 11, 1, 6),
+                    "traffic_spike",
+                    "high",
+                    "bytes to port 443/6: 600000000",
+                    interface_id="eni-0db",
+                    dstport=443,
+                    factor=60.0,
+                ),
+                finding(utc(2026, 11, 1, 7), "traffic_spike", "critical", "after the window", interface_id="eni-0db"),
+            ],
+        ),
+        lake,
+        "security_findings",
+    )
+
+    text = build_report(spark, str(lake), Window(utc(2026, 11, 1, 5), utc(2026, 11, 1, 7)))
+
+    def section(title: str) -> list[str]:
+        return text.split(f"\n\n{title}\n", 1)[1].split("\n\n", 1)[0].splitlines()
+
+    assert section("Security findings by type and severity") == [
+        "   finding_type  severity  findings  hours",
+        "      port_scan    medium         2      2",
+        "  traffic_spike      high         1      1",
+    ]
+    assert section("Security findings, most severe first") == [
+        "               hour   finding_type  severity  interface_id       srcaddr  dstport                     description",
+        "  2026-11-01 06:00Z  traffic_spike      high       eni-0db          None      443  bytes to port 443/6: 600000000",
+        "  2026-11-01 05:00Z      port_scan    medium          None  198.51.100.9     None    one source probed 30 port(s)",
+        "  2026-11-01 06:00Z      port_scan    medium          None  198.51.100.9     None    one source probed 25 port(s)",
+    ]

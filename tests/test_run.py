@@ -131,12 +131,17 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
     assert second["ingest"]["hours_touched"] == [H10.isoformat(), H11.isoformat()]
     assert [(a["window_start"], a["window_end"]) for a in second["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
     # top_talkers_hourly: hour 10 has 1 source and 2 destinations, hour 11 has 4 sources and 3 destinations.
+    # port_traffic_hourly: hour 10 eni-app port 22 (no vpc-id) and 443 (vpc-1); hour 11 eni-nat 443, eni-app 22
+    # (the NAT gateway's two replies go to port 40001, above their source port: not service side).
+    # security_findings: no scan, no spike, and the only public source to port 22 was rejected.
     assert second["aggregate"][0]["rows"] == {
         "traffic_hourly": 5,
         "rejects_hourly": 1,
         "nat_gateway_hourly": 1,
         "log_status_hourly": 5,
         "top_talkers_hourly": 10,
+        "port_traffic_hourly": 4,
+        "security_findings": 0,
     }
     app, nat = {"interface_id": "eni-app"}, {"interface_id": "eni-nat", "vpc_id": "vpc-1"}
     assertDataFrameEqual(

@@ -61,15 +61,45 @@ ROWS = [
 ]
 
 
+def capacity(day, resource_type, resource_id, bytes_, week_before) -> dict:
+    change = None if week_before is None else bytes_ - week_before
+    return {
+        "day": day,
+        "account_id": "123456789010",
+        "region": "us-east-1",
+        "vpc_id": "vpc-1",
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "bytes": bytes_,
+        "bytes_week_before": week_before,
+        "change_bytes": change,
+        "change_share": None if change is None else change / week_before,
+    }
+
+
+CAPACITY = [
+    capacity(date(2025, 11, 1), "interface", "eni-1", 1500, 1000),
+    capacity(date(2025, 11, 1), "nat_gateway", "nat-1", 900, 1000),
+    capacity(date(2025, 11, 1), "interface", "eni-2", 100, None),  # nothing a week before: not a grower
+    capacity(date(2025, 10, 31), "interface", "eni-3", 99999, 1),  # another day
+]
+
+
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory):
     lake = tmp_path_factory.mktemp("sql") / "lake"
     append(frame(spark, "flow_logs", ROWS), lake, "flow_logs")
     register_tables(spark, str(lake))
+    # capacity_daily's named query reads the table by name: a view of hand-made rows stands in for it.
+    frame(spark, "capacity_daily", CAPACITY).createOrReplaceTempView("capacity_daily")
     return lake
 
 
 EXPECTED = {
+    "capacity_top_growers": [
+        (date(2025, 11, 1), "123456789010", "us-east-1", "vpc-1", "interface", "eni-1", 1500, 1000, 500, 0.5),
+        (date(2025, 11, 1), "123456789010", "us-east-1", "vpc-1", "nat_gateway", "nat-1", 900, 1000, -100, -0.1),
+    ],
     "total_bytes": [(71580, 67, 4)],
     "ssh_rdp_traffic": [("ACCEPT", 22, 1, 10, 1000, 1), ("REJECT", 3389, 1, 2, 80, 1)],
     "admin_port_traffic": [(22, "ACCEPT", 1, 1000, 1), (3389, "REJECT", 1, 80, 1)],

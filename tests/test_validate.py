@@ -938,6 +938,10 @@ def test_rows_deleted_from_flow_logs_fail_the_reconciliations(spark, clean, dama
         ("reconcile_top_talkers_hourly", "destination_bytes"): (14400, 13400),
         ("reconcile_top_talkers_hourly", "source_records"): (36, 35),
         ("reconcile_top_talkers_hourly", "destination_packets"): (156, 146),
+        # Every traffic record of this lake goes to its service port (dstport <= srcport).
+        ("reconcile_port_traffic_hourly", "records"): (36, 35),
+        ("reconcile_port_traffic_hourly", "packets"): (156, 146),
+        ("reconcile_port_traffic_hourly", "bytes"): (14400, 13400),
     }
     assert failures(report) == {
         ("objects", "expect_column_pair_values_to_be_equal", "records_written, flow_logs_rows", "critical"),

@@ -17,6 +17,8 @@ INGEST_TABLES = ("flow_logs", "flow_logs_quarantine", "source_objects")
 DQ_RESULTS_TABLE = "dq_results"
 # What `flowlake nat-inventory` writes (tests check it against flowlake.nat_inventory).
 NAT_GATEWAYS_TABLE = "nat_gateways"
+# What `flowlake capacity` writes (tests check it against flowlake.capacity).
+CAPACITY_TABLE = "capacity_daily"
 
 
 def table_asset(table: str) -> Asset:
@@ -31,3 +33,4 @@ INGEST_ASSETS = table_assets(INGEST_TABLES)
 HOURLY_ASSETS = table_assets(HOURLY_TABLES)
 DQ_RESULTS_ASSET = table_asset(DQ_RESULTS_TABLE)
 NAT_GATEWAYS_ASSET = table_asset(NAT_GATEWAYS_TABLE)
+CAPACITY_ASSET = table_asset(CAPACITY_TABLE)

@@ -53,5 +53,9 @@ EC2_ENDPOINT = Setting("flowlake_ec2_endpoint", "FLOWLAKE_EC2_ENDPOINT", "")
 
 HOUR_START = "{{ data_interval_start.isoformat() }}"
 HOUR_END = "{{ data_interval_end.isoformat() }}"
+# The maintenance DAG's runs have no data interval of their own (a trigger timetable): the day
+# before the run's, whole UTC days, is what capacity_daily is computed for.
+PREVIOUS_DAY_START = "{{ (data_interval_end - macros.timedelta(days=1)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
+PREVIOUS_DAY_END = "{{ data_interval_end.strftime('%Y-%m-%dT00:00:00+00:00') }}"
 # Empty: `flowlake compact`'s default (7 days, its safe minimum).
 VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")

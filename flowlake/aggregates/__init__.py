@@ -3,6 +3,12 @@
 Each module `flowlake.aggregates.<table>` defines TABLE (its name) and a pure
 `transform(flow_logs: DataFrame, **options) -> DataFrame` whose rows carry an
 `hour` TIMESTAMP column; its schema and documentation live in schemas/<table>/.
+A table that needs more than the window's records defines
+`read_inputs(spark, lake, window, **options) -> dict`: what it reads from the lake,
+passed to its transform as keyword arguments (security_findings: the previous
+weeks' port figures). A table that acts once written (alerts) defines
+`after_write(spark, lake, window, **options) -> dict`, whose result joins the
+run's summary.
 Registering a table here puts it into `flowlake aggregate`, `flowlake run`,
 the hourly DAG (as a task's Asset outlet) and the data-quality reconciliation.
 """
@@ -17,6 +23,8 @@ HOURLY_TABLES: tuple[str, ...] = (
     "nat_gateway_hourly",
     "log_status_hourly",
     "top_talkers_hourly",
+    "port_traffic_hourly",
+    "security_findings",
 )
 
 
@@ -31,6 +39,7 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "interface_id",
     "srcaddr",
     "dstaddr",
+    "srcport",
     "dstport",
     "protocol",
     "packets",

@@ -1,0 +1,357 @@
+"""security_findings: port scans, traffic spikes and exposed administrative ports, per hour.
+
+A pure transform of the window's records plus, for spikes, the previous weeks' port_traffic_hourly
+rows (flowlake.security.read_port_history reads them; aggregate passes them as port_history).
+Thresholds come from flowlake.security.SecurityConfig. How each finding is computed:
+schemas/security_findings/README.md.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
+from flowlake.aggregates.nat_gateway_hourly import ipv4_number
+from flowlake.contracts import conform
+from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_service_side, is_traffic
+from flowlake.security import SecurityConfig, alert_new_findings, read_port_history
+from flowlake.window import Window as TimeWindow
+
+TABLE = "security_findings"
+PORT_NAMES = {
+    22: "SSH",
+    3389: "RDP",
+    1433: "SQL Server",
+    3306: "MySQL",
+    5432: "PostgreSQL",
+    1521: "Oracle",
+    27017: "MongoDB",
+    6379: "Redis",
+}
+assert set(PORT_NAMES) == set(ADMIN_PORTS)
+BASELINE_NAMES = {1: "same hour of the week", 2: "same hour of previous days", 3: "preceding hours"}
+# What identifies a finding across re-runs, besides its type and hour.
+_IDENTITY = {
+    "port_scan": ("account_id", "region", "srcaddr"),
+    "other": ("account_id", "region", "interface_id", "resource_id", "peer_resource_id", "dstport", "protocol"),
+}
+
+
+def _single(values: Column) -> Column:
+    """The one element of a set, NULL when it has none or several."""
+    return F.when(F.size(values) == 1, values[0])
+
+
+def _listed(values: Column, config: SecurityConfig) -> Column:
+    return F.slice(F.array_sort(values), 1, config.max_listed)
+
+
+def _finding(
+    df: DataFrame,
+    finding_type: str,
+    severity: Column,
+    *,
+    metric: Column,
+    observed: Column,
+    description: Column,
+    baseline: Column | None = None,
+    factor: Column | None = None,
+    vpc_id: Column | None = None,
+    interface_id: Column | None = None,
+    resource_id: Column | None = None,
+    peer_resource_id: Column | None = None,
+    srcaddr: Column | None = None,
+    dstaddr: Column | None = None,
+    dstport: Column | None = None,
+    protocol: Column | None = None,
+    addresses: Column | None = None,
+    ports: Column | None = None,
+) -> DataFrame:
+    """The findings of one type in the table's columns (finding_id added later)."""
+    null = F.lit(None)
+    return df.select(
+        *HOUR_KEYS,
+        F.lit(finding_type).alias("finding_type"),
+        severity.alias("severity"),
+        "account_id",
+        "region",
+        (vpc_id if vpc_id is not None else null.cast("string")).alias("vpc_id"),
+        (interface_id if interface_id is not None else null.cast("string")).alias("interface_id"),
+        (resource_id if resource_id is not None else null.cast("string")).alias("resource_id"),
+        (peer_resource_id if peer_resource_id is not None else null.cast("string")).alias("peer_resource_id"),
+        (srcaddr if srcaddr is not None else null.cast("string")).alias("srcaddr"),
+        (dstaddr if dstaddr is not None else null.cast("string")).alias("dstaddr"),
+        (dstport if dstport is not None else null.cast("int")).alias("dstport"),
+        (protocol if protocol is not None else null.cast("int")).alias("protocol"),
+        (addresses if addresses is not None else F.array().cast("array<string>")).alias("addresses"),
+        (ports if ports is not None else F.array().cast("array<int>")).alias("ports"),
+        metric.alias("metric"),
+        observed.cast("double").alias("observed_value"),
+        (baseline if baseline is not None else null).cast("double").alias("baseline"),
+        (factor if factor is not None else null).cast("double").alias("factor"),
+        description.alias("description"),
+    )
+
+
+def port_scans(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
+    """One source touching many ports or addresses of one account and region in an hour, mostly rejected."""
+    sources = traffic.where(F.col("srcaddr").isNotNull()).groupBy(*HOUR_KEYS, "account_id", "region", "srcaddr")
+    grouped = sources.agg(
+        F.count(F.lit(1)).alias("records"),
+        F.count(F.when(F.col("action") == "REJECT", 1)).alias("rejected"),
+        F.collect_set("dstport").alias("port_set"),
+        F.collect_set("dstaddr").alias("address_set"),
+        F.collect_set("vpc_id").alias("vpcs"),
+        F.collect_set("interface_id").alias("interfaces"),
+        F.collect_set("protocol").alias("protocols"),
+    )
+    ports, addresses = F.size("port_set"), F.size("address_set")
+    vertical = ports >= config.port_scan_min_distinct_ports
+    horizontal = addresses >= config.port_scan_min_distinct_addresses
+    scans = grouped.where(
+        (vertical | horizontal) & (F.col("rejected") >= F.col("records") * config.port_scan_min_rejected_share)
+    )
+    return _finding(
+        scans,
+        "port_scan",
+        # Probes that got through make a scan worse than one the security groups turned away.
+        F.when(F.col("rejected") < F.col("records"), "high").otherwise("medium"),
+        metric=F.when(vertical, "distinct_ports").otherwise("distinct_addresses"),
+        observed=F.when(vertical, ports).otherwise(addresses),
+        description=F.format_string(
+            "one source probed %d port(s) on %d address(es): %d of %d records rejected",
+            ports,
+            addresses,
+            F.col("rejected"),
+            F.col("records"),
+        ),
+        vpc_id=_single(F.col("vpcs")),
+        interface_id=_single(F.col("interfaces")),
+        resource_id=_single(F.col("interfaces")),
+        srcaddr=F.col("srcaddr"),
+        dstaddr=_single(F.col("address_set")),
+        dstport=_single(F.col("port_set")),
+        protocol=_single(F.col("protocols")),
+        addresses=_listed(F.col("address_set"), config),
+        ports=_listed(F.col("port_set"), config),
+    )
+
+
+def _trusted(address: Column, config: SecurityConfig) -> Column:
+    """The address lies in one of the trusted IPv4 blocks (never for IPv6 or a malformed address)."""
+    ranges = config.trusted_ranges()
+    if not ranges:
+        return F.lit(False)
+    number = ipv4_number(address)
+    inside = [number.between(low, high) for low, high in ranges]
+    return F.coalesce(reduce(lambda a, b: a | b, inside), F.lit(False))
+
+
+def admin_exposures(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
+    """Accepted traffic from public addresses to an administrative or database port, per interface and port."""
+    keys = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
+    exposed = (
+        traffic.where(is_admin_exposure())
+        .groupBy(*HOUR_KEYS, *keys)
+        .agg(
+            F.count(F.lit(1)).alias("records"),
+            F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
+            F.collect_set("srcaddr").alias("sources"),
+            F.collect_set("dstaddr").alias("destinations"),
+        )
+    )
+    names = F.create_map(*[item for port, name in PORT_NAMES.items() for item in (F.lit(port), F.lit(name))])
+    all_trusted = F.forall("sources", lambda source: _trusted(source, config))
+    return _finding(
+        exposed,
+        "exposed_admin_port",
+        F.when(all_trusted, "low").otherwise(config.exposed_admin_port_severity),
+        metric=F.lit("records"),
+        observed=F.col("records"),
+        description=F.format_string(
+            "%s (port %d) accepted from %d public source(s): %d records, %d bytes",
+            F.element_at(names, F.col("dstport")),
+            F.col("dstport"),
+            F.size("sources"),
+            F.col("records"),
+            F.col("bytes"),
+        ),
+        vpc_id=F.col("vpc_id"),
+        interface_id=F.col("interface_id"),
+        resource_id=F.col("interface_id"),
+        srcaddr=_single(F.col("sources")),
+        dstaddr=_single(F.col("destinations")),
+        dstport=F.col("dstport"),
+        protocol=F.col("protocol"),
+        addresses=_listed(F.col("sources"), config),
+    )
+
+
+def _level_hours(config: SecurityConfig, level: int, hour: Column, reported: Column) -> Column:
+    """The baseline hours of one level (epoch seconds) in which the interface reported."""
+    offsets = [hours * 3600 for lvl, hours in config.baseline_offsets() if lvl == level]
+    if not offsets:
+        return F.array().cast("array<bigint>")
+    candidates = F.transform(F.array(*[F.lit(o).cast("bigint") for o in offsets]), lambda offset: hour - offset)
+    return F.filter(candidates, lambda candidate: F.array_contains(reported, candidate))
+
+
+def _sum_of(structs: str, field: str) -> Column:
+    return F.aggregate(structs, F.lit(0).cast("bigint"), lambda total, item: total + F.coalesce(item[field], F.lit(0)))
+
+
+def _port_figures(flow_logs: DataFrame) -> DataFrame:
+    """Records and bytes per hour, interface, service port and protocol (port_traffic_hourly's figures)."""
+    keys = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
+    return (
+        with_hour(flow_logs.where(is_traffic() & is_service_side() & F.col("protocol").isNotNull()))
+        .groupBy(*HOUR_KEYS, *keys)
+        .agg(F.count(F.lit(1)).alias("records"), F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"))
+    )
+
+
+def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
+    """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
+
+    history: port_traffic_hourly rows of hours before the window. The baseline of an hour is the mean
+    of the key's figures over the baseline hours of the lowest level (same hour of the week, same hour
+    of previous days, preceding hours) in which the interface has any row, counting 0 for hours in
+    which the key has none. An interface with no history at all has no baseline and so no spike.
+    """
+    current = _port_figures(flow_logs)
+    figure = F.struct(
+        "dstport",
+        "protocol",
+        F.unix_seconds("hour").alias("hour"),
+        F.col("records").cast("bigint").alias("records"),
+        F.col("bytes").cast("bigint").alias("bytes"),
+    )
+    now = F.struct(*current.columns)
+    known = current.select("interface_id", figure.alias("figure"), now.alias("now"))
+    if history is not None:
+        known = known.unionByName(
+            history.where(F.col("protocol").isNotNull()).select(
+                "interface_id", figure.alias("figure"), F.lit(None).cast(known.schema["now"].dataType).alias("now")
+            )
+        )
+    # One row per interface with all its figures, past and present (one shuffle, no join); then one
+    # row per current figure again, beside the interface's past.
+    past = (
+        known.groupBy("interface_id")
+        .agg(F.collect_list("figure").alias("past"), F.collect_list("now").alias("now"))
+        .select("past", F.explode("now").alias("now"))
+        .select("past", "now.*")
+    )
+    hour = F.unix_seconds("hour")
+    reported = F.array_distinct(F.transform("past", lambda p: p.hour))
+    levels = [(level, _level_hours(config, level, hour, reported)) for level in (1, 2, 3)]
+    chosen = F.coalesce(*[F.when(F.size(hours) > 0, hours) for _, hours in levels])
+    level = F.coalesce(*[F.when(F.size(hours) > 0, F.lit(level)) for level, hours in levels])
+    with_baseline = (
+        past.withColumn("chosen", chosen)
+        .withColumn("level", level)
+        .where(F.col("chosen").isNotNull())
+        .withColumn(
+            "same_key",
+            F.filter(
+                "past",
+                lambda p: (
+                    (p.dstport == F.col("dstport"))
+                    & (p.protocol == F.col("protocol"))
+                    & F.array_contains("chosen", p.hour)
+                ),
+            ),
+        )
+        .withColumn("baseline_hours", F.size("chosen"))
+    )
+    for metric in ("records", "bytes"):
+        with_baseline = with_baseline.withColumn(
+            f"baseline_{metric}", _sum_of("same_key", metric) / F.col("baseline_hours")
+        )
+
+    def spike(metric: str, floor: int) -> Column:
+        observed, baseline = F.col(metric), F.col(f"baseline_{metric}")
+        return (observed >= floor) & (observed >= baseline * config.spike_min_factor)
+
+    bytes_spike = spike("bytes", config.spike_min_bytes)
+    spikes = with_baseline.where(bytes_spike | spike("records", config.spike_min_records)).withColumn(
+        "metric", F.when(bytes_spike, "bytes").otherwise("records")
+    )
+    observed = F.when(F.col("metric") == "bytes", F.col("bytes")).otherwise(F.col("records"))
+    baseline = F.when(F.col("metric") == "bytes", F.col("baseline_bytes")).otherwise(F.col("baseline_records"))
+    factor = F.try_divide(observed.cast("double"), F.when(baseline > 0, baseline))
+    level_names = F.create_map(
+        *[item for level, name in BASELINE_NAMES.items() for item in (F.lit(level), F.lit(name))]
+    )
+    return _finding(
+        spikes,
+        "traffic_spike",
+        F.when(factor.isNull() | (factor >= config.spike_high_factor), "high").otherwise("medium"),
+        metric=F.col("metric"),
+        observed=observed,
+        baseline=baseline,
+        factor=factor,
+        description=F.format_string(
+            "%s to port %d/%d: %d, %s baseline %.1f (%s, %d hours)",
+            F.col("metric"),
+            F.col("dstport"),
+            F.col("protocol"),
+            observed,
+            F.when(factor.isNull(), F.lit("nothing in the")).otherwise(F.format_string("%.1fx the", factor)),
+            baseline,
+            F.element_at(level_names, F.col("level")),
+            F.col("baseline_hours"),
+        ),
+        vpc_id=F.col("vpc_id"),
+        interface_id=F.col("interface_id"),
+        resource_id=F.col("interface_id"),
+        dstport=F.col("dstport"),
+        protocol=F.col("protocol"),
+    )
+
+
+def with_finding_ids(findings: DataFrame) -> DataFrame:
+    """finding_id: SHA-256 of the type, the hour (epoch seconds, whatever the session's zone) and the identity."""
+
+    def identity(columns: tuple[str, ...]) -> Column:
+        return F.concat_ws("|", *[F.coalesce(F.col(c).cast("string"), F.lit("")) for c in columns])
+
+    key = F.concat_ws(
+        "|",
+        F.col("finding_type"),
+        F.unix_seconds("hour").cast("string"),
+        F.when(F.col("finding_type") == "port_scan", identity(_IDENTITY["port_scan"])).otherwise(
+            identity(_IDENTITY["other"])
+        ),
+    )
+    return findings.withColumn("finding_id", F.sha2(key, 256))
+
+
+def transform(
+    flow_logs: DataFrame,
+    port_history: DataFrame | None = None,
+    security: SecurityConfig | None = None,
+    **options,
+) -> DataFrame:
+    """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history)."""
+    config = security or SecurityConfig.load()
+    traffic = with_hour(flow_logs.where(is_traffic()))
+    findings = (
+        port_scans(traffic, config)
+        .unionByName(admin_exposures(traffic, config))
+        .unionByName(traffic_spikes(flow_logs, port_history, config))
+    )
+    return conform(with_finding_ids(findings), TABLE)
+
+
+def read_inputs(spark: SparkSession, lake: str, window: TimeWindow, security: SecurityConfig, **options) -> dict:
+    """What the transform needs beyond the window's records: the port history before the window."""
+    return {"port_history": read_port_history(spark, lake, window, security)}
+
+
+def after_write(spark: SparkSession, lake: str, window: TimeWindow, security: SecurityConfig, **options) -> dict:
+    """Alerts on the findings just written that no target has had yet."""
+    return alert_new_findings(spark, lake, window, security)
