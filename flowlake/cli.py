@@ -14,6 +14,7 @@ COMMANDS = {
     "validate": ("flowlake.validate", "main"),
     "compact": ("flowlake.compact", "main"),
     "remove-objects": ("flowlake.remove", "main"),
+    "sweep": ("flowlake.sweep", "main"),
     "capacity": ("flowlake.capacity", "main"),
     "nat-inventory": ("flowlake.nat_inventory", "main"),
     "generate": ("flowlake.generate", "main"),

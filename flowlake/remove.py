@@ -25,13 +25,12 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from flowlake.aggregate import run_aggregate
 from flowlake.contracts import table_schema
 from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, hours_of_objects, recorded_versions, sql_strings
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import list_window, normalize_uri
-from flowlake.run import HOUR, aggregate_windows
-from flowlake.window import Window, add_window_arguments, job_arguments, parse_utc, utc_instant
+from flowlake.run import aggregate_hours
+from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
 log = logging.getLogger("flowlake.remove")
 
@@ -121,7 +120,7 @@ def remove_objects(
             quarantined.get(uri, 0),
         )
     hours_touched = [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)]
-    aggregated = _reaggregate(spark, lake, hours_touched)
+    aggregated = aggregate_hours(spark, lake, hours_touched)
     return {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -134,15 +133,6 @@ def remove_objects(
         "aggregate": aggregated,
         "seconds": round(time.monotonic() - started, 2),
     }
-
-
-def _reaggregate(spark: SparkSession, lake: str, hours_touched: list[str]) -> list[dict]:
-    if not hours_touched:
-        return []
-    first = parse_utc(hours_touched[0])
-    return [
-        run_aggregate(spark, lake, hours) for hours in aggregate_windows(Window(first, first + HOUR), hours_touched)
-    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,7 +150,7 @@ def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers
     from flowlake.cli import COMMANDS
 
     jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
-    assert {task["command"] for _, _, task in jobs} == {"hourly", "nat-inventory", "compact", "capacity"}
+    assert {task["command"] for _, _, task in jobs} == {"hourly", "nat-inventory", "compact", "capacity", "sweep"}
     for dag_id, task_id, task in jobs:
         assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
         assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)
@@ -177,5 +177,8 @@ def test_every_table_written_is_an_asset_outlet(parsed):
     maintenance = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
     assert maintenance["refresh_nat_inventory"]["outlets"] == assets([nat_inventory.TABLE])
     assert maintenance["capacity"]["outlets"] == assets([capacity.TABLE])
+    assert maintenance["sweep"]["outlets"] == assets(
+        [ingest.FLOW_LOGS, ingest.QUARANTINE, ingest.SOURCE_OBJECTS, *HOURLY_TABLES]
+    )
     # Compaction rewrites files, not data: downstream DAGs have nothing new to read.
     assert maintenance["compact"]["outlets"] == []

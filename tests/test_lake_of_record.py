@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowlake import remove
+from flowlake import remove, sweep
 from flowlake.ingest import run_ingest
 from flowlake.run import run_pipeline
 from flowlake.window import Window
@@ -140,3 +140,18 @@ def test_an_impossible_date_in_a_name_skips_that_object_alone_and_names_it(spark
     assert (summary["objects"], summary["records_written"]) == (1, 1)
     (reason,) = summary["misnamed_objects"]
     assert reason.startswith(f"{bad}: the time in its name, 20261301T1010Z, is not a date")
+
+
+def test_the_sweep_ingests_what_the_hourly_runs_missed_and_reaggregates_those_hours(spark, ingested):
+    source, lake, _ = ingested
+    # Delivered for 07:05 long after hour 7's run, past the lookback of every hourly run since.
+    write_object(source, utc(2026, 11, 1, 7, 5), [record(16, utc(2026, 11, 1, 7, 1))], object_hash="1a7e")
+    arguments = ["--source", str(source), "--lake", str(lake), "--end", "2026-11-02T00:00:00Z", "--days", "2"]
+    swept = sweep.main(arguments, spark=spark)
+    assert (swept["missed_objects"], swept["ingest"]["objects"], swept["ingest"]["objects_unchanged"]) == (1, 4, 3)
+    assert swept["ingest"]["hours_touched"] == ["2026-11-01T07:00:00+00:00"]
+    assert traffic(spark, lake) == ordered(
+        [(utc(2026, 11, 1, 7), 1, 16), (utc(2026, 11, 1, 9), 1, 1), (utc(2026, 11, 1, 10), 3, 14)]
+    )
+    # Nothing left to find.
+    assert sweep.main(arguments, spark=spark)["missed_objects"] == 0

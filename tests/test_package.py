@@ -28,6 +28,7 @@ SPARK_JOBS = {
     "compact",
     "nat-inventory",
     "remove-objects",
+    "sweep",
     "capacity",
 }
 

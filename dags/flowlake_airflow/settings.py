@@ -59,3 +59,5 @@ PREVIOUS_DAY_START = "{{ (data_interval_end - macros.timedelta(days=1)).strftime
 PREVIOUS_DAY_END = "{{ data_interval_end.strftime('%Y-%m-%dT00:00:00+00:00') }}"
 # Empty: `flowlake compact`'s default (7 days, its safe minimum).
 VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")
+# Days the daily sweep compares the bucket with source_objects for, ingesting what the hourly runs missed.
+SWEEP_DAYS = Setting("flowlake_sweep_days", "FLOWLAKE_SWEEP_DAYS", "7")
