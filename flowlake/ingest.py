@@ -47,28 +47,34 @@ class ObjectChanges:
     """The window's objects as listed, against what source_objects recorded of them."""
 
     to_read: list[FlowLogObject]  # new, or changed since read: their rows are replaced
-    changed: list[str]  # URIs of objects read before whose ETag, size or modification time differ
+    # The source_file recorded (the URI the rows carry) of objects read before:
+    changed: list[str]  # whose ETag, size or modification time differ: their rows are replaced
     unchanged: list[str]
-    gone: list[str]  # recorded, but no longer in the source: their rows stay
+    gone: list[str]  # no longer in the source: their rows stay
 
     @property
     def kept(self) -> list[str]:
         return self.unchanged + self.gone
 
 
-def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple]) -> ObjectChanges:
-    """recorded: source_file -> (etag, size_bytes, modified_at in epoch milliseconds) of source_objects."""
-    versions = {o.uri: o.version() for o in listed}
+def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]]) -> ObjectChanges:
+    """recorded: object key -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds)).
+
+    An object is known by its key below the source root (AWS's names are unique), so a source
+    copied or mounted elsewhere is the same objects, not new ones beside gone ones.
+    """
+    listed_keys = {o.key for o in listed}
+    changed = [o for o in listed if o.key in recorded and recorded[o.key][1] != o.version()]
     return ObjectChanges(
-        to_read=[o for o in listed if recorded.get(o.uri) != versions[o.uri]],
-        changed=sorted(uri for uri, version in versions.items() if uri in recorded and recorded[uri] != version),
-        unchanged=sorted(uri for uri, version in versions.items() if recorded.get(uri) == version),
-        gone=sorted(set(recorded) - set(versions)),
+        to_read=[o for o in listed if o.key not in recorded or recorded[o.key][1] != o.version()],
+        changed=sorted(recorded[o.key][0] for o in changed),
+        unchanged=sorted(recorded[o.key][0] for o in listed if o.key in recorded and recorded[o.key][1] == o.version()),
+        gone=sorted(source_file for key, (source_file, _) in recorded.items() if key not in listed_keys),
     )
 
 
-def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple]:
-    """What source_objects recorded of each object of the window when it was last read."""
+def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple[str, tuple]]:
+    """What source_objects recorded of each object of the window when it was last read, by object key."""
     path = table_path(lake, SOURCE_OBJECTS)
     if not table_exists(spark, path):
         return {}
@@ -77,10 +83,10 @@ def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[st
         .load(path)
         .where(window.predicate("object_time"))
         # Epoch milliseconds, not a timestamp: Python would read that in its own local zone.
-        .select("source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
+        .select("object_key", "source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
         .collect()
     )
-    return {row.source_file: (row.etag, row.size_bytes, row.modified_ms) for row in rows}
+    return {row.object_key: (row.source_file, (row.etag, row.size_bytes, row.modified_ms)) for row in rows}
 
 
 def sql_strings(values: list[str]) -> str:

@@ -41,14 +41,15 @@ def objects_to_remove(
     spark: SparkSession, lake: str, window: Window, gone_from: str | None, named: list[str]
 ) -> list[str]:
     """The recorded objects of the window that are gone from gone_from, or that are named (URI or key)."""
-    recorded = sorted(recorded_versions(spark, lake, window))
+    recorded = recorded_versions(spark, lake, window)
     if gone_from is not None:
-        listed = {o.uri for o in list_window(spark, gone_from, window.start, window.end).objects}
-        return [uri for uri in recorded if uri not in listed]
-    unknown = [name for name in named if not any(uri == name or uri.endswith("/" + name) for uri in recorded)]
+        listed = {o.key for o in list_window(spark, gone_from, window.start, window.end).objects}
+        return sorted(source_file for key, (source_file, _) in recorded.items() if key not in listed)
+    uris = sorted(source_file for source_file, _ in recorded.values())
+    unknown = [name for name in named if not any(uri == name or uri.endswith("/" + name) for uri in uris)]
     if unknown:
         raise ValueError(f"not objects of the window in source_objects: {', '.join(unknown)}")
-    return [uri for uri in recorded if any(uri == name or uri.endswith("/" + name) for name in named)]
+    return [uri for uri in uris if any(uri == name or uri.endswith("/" + name) for name in named)]
 
 
 def _rows_per_object(spark: SparkSession, lake: str, table: str, window: Window, uris: list[str]) -> dict[str, int]:
