@@ -55,11 +55,17 @@ def chromium(*flags: str) -> Iterator:
 
 def page_text(browser, waiting_for: str, timeout: float = 60) -> str:
     """The page's text once it shows waiting_for (pages that render after their scripts or API calls)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(lambda b: waiting_for in b.find_element(By.TAG_NAME, "body").text)
-    return browser.find_element(By.TAG_NAME, "body").text
+    def text_once_shown(b):
+        text = b.find_element(By.TAG_NAME, "body").text
+        return text if waiting_for in text else None
+
+    # A page that navigates (a login's redirect, a client-side route) replaces its body while it is read.
+    wait = WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(text_once_shown)
 
 
 def requested_urls(browser) -> list[str]:

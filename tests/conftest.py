@@ -39,6 +39,10 @@ def spark():
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
             "spark.databricks.delta.snapshotPartitions": "2",
+            # One driver serves every test: its 1 GiB default ran out late in a full run (the JVM
+            # died under the last tests), and Delta keeps up to 10,000 tables' logs cached in it.
+            "spark.driver.memory": "3g",
+            "spark.databricks.delta.delta.log.cacheSize": "64",
         },
     )
     yield session
