@@ -25,16 +25,15 @@ import logging
 import os
 import smtplib
 import ssl
-import sys
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
+from flowlake.connections import SMTP_CONNECTION, WEBHOOK_CONNECTION, airflow_connection
+
 log = logging.getLogger("flowlake.alerts")
 
-WEBHOOK_CONNECTION = "flowlake_alert_webhook"
-SMTP_CONNECTION = "flowlake_smtp"
 TIMEOUT_SECONDS = 10
 WEBHOOK_SCHEMES = ("http", "https")
 CA_FILE_SETTING = f"FLOWLAKE_SMTP_CA_FILE or the {SMTP_CONNECTION} connection's extra 'ca_file'"
@@ -79,31 +78,6 @@ def _flag(value, default: bool) -> bool:
 
 def _recipients(value: str | None) -> tuple[str, ...]:
     return tuple(address.strip() for address in (value or "").split(",") if address.strip())
-
-
-def _under_airflow(conn_id: str) -> bool:
-    # In a task, or a process started by one (AIRFLOW_CTX_* are exported), or
-    # with the connection given the way Airflow reads it from the environment.
-    return (
-        "airflow" in sys.modules
-        or any(name.startswith("AIRFLOW_CTX_") for name in os.environ)
-        or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
-    )
-
-
-def airflow_connection(conn_id: str):
-    """The Airflow connection, or None outside Airflow or when it is not defined."""
-    if not _under_airflow(conn_id):
-        return None
-    try:
-        from airflow.sdk import BaseHook
-        from airflow.sdk.exceptions import AirflowNotFoundException
-    except ImportError:
-        return None
-    try:
-        return BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        return None
 
 
 def checked_webhook_url(url: str, setting: str) -> str:

@@ -4,11 +4,21 @@ STARTTLS checks the server's certificate (signed here by a CA made up for the te
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from flowlake.alerts import AlertDeliveryError, alert_text, send_alert
+from flowlake.connections import (
+    CONNECTIONS_FILE_VARIABLE,
+    SMTP_CONNECTION,
+    WEBHOOK_CONNECTION,
+    ConnectionSettings,
+    write_connections_file,
+)
 from tests.servers import RefusingProxy, SmtpServer, WebhookServer, body, free_port, tls_files
 
 SUBJECT = "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: 1 critical, 0 warning"
@@ -85,6 +95,56 @@ def test_webhook_and_email_from_airflow_connections(monkeypatch):
     (mail,) = smtp.received
     assert (mail["from"], mail["to"]) == ("airflow@example.com", ["oncall@example.com"])
     assert body(mail) == TEXT + "\n"
+
+
+JOB_SENDS_ALERT = "import sys; from flowlake.alerts import send_alert; print(send_alert(sys.argv[1], sys.argv[2:]))"
+
+
+def run_as_job_of_a_task(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
+    """send_alert in a process such as spark-submit starts for a task: it inherits the task's
+    context and the database setting Airflow gives task processes, which forbids the database."""
+    env = {name: value for name, value in os.environ.items() if name not in TARGET_VARIABLES}
+    env.update(
+        AIRFLOW_CTX_DAG_ID="vpc_flow_logs_hourly",
+        AIRFLOW_CTX_TASK_ID="process_hour",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="airflow-db-not-allowed:///",
+        **settings,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", JOB_SENDS_ALERT, SUBJECT, *LINES],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_job_started_by_a_task_alerts_the_targets_the_task_handed_it(tmp_path):
+    with WebhookServer() as webhook, SmtpServer() as smtp:
+        handed = write_connections_file(
+            tmp_path / "connections.json",
+            {
+                WEBHOOK_CONNECTION: ConnectionSettings(
+                    "http", None, None, None, None, None, {"webhook_url": webhook.url}
+                ),
+                SMTP_CONNECTION: ConnectionSettings(
+                    "smtp", "127.0.0.1", smtp.port, None, None, None, {"from": "a@example.com", "to": "b@example.com"}
+                ),
+            },
+        )
+        job = run_as_job_of_a_task(tmp_path, **{CONNECTIONS_FILE_VARIABLE: str(handed)})
+    assert (job.returncode, job.stdout) == (0, "['webhook', 'email']\n"), job.stderr[-3000:]
+    assert handed.stat().st_mode & 0o777 == 0o600
+    assert [json.loads(r["body"]) for r in webhook.received] == [{"text": TEXT}]
+    (mail,) = smtp.received
+    assert (mail["from"], mail["to"], body(mail)) == ("a@example.com", ["b@example.com"], TEXT + "\n")
+
+
+def test_a_job_started_by_a_task_without_connections_handed_warns_and_does_not_ask_the_database(tmp_path):
+    job = run_as_job_of_a_task(tmp_path)
+    assert (job.returncode, job.stdout) == (0, "[]\n"), job.stderr[-3000:]
+    assert "no alert target configured" in job.stderr
 
 
 def test_an_unreachable_target_does_not_keep_the_alert_from_the_other(monkeypatch):

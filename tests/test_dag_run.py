@@ -10,19 +10,18 @@ same job writes in local mode.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from flowlake import hourly
 from flowlake.aggregates import HOURLY_TABLES
-from flowlake.layout import object_key
+from flowlake.hourly import DEFAULT_LOOKBACK_HOURS, ingest_window
+from flowlake.run import run_pipeline
+from flowlake.window import Window
 from tests.airflow_server import airflow_for, run_hour
-from tests.flowlog_objects import ACCOUNT, REGION, write_object, write_raw
+from tests.flowlog_objects import ACCOUNT, write_object
 from tests.frames import ordered, read, rows, rows_without, utc
-from tests.servers import WebhookServer
 from tests.spark_cluster import INHERITED_PYTHON_SETTINGS
 
 HOUR = datetime(2026, 11, 1, 10, tzinfo=UTC)
@@ -104,11 +103,12 @@ def snapshot(spark, lake: Path) -> dict:
     }
 
 
-def run_hourly_job(spark, source: Path, lake: Path, run_id: str) -> dict:
-    """The job process_hour submits, for the same hour with the DAG's defaults, in this session (local mode)."""
-    window = ["--start", HOUR.isoformat(), "--end", (HOUR + timedelta(hours=1)).isoformat()]
-    arguments = ["--source", str(source), "--lake", str(lake), "--run-id", run_id, *window]
-    assert hourly.main([*arguments, "--data-docs", str(lake.parent / f"data_docs_{run_id}")], spark=spark) == 0
+def run_hourly_pipeline(spark, source: Path, lake: Path) -> dict:
+    """What the job process_hour submits writes (ingest with the DAG's lookback, then the hours it touched),
+    in this session (local mode); its validation writes only dq_results, which the DAG run's tests check."""
+    window = Window(HOUR, HOUR + timedelta(hours=1))
+    ingested = ingest_window(window, DEFAULT_LOOKBACK_HOURS)
+    run_pipeline(spark, str(source), str(lake), ingested, None, ingested_at=datetime.now(UTC))
     return snapshot(spark, lake)
 
 
@@ -213,51 +213,11 @@ def test_the_run_went_to_the_cluster_and_wrote_what_local_mode_writes(first_run,
     status = spark_cluster.status()
     assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
     on_cluster = snapshot(spark, lake)
-    assert run_hourly_job(spark, lake.parent / "source", lake.parent / "local_lake", "local") == on_cluster
+    assert run_hourly_pipeline(spark, lake.parent / "source", lake.parent / "local_lake") == on_cluster
 
 
 @pytest.mark.slow
 def test_a_second_run_of_the_same_hour_changes_nothing(first_run, airflow_run, spark):
     _, lake = airflow_run
     before = snapshot(spark, lake)
-    assert run_hourly_job(spark, lake.parent / "source", lake, "second") == before
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    with WebhookServer() as server:
-        yield server
-
-
-@pytest.mark.slow
-def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, webhook, spark):
-    """A corrupt object: the tables are written, validation fails, and people are told."""
-    source = tmp_path / "source"
-    write_object(
-        source, at(10, 5), [record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30))]
-    )
-    write_raw(source, object_key(ACCOUNT, REGION, "fl-1234abcd", at(10, 10), "bad00001"), b"not gzip at all")
-    env = {**airflow_for(tmp_path), "FLOWLAKE_ALERT_WEBHOOK_URL": webhook.url}
-
-    failed = run_hour(env, HOUR, retries="as-declared")
-
-    assert failed["state"] == "failed"
-    assert failed["tasks"] == {"wait_for_delivery": "success", "process_hour": "failed"}
-    # A verdict is not retried, although the task may be (retries=3).
-    assert failed["tries"]["process_hour"] == 1
-    # The hour's good object was written all the same.
-    assert rows(read(spark, tmp_path / "lake", "flow_logs"), "bytes") == [(2000,)]
-    texts = sorted(json.loads(message["body"])["text"] for message in webhook.received)
-    assert len(texts) == 2, texts
-    quality, task = texts  # "flowlake data quality ..." sorts before "flowlake task ..."
-    assert quality.startswith("flowlake data quality FAILED for 2026-11-01T10:00Z to 2026-11-01T11:00Z")
-    assert "every object of the window was read (none corrupt)" in quality
-    assert task.startswith(
-        "flowlake task failed: vpc_flow_logs_hourly.process_hour for 2026-11-01T10:00Z to 2026-11-01T11:00Z"
-    )
-    # The Airflow alert says which task, run and try, and where the log is; the job's output stays in the log.
-    _, about, run, error, log = task.splitlines()
-    assert about == "- DAG vpc_flow_logs_hourly, task process_hour, logical date 2026-11-01T11:00:00Z, try 1"
-    assert run.startswith("- run manual__")  # dag.test() names the run after the time it ran
-    assert error == "- error: AirflowFailException; what it says is in the log"
-    assert log.startswith("- log: http://")
+    assert run_hourly_pipeline(spark, lake.parent / "source", lake) == before

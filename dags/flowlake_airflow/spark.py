@@ -73,6 +73,7 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
     def execute(self, context):
         # Imported when the task runs, not when the DAG is parsed.
+        from flowlake.connections import CONNECTIONS_FILE_VARIABLE, write_connections_file
         from flowlake.dist import build_zip, packages
         from flowlake.dq import DATA_DOCS_ASSETS_VARIABLE, data_docs_assets
 
@@ -89,6 +90,9 @@ class FlowlakeJobOperator(SparkSubmitOperator):
             self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
         with tempfile.TemporaryDirectory(prefix="flowlake-dist-") as folder:
             self.py_files = str(build_zip(Path(folder) / "flowlake.zip"))
+            # Read here, where Airflow answers; the job's driver runs on this machine (client mode).
+            connections = write_connections_file(Path(folder) / "connections.json", handed_connections())
+            self.env_vars[CONNECTIONS_FILE_VARIABLE] = str(connections)
             self._hook = self._get_hook()
             output = _keep_output(self._hook)
             try:
@@ -110,6 +114,22 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         return [
             part for flag, value in self.options.items() if str(value).strip() for part in (flag, str(value).strip())
         ]
+
+
+def handed_connections() -> dict:
+    """The flowlake connections Airflow defines, for the job: its own process cannot ask Airflow."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from flowlake.connections import HANDED_CONNECTIONS, ConnectionSettings
+
+    found = {}
+    for conn_id in HANDED_CONNECTIONS:
+        try:
+            found[conn_id] = ConnectionSettings.of(BaseHook.get_connection(conn_id))
+        except AirflowNotFoundException:
+            continue
+    return found
 
 
 def _keep_output(hook) -> list[str]:
