@@ -17,11 +17,8 @@ from pathlib import Path
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from flowlake import validate
-from flowlake.aggregate import run_aggregate
+from flowlake import hourly
 from flowlake.aggregates import HOURLY_TABLES
-from flowlake.ingest import run_ingest
-from flowlake.window import Window
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.flowlog_objects import ACCOUNT, write_object
 from tests.spark_cluster import PROJECT_ROOT, plain_environment
@@ -29,7 +26,7 @@ from tests.spark_cluster import PROJECT_ROOT, plain_environment
 pytestmark = pytest.mark.slow
 
 BUCKET = "flowlake-cluster"
-README_JOBS = ("flowlake-ingest", "flowlake-aggregate", "flowlake-validate")
+README_JOB = "flowlake-hourly"
 INGESTED = ("flow_logs", "flow_logs_quarantine", "source_objects")
 # Columns a rerun, another run id or another clock may change; everything else must be equal.
 RUN_COLUMNS = {"source_objects": ["ingested_at"], "dq_results": ["run_id", "validated_at"]}
@@ -93,7 +90,7 @@ def objects(tmp_path_factory, s3_client) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
-    """The README's block, run by bash from the repository root; each job's JSON summary."""
+    """The README's block, run by bash from the repository root; the job's JSON summary."""
     _, source = objects
     lake = f"s3a://{BUCKET}/cluster-lake"
     env = plain_environment(
@@ -108,20 +105,19 @@ def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
         ["bash", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-6000:])
-    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert len(summaries) == 3, result.stdout
-    return {"lake": lake, "ingest": summaries[0], "aggregate": summaries[1], "validate": summaries[2]}
+    (summary,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return {"lake": lake, **summary}
 
 
 @pytest.fixture(scope="module")
 def local_lake(spark_s3, objects, submitted, tmp_path_factory) -> str:
-    """The same three jobs in local mode (this session), from the same objects, into another lake."""
+    """The same job in local mode (this session), from the same objects, into another lake."""
     _, source = objects
     lake = f"s3a://{BUCKET}/local-lake"
-    run_ingest(spark_s3, source, lake, Window(at(10, 0), at(11, 0)), datetime(2026, 11, 30, tzinfo=UTC))
-    run_aggregate(spark_s3, lake, Window(at(9, 0), at(11, 0)))
     docs = tmp_path_factory.mktemp("local_data_docs")
     arguments = [
+        "--source",
+        source,
         "--lake",
         lake,
         "--start",
@@ -131,7 +127,7 @@ def local_lake(spark_s3, objects, submitted, tmp_path_factory) -> str:
         "--data-docs",
         str(docs),
     ]
-    assert validate.main(arguments, spark=spark_s3) == submitted["validate"]["exit_code"]
+    assert hourly.main(arguments, spark=spark_s3) == submitted["exit_code"]
     return lake
 
 
@@ -144,7 +140,7 @@ def test_the_executors_python_cannot_import_flowlake(executor_python):
     assert present.returncode == 0, present.stderr
 
 
-def test_every_job_of_the_readme_runs_on_the_cluster(submitted):
+def test_the_readme_job_runs_on_the_cluster(submitted):
     ingested = submitted["ingest"]
     assert (
         ingested["objects"],
@@ -158,7 +154,13 @@ def test_every_job_of_the_readme_runs_on_the_cluster(submitted):
         1,
     )
     assert ingested["hours_touched"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
-    assert submitted["aggregate"]["hours"] == 2
+    (aggregated,) = submitted["aggregate"]
+    assert (aggregated["window_start"], aggregated["window_end"], aggregated["hours"]) == (
+        "2026-11-01T09:00:00+00:00",
+        "2026-11-01T11:00:00+00:00",
+        2,
+    )
+    assert (submitted["validate"]["exit_code"], submitted["validate"]["failed_critical"]) == (0, [])
     assert submitted["validate"]["expectations"] > 0
 
 
@@ -166,12 +168,10 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
     submitted, spark_cluster, executor_python
 ):
     status = spark_cluster.status()
-    applications = [app for app in status["completedapps"] + status["activeapps"] if app["name"] in README_JOBS]
-    assert sorted(app["name"] for app in applications) == sorted(README_JOBS)
-    # Each application had one executor on each worker: a JVM of its own, with its own work folder.
-    for application in applications:
-        folders = [work / application["id"] for work in spark_cluster.work_dirs]
-        assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
+    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
+    # The application had one executor on each worker: a JVM of its own, with its own work folder.
+    folders = [work / application["id"] for work in spark_cluster.work_dirs]
+    assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
     python, log = executor_python
     imports = [json.loads(line) for line in log.read_text().splitlines()]
     assert {Path(seen["executable"]) for seen in imports} == {python}
