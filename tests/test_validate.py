@@ -194,7 +194,7 @@ def test_every_suite_loads_whole_into_great_expectations():
         "objects": 4,
         "delivery": 2,
         "interfaces": 1,
-        "shares": 2,
+        "shares": 3,
     }
 
 
@@ -331,6 +331,22 @@ def test_hourly_delivery_expects_the_flow_logs_of_the_preceding_hours(spark):
             (utc(2026, 11, 1, 11), "fl-b", 0),
         ]
     )
+
+
+def test_a_flow_log_silent_for_days_is_still_expected_in_every_hour(spark):
+    objects = frame_of(
+        spark,
+        [
+            (utc(2026, 10, 27, 10, 5), "fl-a"),  # silent for 5 days: still expected
+            (utc(2026, 10, 24, 9, 0), "fl-b"),  # silent for over a week: gone
+        ],
+        "object_time timestamp, flow_log_id string",
+    ).selectExpr("object_time", f"'{ACCOUNT}' AS account_id", f"'{REGION}' AS region", "flow_log_id")
+    window = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 11))
+    lookback = Thresholds.load().delivery_lookback_hours
+    assert rows(hourly_delivery(objects, window, lookback), "hour", "flow_log_id", "objects") == [
+        (utc(2026, 11, 1, 10), "fl-a", 0)
+    ]
 
 
 def test_interface_reporting_counts_the_interfaces_of_the_preceding_day(spark):
@@ -484,21 +500,32 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, mo
     }
 
 
-def test_quarantined_and_skipdata_shares_above_their_thresholds_are_warnings(spark, tmp_path):
+def test_shares_above_their_thresholds_are_warnings_and_every_line_quarantined_is_critical(spark, tmp_path):
     frame = frame_of(
         spark,
-        [(HOUR_11, "fl-a", 0.01, 0.0), (HOUR_11, "fl-b", 0.05, 0.25), (NOON, "fl-a", None, 0.01)],
+        [
+            (HOUR_11, "fl-a", 0.01, 0.0),
+            (HOUR_11, "fl-b", 0.05, 0.25),
+            (NOON, "fl-a", None, 0.01),
+            # Every line quarantined: a format flowlake cannot read, such as a changed header.
+            (NOON, "fl-c", 1.0, None),
+        ],
         "hour timestamp, flow_log_id string, quarantined_share double, skipdata_share double",
     )
     between = "expect_column_values_to_be_between"
     assert run_suite(tmp_path, "shares", frame, ("hour", "flow_log_id")) == {
         (between, "quarantined_share"): (
             "warning",
-            '1 of 3 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "quarantined_share": 0.05}]',
+            '2 of 4 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "quarantined_share": 0.05}, '
+            '{"hour": "2026-11-01T12:00:00Z", "flow_log_id": "fl-c", "quarantined_share": 1.0}]',
+        ),
+        ("expect_column_values_to_not_be_in_set", "quarantined_share"): (
+            "critical",
+            '1 of 4 unexpected: [{"hour": "2026-11-01T12:00:00Z", "flow_log_id": "fl-c", "quarantined_share": 1.0}]',
         ),
         (between, "skipdata_share"): (
             "warning",
-            '1 of 3 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
+            '1 of 4 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-b", "skipdata_share": 0.25}]',
         ),
     }
 
