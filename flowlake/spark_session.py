@@ -58,7 +58,24 @@ def runtime_conf() -> dict[str, str]:
         # flowlake's logs are small, and 50 tasks per table read cost seconds each.
         "spark.databricks.delta.snapshotPartitions": shuffle_partitions(),
         "spark.ui.showConsoleProgress": "false",
+        # From the context's start, on the driver and the executors: a job's log is flowlake's progress
+        # and summary, not Spark fetching each jar (hundreds of INFO lines per task in Airflow).
+        "spark.log.level": os.environ.get("FLOWLAKE_SPARK_LOG_LEVEL", "ERROR"),
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # S3 faults (503 SlowDown, connection resets, stalled or cut-off answers) are retried, here
+        # rather than by Hadoop's version-dependent defaults: the AWS SDK tries each request up to 5
+        # times, and s3a repeats a failed operation up to 10 times (throttling: 20) with growing pauses.
+        "spark.hadoop.fs.s3a.attempts.maximum": "5",
+        "spark.hadoop.fs.s3a.retry.limit": "10",
+        "spark.hadoop.fs.s3a.retry.interval": "500ms",
+        "spark.hadoop.fs.s3a.retry.throttle.limit": "20",
+        "spark.hadoop.fs.s3a.retry.throttle.interval": "1000ms",
+        # hadoop-aws 3.5 reads through the analytics accelerator by default, which fails the read (and
+        # the job) when S3 cuts an answer short; the classic stream reopens at the offset and goes on.
+        "spark.hadoop.fs.s3a.input.stream.type": "classic",
+        # A connection that stalls this long is abandoned and the request retried.
+        "spark.hadoop.fs.s3a.connection.timeout": "120s",
+        "spark.hadoop.fs.s3a.connection.establish.timeout": "30s",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         # Smaller than snappy and, measured on flow logs, faster to write.
         "spark.sql.parquet.compression.codec": "zstd",
@@ -144,7 +161,6 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     for key, value in {**conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("FLOWLAKE_SPARK_LOG_LEVEL", "ERROR"))
     configure_s3a(spark, s3a_settings())
     register_sql_functions(spark)
     if not by_spark_submit and not is_local(spark.sparkContext.master):
