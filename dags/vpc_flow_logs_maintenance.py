@@ -8,12 +8,14 @@ from airflow.sdk import DAG, CronTriggerTimetable
 from flowlake_airflow.assets import CAPACITY_ASSET, NAT_GATEWAYS_ASSET
 from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import (
+    AGGREGATE_RETENTION_DAYS,
     DELTA_WRITERS_POOL,
     EC2_ENDPOINT,
     LAKE,
     NAT_REGIONS,
     PREVIOUS_DAY_END,
     PREVIOUS_DAY_START,
+    RETENTION_DAYS,
     VACUUM_RETENTION_HOURS,
 )
 from flowlake_airflow.spark import FlowlakeJobOperator
@@ -27,6 +29,10 @@ DOC = f"""
   unless the Variable `flowlake_nat_inventory` names an inventory file.
 - **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
   (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
+- **retention** runs `flowlake retention`: deletes `flow_logs` and quarantine rows older than
+  Variable `{RETENTION_DAYS.variable}` days (empty = FLOWLAKE_RETENTION_DAYS, else 90) and the
+  derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums;
+  compaction runs after it.
 - **capacity** runs `flowlake capacity` for the previous UTC day: `capacity_daily` from
   `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
 
@@ -53,6 +59,14 @@ with DAG(
         outlets=[NAT_GATEWAYS_ASSET],
     )
 
+    retention = FlowlakeJobOperator(
+        task_id="retention",
+        pool=DELTA_WRITERS_POOL,
+        command="retention",
+        arguments=["--lake", LAKE.template],
+        options={"--days": RETENTION_DAYS.template, "--aggregate-days": AGGREGATE_RETENTION_DAYS.template},
+    )
+
     compact = FlowlakeJobOperator(
         task_id="compact",
         pool=DELTA_WRITERS_POOL,
@@ -69,3 +83,5 @@ with DAG(
         window={"start": PREVIOUS_DAY_START, "end": PREVIOUS_DAY_END},
         outlets=[CAPACITY_ASSET],
     )
+
+    retention >> compact

@@ -11,7 +11,8 @@ under Airflow; never from code:
   `flowlake_smtp` (host, port, login, password, extra {"from", "to", "starttls"}).
 
 send_alert(subject, lines) sends to every configured target, for validate and
-for the DAGs' failure callbacks alike. Standard library only, so that a DAG file
+for the DAGs' failure callbacks alike; the security findings' alerts
+(flowlake/security.py) send to each target on its own, to remember what each accepted. Standard library only, so that a DAG file
 can import it at parse time.
 """
 

@@ -14,6 +14,8 @@ COMMANDS = {
     "validate": ("flowlake.validate", "main"),
     "compact": ("flowlake.compact", "main"),
     "capacity": ("flowlake.capacity", "main"),
+    "retention": ("flowlake.retention", "main"),
+    "erase": ("flowlake.retention", "main_erase"),
     "nat-inventory": ("flowlake.nat_inventory", "main"),
     "generate": ("flowlake.generate", "main"),
     "sql": ("flowlake.sql", "main"),

@@ -19,7 +19,18 @@ from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
 JOBS = PROJECT_ROOT / "jobs"
 LIBRARY = PROJECT_ROOT / "flowlake"
 # The subcommands that start Spark, each of which spark-submit must be able to run.
-SPARK_JOBS = {"ingest", "aggregate", "run", "hourly", "validate", "compact", "nat-inventory", "capacity"}
+SPARK_JOBS = {
+    "ingest",
+    "aggregate",
+    "run",
+    "hourly",
+    "validate",
+    "compact",
+    "nat-inventory",
+    "capacity",
+    "retention",
+    "erase",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
