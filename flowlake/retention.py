@@ -72,8 +72,25 @@ def _delete(spark: SparkSession, lake: str, table: str, condition: Column) -> in
 
 
 def _vacuum(spark: SparkSession, lake: str, tables: list[str], hours: int) -> list[str]:
-    for table in tables:
-        _delta(spark, lake, table).vacuum(hours)
+    """VACUUM of the tables this run changed. LITE: the files to remove are the ones the Delta log says
+    were removed (what the run's deletes and updates left behind), with no listing of the table;
+    FULL when the log no longer reaches back to the last vacuum. Without VACUUM's own START/END
+    commits: the deletes are in each table's history, and those two commits cost more than the vacuum."""
+    previous = spark.conf.get("spark.databricks.delta.vacuum.logging.enabled", None)
+    spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", "false")
+    try:
+        for table in tables:
+            path = table_path(lake, table).replace("`", "``")
+            try:
+                spark.sql(f"VACUUM delta.`{path}` LITE RETAIN {int(hours)} HOURS").collect()
+            except Exception as error:  # noqa: BLE001 - Delta asks for a full vacuum when LITE cannot tell
+                log.info("VACUUM LITE of %s not possible (%s): full VACUUM", table, type(error).__name__)
+                _delta(spark, lake, table).vacuum(hours)
+    finally:
+        if previous is None:
+            spark.conf.unset("spark.databricks.delta.vacuum.logging.enabled")
+        else:
+            spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", previous)
     return tables
 
 
