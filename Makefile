@@ -9,13 +9,18 @@ HOURS ?= 24
 Q ?= SELECT hour, sum(bytes) AS bytes FROM traffic_hourly GROUP BY hour ORDER BY hour
 PACKAGE_SOURCES := $(shell find flowlake -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup jars browser airflow dist lint format test test-fast demo sql bench compact clean
+.PHONY: setup jars browser data-docs-assets airflow dist lint format test test-fast demo sql bench compact clean
 
-setup: $(VENV)/.installed .cache/jars.resolved browser
+setup: $(VENV)/.installed .cache/jars.resolved browser data-docs-assets
 
-# Debian chromium + chromedriver for the Airflow UI test (no-op when present).
+# Debian chromium + chromedriver for the Airflow UI and Data Docs tests (no-op when present).
 browser:
 	scripts/install_chromium.sh
+
+# The stylesheets, scripts and fonts the Data Docs pages load, pinned in scripts/data_docs_assets/package.json,
+# from npm into .cache/data_docs_assets (or FLOWLAKE_DATA_DOCS_ASSETS); no-op when installed.
+data-docs-assets:
+	scripts/install_data_docs_assets.sh
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -28,8 +28,9 @@ One run per UTC hour, its data interval that hour `[start, end)`.
    plus the delivery lag (Variable `{DELIVERY_LAG_MINUTES.variable}`, minutes).
 2. **process_hour** runs `flowlake hourly`, one Spark application (one JVM start):
    - ingests the objects named in the hour and in the lookback hours before it
-     (Variable `{LOOKBACK_HOURS.variable}`), so late objects are picked up; ingestion
-     replaces by object, so nothing is counted twice;
+     (Variable `{LOOKBACK_HOURS.variable}`), so late objects are picked up, and after an
+     outage every hour since the last successful run (a week at most); ingestion reads
+     only new or changed objects, so nothing is counted twice;
    - re-aggregates every hourly table for the hour and for every hour whose records the
      ingest changed (a record lands in the hour of its own start);
    - validates the hour with the data-quality suites. A critical failure fails the task
@@ -67,7 +68,12 @@ with DAG(
         # A rerun of this Airflow run replaces its results in dq_results; another run adds its own.
         arguments=["--source", SOURCE.template, "--lake", LAKE.template, "--run-id", "{{ run_id }}"],
         window={"start": HOUR_START, "end": HOUR_END},
-        options={"--lookback-hours": LOOKBACK_HOURS.template, "--nat-inventory": NAT_INVENTORY_FILE.template},
+        options={
+            "--lookback-hours": LOOKBACK_HOURS.template,
+            # After an outage (catchup is off), the hours since the last successful run are ingested too.
+            "--catch-up-from": "{{ prev_data_interval_end_success or '' }}",
+            "--nat-inventory": NAT_INVENTORY_FILE.template,
+        },
         outlets=[*INGEST_ASSETS, *HOURLY_ASSETS, DQ_RESULTS_ASSET],
     )
 

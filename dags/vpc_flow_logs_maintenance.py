@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, CronTriggerTimetable
 
-from flowlake_airflow.assets import CAPACITY_ASSET, NAT_GATEWAYS_ASSET
+from flowlake_airflow.assets import CAPACITY_ASSET, HOURLY_ASSETS, INGEST_ASSETS, NAT_GATEWAYS_ASSET
 from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import (
     AGGREGATE_RETENTION_DAYS,
@@ -16,6 +16,8 @@ from flowlake_airflow.settings import (
     PREVIOUS_DAY_END,
     PREVIOUS_DAY_START,
     RETENTION_DAYS,
+    SOURCE,
+    SWEEP_DAYS,
     VACUUM_RETENTION_HOURS,
 )
 from flowlake_airflow.spark import FlowlakeJobOperator
@@ -27,6 +29,9 @@ DOC = f"""
   (DescribeNatGateways; regions: Variable `{NAT_REGIONS.variable}`, empty = all enabled;
   endpoint: Variable `{EC2_ENDPOINT.variable}`, empty = AWS). The hourly NAT figures use it
   unless the Variable `flowlake_nat_inventory` names an inventory file.
+- **sweep** runs `flowlake sweep` over the last days (Variable `{SWEEP_DAYS.variable}`, default 7)
+  up to today 00:00 UTC: it ingests every object of the bucket that no hourly run ingested
+  (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours.
 - **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
   (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
 - **retention** runs `flowlake retention`: deletes `flow_logs` and quarantine rows older than
@@ -67,6 +72,15 @@ with DAG(
         options={"--days": RETENTION_DAYS.template, "--aggregate-days": AGGREGATE_RETENTION_DAYS.template},
     )
 
+    sweep = FlowlakeJobOperator(
+        task_id="sweep",
+        pool=DELTA_WRITERS_POOL,
+        command="sweep",
+        arguments=["--source", SOURCE.template, "--lake", LAKE.template, "--end", PREVIOUS_DAY_END],
+        options={"--days": SWEEP_DAYS.template},
+        outlets=[*INGEST_ASSETS, *HOURLY_ASSETS],
+    )
+
     compact = FlowlakeJobOperator(
         task_id="compact",
         pool=DELTA_WRITERS_POOL,
@@ -85,3 +99,5 @@ with DAG(
     )
 
     retention >> compact
+    # The previous day's capacity figures include what the sweep found.
+    sweep >> capacity

@@ -4,11 +4,14 @@ Targets come from the environment, or from Airflow connections when running
 under Airflow; never from code:
 - webhook: FLOWLAKE_ALERT_WEBHOOK_URL, else connection `flowlake_alert_webhook`
   (extra {"webhook_url": ...}, or the URL itself as connection URI:
-  https://hooks.slack.com/services/T/B/X);
+  https://hooks.slack.com/services/T/B/X); http or https only, and a redirect
+  is a failed delivery, not a way to another scheme or host;
 - email: FLOWLAKE_SMTP_HOST, FLOWLAKE_SMTP_PORT (25), FLOWLAKE_SMTP_USER,
   FLOWLAKE_SMTP_PASSWORD, FLOWLAKE_SMTP_FROM, FLOWLAKE_SMTP_TO (comma-separated),
-  FLOWLAKE_SMTP_STARTTLS (default: on when a user is set), else connection
-  `flowlake_smtp` (host, port, login, password, extra {"from", "to", "starttls"}).
+  FLOWLAKE_SMTP_STARTTLS (default: on when a user is set), FLOWLAKE_SMTP_CA_FILE
+  (a PEM bundle of the CAs to trust instead of the system's), else connection
+  `flowlake_smtp` (host, port, login, password, extra {"from", "to", "starttls",
+  "ca_file"}). STARTTLS verifies the server's certificate and host name.
 
 send_alert(subject, lines) sends to every configured target, for validate and
 for the DAGs' failure callbacks alike; the security findings' alerts
@@ -22,20 +25,33 @@ import json
 import logging
 import os
 import smtplib
+import ssl
 import sys
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 log = logging.getLogger("flowlake.alerts")
 
 WEBHOOK_CONNECTION = "flowlake_alert_webhook"
 SMTP_CONNECTION = "flowlake_smtp"
 TIMEOUT_SECONDS = 10
+WEBHOOK_SCHEMES = ("http", "https")
+CA_FILE_SETTING = f"FLOWLAKE_SMTP_CA_FILE or the {SMTP_CONNECTION} connection's extra 'ca_file'"
 
 
 class AlertDeliveryError(RuntimeError):
-    """Some configured targets could not be reached (the others were sent to)."""
+    """Some configured targets could not be reached: failures says why, reached which were sent to."""
+
+    def __init__(self, failures: list[str], reached: list[str]):
+        super().__init__("; ".join(failures))
+        self.failures = failures
+        self.reached = reached
+
+
+class UntrustedCertificateError(ConnectionError):
+    """The SMTP server's certificate did not verify against the trusted CAs."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class SmtpTarget:
     sender: str
     recipients: tuple[str, ...]
     starttls: bool
+    ca_file: str | None = None
 
 
 def alert_text(subject: str, lines: list[str] | str) -> str:
@@ -90,15 +107,27 @@ def airflow_connection(conn_id: str):
         return None
 
 
+def checked_webhook_url(url: str, setting: str) -> str:
+    """url, when it is http(s): urllib would as well open a file:, ftp: or data: URL.
+
+    The error names the setting, not the URL: a webhook's path is its secret.
+    """
+    if urlsplit(url).scheme.lower() not in WEBHOOK_SCHEMES:
+        raise ValueError(f"{setting}: a webhook URL must start with http:// or https://")
+    return url
+
+
 def webhook_url() -> str | None:
     url = os.environ.get("FLOWLAKE_ALERT_WEBHOOK_URL")
     if url:
-        return url
+        return checked_webhook_url(url, "FLOWLAKE_ALERT_WEBHOOK_URL")
     connection = airflow_connection(WEBHOOK_CONNECTION)
     if connection is None:
         return None
     if connection.extra_dejson.get("webhook_url"):
-        return connection.extra_dejson["webhook_url"]
+        return checked_webhook_url(
+            connection.extra_dejson["webhook_url"], f"the {WEBHOOK_CONNECTION} connection's extra 'webhook_url'"
+        )
     # Rebuilt from parts: the connection's own get_uri() escapes the path's slashes.
     scheme = connection.conn_type if connection.conn_type in ("http", "https") else "https"
     port = f":{connection.port}" if connection.port else ""
@@ -117,6 +146,7 @@ def smtp_target() -> SmtpTarget | None:
             sender=os.environ.get("FLOWLAKE_SMTP_FROM") or "flowlake@localhost",
             recipients=_recipients(os.environ.get("FLOWLAKE_SMTP_TO")),
             starttls=_flag(os.environ.get("FLOWLAKE_SMTP_STARTTLS"), default=user is not None),
+            ca_file=os.environ.get("FLOWLAKE_SMTP_CA_FILE") or None,
         )
     connection = airflow_connection(SMTP_CONNECTION)
     if connection is None or not connection.host:
@@ -130,7 +160,22 @@ def smtp_target() -> SmtpTarget | None:
         sender=extra.get("from") or "flowlake@localhost",
         recipients=_recipients(extra.get("to")),
         starttls=_flag(extra.get("starttls"), default=bool(connection.login)),
+        ca_file=extra.get("ca_file") or None,
     )
+
+
+def http_only_opener() -> urllib.request.OpenerDirector:
+    """urllib's opener less its file:, ftp: and data: handlers and its redirects (which may lead to ftp:)."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
 
 
 def post_webhook(url: str, subject: str, lines: list[str] | str) -> None:
@@ -141,8 +186,16 @@ def post_webhook(url: str, subject: str, lines: list[str] | str) -> None:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+    with http_only_opener().open(request, timeout=TIMEOUT_SECONDS) as response:
         response.read()
+
+
+def tls_context(target: SmtpTarget) -> ssl.SSLContext:
+    """Certificates checked against the system's CAs, or only those of the target's CA file; host names too."""
+    try:
+        return ssl.create_default_context(cafile=target.ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ValueError(f"{CA_FILE_SETTING}: cannot read {target.ca_file}: {error}") from error
 
 
 def send_email(target: SmtpTarget, subject: str, lines: list[str] | str) -> None:
@@ -155,7 +208,13 @@ def send_email(target: SmtpTarget, subject: str, lines: list[str] | str) -> None
     message.set_content(alert_text(subject, lines) + "\n")
     with smtplib.SMTP(target.host, target.port, timeout=TIMEOUT_SECONDS) as smtp:
         if target.starttls:
-            smtp.starttls()
+            try:
+                smtp.starttls(context=tls_context(target))
+            except ssl.SSLCertVerificationError as error:
+                raise UntrustedCertificateError(
+                    f"the certificate of SMTP server {target.host}:{target.port} did not verify "
+                    f"({error.verify_message}): set {CA_FILE_SETTING} to the CA that signed it"
+                ) from error
         if target.user:
             smtp.login(target.user, target.password or "")
         smtp.send_message(message)
@@ -179,7 +238,7 @@ def send_alert(subject: str, lines: list[str] | str) -> list[str]:
             log.error("alert to %s failed: %s", target, error)
             failed.append(f"{target}: {error}")
     if failed:
-        raise AlertDeliveryError("; ".join(failed))
+        raise AlertDeliveryError(failed, reached)
     if not reached:
         log.warning(
             "no alert target configured (FLOWLAKE_ALERT_WEBHOOK_URL, FLOWLAKE_SMTP_HOST or the Airflow connections "

@@ -13,6 +13,8 @@ COMMANDS = {
     "hourly": ("flowlake.hourly", "main"),
     "validate": ("flowlake.validate", "main"),
     "compact": ("flowlake.compact", "main"),
+    "remove-objects": ("flowlake.remove", "main"),
+    "sweep": ("flowlake.sweep", "main"),
     "capacity": ("flowlake.capacity", "main"),
     "retention": ("flowlake.retention", "main"),
     "erase": ("flowlake.retention", "main_erase"),

@@ -1,11 +1,13 @@
 """Hourly: one hour's whole run in one Spark session, as the hourly DAG runs it (one JVM start, not three).
 
     flowlake hourly --source SOURCE --lake LAKE --start 2026-11-01T10:00:00Z --end 2026-11-01T11:00:00Z \
-        [--lookback-hours 2] [--run-id ID] [--nat-inventory FILE] [--data-docs DIR] [--param NAME=VALUE ...]
+        [--lookback-hours 2] [--catch-up-from END_OF_LAST_RUN] [--run-id ID] [--nat-inventory FILE] \
+        [--data-docs DIR] [--param NAME=VALUE ...]
     spark-submit jobs/hourly.py --source ... (same arguments)
 
 1. ingests the objects named in the window and in the lookback hours before it,
-   so objects delivered late are picked up;
+   so objects delivered late are picked up, and in the hours since the end of the
+   last successful run (--catch-up-from), so an outage leaves no hour behind;
 2. re-aggregates the window's hours and every hour whose records the ingest
    changed (see flowlake.run);
 3. validates the window and alerts as `flowlake validate` does.
@@ -27,13 +29,22 @@ from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.run import run_pipeline
 from flowlake.security import add_security_arguments, config_of
 from flowlake.validate import add_validation_arguments, checked_thresholds, validate_and_alert
-from flowlake.window import Window, job_arguments
+from flowlake.window import Window, job_arguments, parse_utc
 
 DEFAULT_LOOKBACK_HOURS = 2
+# After an outage, the hours since the last successful run are ingested too, this many at most.
+DEFAULT_MAX_CATCH_UP_HOURS = 168
 
 
-def ingest_window(window: Window, lookback_hours: int) -> Window:
-    return Window(window.start - timedelta(hours=lookback_hours), window.end)
+def ingest_window(
+    window: Window, lookback_hours: int, catch_up_from: datetime | None = None, max_catch_up_hours: int = 0
+) -> Window:
+    """The window, the lookback hours before it, and the hours since catch_up_from (the end of the last
+    successful run) up to max_catch_up_hours before the window."""
+    start = window.start
+    if catch_up_from is not None:
+        start = max(min(start, catch_up_from), window.start - timedelta(hours=max_catch_up_hours))
+    return Window(start - timedelta(hours=lookback_hours), window.end)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_LOOKBACK_HOURS,
         help=f"hours before the window whose objects are ingested again, for late deliveries (default {DEFAULT_LOOKBACK_HOURS})",
+    )
+    parser.add_argument(
+        "--catch-up-from",
+        type=parse_utc,
+        help="the end of the last successful run: the hours since are ingested too (Airflow passes it after an outage)",
+    )
+    parser.add_argument(
+        "--max-catch-up-hours",
+        type=int,
+        default=DEFAULT_MAX_CATCH_UP_HOURS,
+        help=f"at most this many hours before the window are caught up (default {DEFAULT_MAX_CATCH_UP_HOURS}); "
+        "older gaps are for a backfill",
     )
     add_nat_arguments(parser)
     add_security_arguments(parser)
@@ -66,7 +89,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         spark,
         args.source,
         args.lake,
-        ingest_window(window, args.lookback_hours),
+        ingest_window(window, args.lookback_hours, args.catch_up_from, args.max_catch_up_hours),
         args.nat_inventory,
         ingested_at=started_at,
         nat_price_per_gb=args.nat_price_per_gb,

@@ -1,9 +1,13 @@
 """Ingest: flow-log objects of a window -> flow_logs, flow_logs_quarantine, source_objects.
 
 A window [start, end) owns the objects whose name timestamp falls in it. A run
-replaces exactly the rows of those objects in all three tables, so re-running a
-window, in any order and any number of times, leaves the same tables, and an
-object delivered late is picked up when its window runs again. Each record
+reads the window's objects that are new, or changed since they were read (ETag,
+size or modification time), and replaces exactly their rows in all three
+tables; the others' rows stay as they are. So re-running a window, in any order
+and any number of times, leaves the same tables, an object delivered late is
+picked up when its window runs again, and an object the source no longer has
+(S3 lifecycle rules expire raw logs) keeps its rows: the lake is the system of
+record, and only `flowlake remove-objects` removes rows, on purpose. Each record
 lands in the UTC hour of its own start, whichever object carried it.
 
     flowlake ingest --source SOURCE --lake LAKE --start 2026-11-01T10:00:00Z --end 2026-11-01T12:00:00Z
@@ -16,6 +20,7 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -23,8 +28,8 @@ from pyspark.sql import functions as F
 
 from flowlake import parse
 from flowlake.contracts import conform, table_schema
-from flowlake.lake import write_table_slice
-from flowlake.layout import list_window, normalize_uri, parse_object_name
+from flowlake.lake import table_exists, table_path, write_table_slice
+from flowlake.layout import FlowLogObject, list_window, normalize_uri
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
 log = logging.getLogger("flowlake.ingest")
@@ -33,6 +38,83 @@ FLOW_LOGS = "flow_logs"
 QUARANTINE = "flow_logs_quarantine"
 SOURCE_OBJECTS = "source_objects"
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
+# Objects named in warnings; the summary counts them all.
+NAMED_IN_LOG = 5
+
+
+@dataclass(frozen=True)
+class ObjectChanges:
+    """The window's objects as listed, against what source_objects recorded of them."""
+
+    to_read: list[FlowLogObject]  # new, or changed since read: their rows are replaced
+    # The source_file recorded (the URI the rows carry) of objects read before:
+    changed: list[str]  # whose ETag, size or modification time differ: their rows are replaced
+    unchanged: list[str]
+    gone: list[str]  # no longer in the source: their rows stay
+
+    @property
+    def kept(self) -> list[str]:
+        return self.unchanged + self.gone
+
+
+def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]]) -> ObjectChanges:
+    """recorded: object key -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds)).
+
+    An object is known by its key below the source root (AWS's names are unique), so a source
+    copied or mounted elsewhere is the same objects, not new ones beside gone ones.
+    """
+    listed_keys = {o.key for o in listed}
+    changed = [o for o in listed if o.key in recorded and recorded[o.key][1] != o.version()]
+    return ObjectChanges(
+        to_read=[o for o in listed if o.key not in recorded or recorded[o.key][1] != o.version()],
+        changed=sorted(recorded[o.key][0] for o in changed),
+        unchanged=sorted(recorded[o.key][0] for o in listed if o.key in recorded and recorded[o.key][1] == o.version()),
+        gone=sorted(source_file for key, (source_file, _) in recorded.items() if key not in listed_keys),
+    )
+
+
+def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple[str, tuple]]:
+    """What source_objects recorded of each object of the window when it was last read, by object key."""
+    path = table_path(lake, SOURCE_OBJECTS)
+    if not table_exists(spark, path):
+        return {}
+    rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(window.predicate("object_time"))
+        # Epoch milliseconds, not a timestamp: Python would read that in its own local zone.
+        .select("object_key", "source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
+        .collect()
+    )
+    return {row.object_key: (row.source_file, (row.etag, row.size_bytes, row.modified_ms)) for row in rows}
+
+
+def sql_strings(values: list[str]) -> str:
+    """values as a list of Spark SQL string literals."""
+    return ", ".join("'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values)
+
+
+def objects_predicate(window: Window, kept: list[str]) -> str:
+    """The rows a run replaces: those of the window's objects, less the objects whose rows it keeps."""
+    if not kept:
+        return window.predicate("object_time")
+    return f"{window.predicate('object_time')} AND source_file NOT IN ({sql_strings(kept)})"
+
+
+def hours_of_objects(spark: SparkSession, lake: str, window: Window, uris: list[str]) -> set[int]:
+    """The hours (epoch seconds) of the flow_logs rows that objects of the window wrote."""
+    if not uris or not table_exists(spark, table_path(lake, FLOW_LOGS)):
+        return set()
+    rows = (
+        spark.read.format("delta")
+        .load(table_path(lake, FLOW_LOGS))
+        .where(window.predicate("object_time"))
+        .where(F.col("source_file").isin(uris))
+        .select(F.unix_seconds(F.date_trunc("hour", "event_time")).alias("hour"))
+        .distinct()
+        .collect()
+    )
+    return {row.hour for row in rows}
 
 
 def read_objects(spark: SparkSession, uris: list[str]) -> DataFrame:
@@ -88,19 +170,23 @@ def object_summaries() -> Column:
     return F.collect_list(F.when(F.col("row_kind") == parse.ROW_OBJECT, summary)).alias("objects")
 
 
-def source_object_frame(spark: SparkSession, summaries: list[dict], root: str, ingested_at: datetime) -> DataFrame:
-    """source_objects rows of the objects' summaries; the rest of a row follows from the object's name."""
+def source_object_frame(
+    spark: SparkSession, summaries: list[dict], listed: dict[str, FlowLogObject], root: str, ingested_at: datetime
+) -> DataFrame:
+    """source_objects rows of the objects' summaries; the rest of a row follows from the listing."""
     rows = []
     for summary in summaries:
-        name = parse_object_name(summary["source_file"].rsplit("/", 1)[-1])
+        listing = listed[summary["source_file"]]
         rows.append(
             {
                 **summary,
                 "object_key": summary["source_file"][len(root) + 1 :],
-                "object_time": name["object_time"],
-                "account_id": name["account_id"],
-                "region": name["region"],
-                "flow_log_id": name["flow_log_id"],
+                "object_time": listing.object_time,
+                "account_id": listing.account_id,
+                "region": listing.region,
+                "flow_log_id": listing.flow_log_id,
+                "etag": listing.etag,
+                "modified_at": listing.modified_at,
                 "ingested_at": utc_instant(ingested_at),
             }
         )
@@ -108,16 +194,16 @@ def source_object_frame(spark: SparkSession, summaries: list[dict], root: str, i
     return spark.createDataFrame([tuple(row[c] for c in schema.column_names) for row in rows], schema.struct())
 
 
-def write_records(parsed: DataFrame, lake: str, window: Window) -> tuple[dict, list[dict]]:
-    """Replaces the window's flow_logs rows with the parsed records; returns what the write observed
-    (rows, hours as epoch seconds) and the summary of every object parsed."""
+def write_records(parsed: DataFrame, lake: str, predicate: str) -> tuple[dict, list[dict]]:
+    """Replaces the flow_logs rows matching predicate with the parsed records; returns what the write
+    observed (rows, hours as epoch seconds) and the summary of every object parsed."""
     objects = Observation()
     started = time.monotonic()
     written = write_table_slice(
         flow_log_rows(parsed.observe(objects, object_summaries())),
         lake,
         FLOW_LOGS,
-        window.predicate("object_time"),
+        predicate,
         # Epoch seconds, not timestamps: Python would read those in its own local zone.
         metrics={"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
     )
@@ -132,55 +218,92 @@ def write_records(parsed: DataFrame, lake: str, window: Window) -> tuple[dict, l
     return written, summaries
 
 
-def write_quarantine(spark: SparkSession, summaries: list[dict], lake: str, window: Window) -> int:
-    """Replaces the window's quarantine rows: the objects with bad lines (or none at all) are parsed again
-    for them, the others need not be."""
+def write_quarantine(spark: SparkSession, summaries: list[dict], lake: str, predicate: str) -> int:
+    """Replaces the quarantine rows matching predicate: the objects with bad lines (or none at all) are
+    parsed again for them, the others need not be."""
     started = time.monotonic()
     faulty = [s["source_file"] for s in summaries if s["lines_quarantined"]]
     parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
-    rows = write_table_slice(quarantine_rows(parsed), lake, QUARANTINE, window.predicate("object_time"))["rows"]
+    rows = write_table_slice(quarantine_rows(parsed), lake, QUARANTINE, predicate)["rows"]
     log.info("wrote %d lines of %d objects to %s in %.1fs", rows, len(faulty), QUARANTINE, time.monotonic() - started)
     return rows
 
 
-def write_source_objects(
-    spark: SparkSession, summaries: list[dict], root: str, lake: str, window: Window, ingested_at: datetime
-) -> None:
+def write_source_objects(spark: SparkSession, frame: DataFrame, lake: str, predicate: str) -> None:
     """Written last: the record of what the run read, once the rows read from it are committed."""
     started = time.monotonic()
-    frame = source_object_frame(spark, summaries, root, ingested_at)
-    write_table_slice(frame, lake, SOURCE_OBJECTS, window.predicate("object_time"))
-    log.info("wrote %d objects to %s in %.1fs", len(summaries), SOURCE_OBJECTS, time.monotonic() - started)
+    rows = write_table_slice(frame, lake, SOURCE_OBJECTS, predicate)["rows"]
+    log.info("wrote %d objects to %s in %.1fs", rows, SOURCE_OBJECTS, time.monotonic() - started)
+
+
+def _warn_about(changes: ObjectChanges, misnamed: dict[str, str]) -> None:
+    if changes.gone:
+        log.warning(
+            "%d objects of the window are gone from the source; their rows stay in the lake "
+            "(flowlake remove-objects removes them on purpose): %s",
+            len(changes.gone),
+            ", ".join(changes.gone[:NAMED_IN_LOG]),
+        )
+    if changes.changed:
+        log.warning(
+            "%d objects changed since they were read (ETag, size or modification time); read again: %s",
+            len(changes.changed),
+            ", ".join(changes.changed[:NAMED_IN_LOG]),
+        )
+    if misnamed:
+        log.warning(
+            "%d objects skipped, their names are not a flow log's: %s", len(misnamed), "; ".join(misnamed.values())
+        )
 
 
 def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, ingested_at: datetime) -> dict:
     lake = normalize_uri(lake)
     started = time.monotonic()
     listing = list_window(spark, source, window.start, window.end)
+    changes = compare_with_recorded(listing.objects, recorded_versions(spark, lake, window))
     log.info(
-        "window [%s, %s): %d flow-log objects (%d bytes), %d other objects skipped, listed in %.1fs",
+        "window [%s, %s): %d flow-log objects (%d bytes), %d to read (%d changed), %d unchanged, %d gone, "
+        "%d other objects skipped, listed in %.1fs",
         window.start.isoformat(),
         window.end.isoformat(),
         len(listing.objects),
         sum(o.size_bytes for o in listing.objects),
-        len(listing.skipped),
+        len(changes.to_read),
+        len(changes.changed),
+        len(changes.unchanged),
+        len(changes.gone),
+        len(listing.skipped) + len(listing.misnamed),
         time.monotonic() - started,
     )
-    parsed = parse_objects(read_objects(spark, [o.uri for o in listing.objects]), parse.records_and_objects)
-    written, summaries = write_records(parsed, lake, window)
-    write_quarantine(spark, summaries, lake, window)
-    write_source_objects(spark, summaries, listing.root, lake, window, ingested_at)
+    _warn_about(changes, listing.misnamed)
+    summaries, hours = [], set()
+    if changes.to_read:
+        # The hours the replaced rows leave: they change too.
+        hours = hours_of_objects(spark, lake, window, changes.changed)
+        predicate = objects_predicate(window, changes.kept)
+        parsed = parse_objects(read_objects(spark, [o.uri for o in changes.to_read]), parse.records_and_objects)
+        written, summaries = write_records(parsed, lake, predicate)
+        hours |= set(written["hours"])
+        write_quarantine(spark, summaries, lake, predicate)
+        listed = {o.uri: o for o in changes.to_read}
+        frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
+        write_source_objects(spark, frame, lake, predicate)
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "objects": len(summaries),
+        "objects": len(listing.objects),
+        "objects_read": len(summaries),
+        "objects_changed": len(changes.changed),
+        "objects_unchanged": len(changes.unchanged),
+        "objects_gone": len(changes.gone),
         **{
             name: sum(s[name] or 0 for s in summaries)
             for name in ("lines_read", "records_written", "lines_quarantined")
         },
         "corrupt_objects": sum(s["status"] == parse.STATUS_CORRUPT for s in summaries),
         "skipped_objects": len(listing.skipped),
-        "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in written["hours"]],
+        "misnamed_objects": sorted(listing.misnamed.values()),
+        "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)],
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,12 @@ class FlowLogObject:
     flow_log_id: str
     object_time: datetime
     file_format: str  # "text" or "parquet"
+    modified_at: datetime
+    etag: str | None  # S3 gives one, a local folder does not
+
+    def version(self) -> tuple:
+        """What tells a rewrite of the object under the same key from the object already read."""
+        return (self.etag, self.size_bytes, round(self.modified_at.timestamp() * 1000))
 
 
 @dataclass
@@ -53,6 +59,8 @@ class Listing:
     root: str  # the source as Hadoop qualifies it; object keys are relative to it
     objects: list[FlowLogObject]
     skipped: list[str]  # URIs of objects that are not VPC flow logs
+    # URIs named like flow-log objects whose name cannot be one (an impossible date): why each was skipped
+    misnamed: dict[str, str] = field(default_factory=dict)
 
 
 def normalize_uri(location: str) -> str:
@@ -99,13 +107,22 @@ def object_key(
     return "/".join(([prefix.strip("/")] if prefix.strip("/") else []) + folders + [name])
 
 
+class MisnamedObjectError(ValueError):
+    """A name shaped like a flow-log object's that cannot be one, e.g. with the date 2026-13-01."""
+
+
 def parse_object_name(name: str) -> dict | None:
-    """Fields of a flow-log object's file name, or None when it is not one."""
+    """Fields of a flow-log object's file name, or None when it is not one; MisnamedObjectError when it
+    has the shape of one with an impossible date or time."""
     match = OBJECT_NAME.match(name)
     if not match:
         return None
     fields = match.groupdict()
-    fields["object_time"] = datetime.strptime(fields.pop("timestamp"), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    timestamp = fields.pop("timestamp")
+    try:
+        fields["object_time"] = datetime.strptime(timestamp, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise MisnamedObjectError(f"{name}: the time in its name, {timestamp}, is not a date ({error})") from None
     fields["file_format"] = "parquet" if fields.pop("extension").endswith("parquet") else "text"
     return fields
 
@@ -153,6 +170,7 @@ def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
     low, high = start - _FOLDER_SLACK, end + _FOLDER_SLACK
     objects: list[FlowLogObject] = []
     skipped: list[str] = []
+    misnamed: dict[str, str] = {}
     pending = [(root, {})]
     while pending:
         folder, parts = pending.pop()
@@ -172,7 +190,11 @@ def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
                 pending.append((path, child_parts))
                 continue
             uri = path.toString()
-            fields = parse_object_name(name)
+            try:
+                fields = parse_object_name(name)
+            except MisnamedObjectError as error:
+                misnamed[uri] = str(error)
+                continue
             if fields is None:
                 skipped.append(uri)
                 continue
@@ -183,9 +205,23 @@ def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
                     uri=uri,
                     key=uri[len(root_text) :].lstrip("/"),
                     size_bytes=int(status.getLen()),
+                    modified_at=datetime.fromtimestamp(status.getModificationTime() / 1000, UTC),
+                    etag=_etag(status),
                     **fields,
                 )
             )
     objects.sort(key=lambda o: (o.object_time, o.uri))
     log.info("listed %d flow-log objects in [%s, %s), skipped %d others", len(objects), start, end, len(skipped))
-    return Listing(root=root_text, objects=objects, skipped=sorted(skipped))
+    for uri, reason in sorted(misnamed.items()):
+        log.warning("skipped %s: %s", uri, reason)
+    return Listing(root=root_text, objects=objects, skipped=sorted(skipped), misnamed=misnamed)
+
+
+def _etag(status) -> str | None:
+    """The object's ETag where the file system keeps one (s3a's statuses are Hadoop EtagSources)."""
+    from py4j.protocol import Py4JError
+
+    try:
+        return status.getEtag() or None
+    except Py4JError:
+        return None

@@ -53,6 +53,23 @@ def aggregate_windows(window: Window, hours_touched: list[str]) -> list[Window]:
     return windows
 
 
+def aggregate_hours(
+    spark: SparkSession,
+    lake: str,
+    hours_touched: list[str],
+    nat_inventory: str | None = None,
+    nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+) -> list[dict]:
+    """Re-aggregates exactly the hours touched (adjacent ones in one window)."""
+    if not hours_touched:
+        return []
+    first = _hour_of(parse_utc(hours_touched[0]))
+    return [
+        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb)
+        for hours in aggregate_windows(Window(first, first + HOUR), hours_touched)
+    ]
+
+
 def run_pipeline(
     spark: SparkSession,
     source: str,

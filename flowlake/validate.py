@@ -111,16 +111,19 @@ def alert_message(report: Report) -> tuple[str, list[str]]:
     return subject, lines
 
 
-def send_alert(report: Report, alert_on: str) -> list[str]:
-    """Alerts when a critical expectation failed (or, with alert_on=warning, any); returns targets reached."""
+def send_alert(report: Report, alert_on: str) -> tuple[list[str], list[str]]:
+    """Alerts when a critical expectation failed (or, with alert_on=warning, any).
+
+    Returns the targets reached and why the others were not, for the run's summary.
+    """
     if not (report.failed(CRITICAL) or (alert_on == WARNING and report.failed(WARNING))):
-        return []
+        return [], []
     try:
-        return alerts.send_alert(*alert_message(report))
+        return alerts.send_alert(*alert_message(report)), []
     except alerts.AlertDeliveryError as error:
-        # The exit code already says the run failed; a lost alert must not hide the results written.
+        # The exit code already says whether the run failed; a lost alert must not hide the results written.
         log.error("alert not delivered: %s", error)
-        return []
+        return error.reached, error.failures
 
 
 def run_validate(
@@ -150,14 +153,11 @@ def run_validate(
     run_identifier = gx_runner.run_identifier(run_id, validated_at)
     outcomes, stored = [], []
     with dq.window_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds) as checks:
-        for check in checks:
-            check_started = time.monotonic()
-            check_outcomes, stored_as = gx_runner.run_check(
-                context, check, thresholds.suite_parameters(), run_identifier
-            )
+        checked = gx_runner.run_checks(context, checks, thresholds.suite_parameters(), run_identifier)
+        for check, check_outcomes, stored_as in checked:
             outcomes += check_outcomes
             stored.append(stored_as)
-            log.info("%s on %s in %.1fs", check.suite, check.batch, time.monotonic() - check_started)
+            log.info("%s on %s judged after %.1fs", check.suite, check.batch, time.monotonic() - started)
     expired = gx_runner.prune_results(context, validated_at - timedelta(days=data_docs_days))
     if expired:
         log.info("Data Docs: %d results of runs older than %d days removed", expired, data_docs_days)
@@ -260,7 +260,7 @@ def validate_and_alert(
         nat_inventory=args.nat_inventory,
         data_docs_days=args.data_docs_days,
     )
-    alerted = send_alert(report, args.alert_on)
+    alerted, alert_failures = send_alert(report, args.alert_on)
     return {
         "run_id": run_id,
         "window_start": window.start.isoformat(),
@@ -270,6 +270,7 @@ def validate_and_alert(
         "failed_warning": [_name(o) for o in report.failed(WARNING)],
         "data_docs": str(report.data_docs),
         "alerted": alerted,
+        "alert_failures": alert_failures,
         "exit_code": report.exit_code,
     }
 

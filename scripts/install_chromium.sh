@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian's chromium and its driver, for the Airflow UI test (tests/test_airflow_ui.py skips without them).
+# Debian's chromium and its driver, for the browser tests (tests/test_airflow_ui.py, the Data Docs ones of tests/test_validate.py; they skip without them).
 # Installs only what is missing; needs root (or sudo) and apt-get, otherwise says what to run.
 set -euo pipefail
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then

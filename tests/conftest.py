@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.servers import free_port
+from tests.spark_cluster import SITECUSTOMIZE, python_without_flowlake, standalone_cluster
 
 # The whole run, and every process it starts, in a zone that is not UTC, before any
 # SparkSession starts: PySpark converts TIMESTAMP values through the Python process's
@@ -87,3 +89,22 @@ def spark_s3(spark, s3_endpoint):
     }.items():
         conf.set(key, value)
     return spark
+
+
+@pytest.fixture(scope="session")
+def executor_python(tmp_path_factory) -> tuple[Path, Path]:
+    """The Python of the cluster's executors (no flowlake), and the log of where each of its processes
+    imported flowlake from."""
+    folder = tmp_path_factory.mktemp("executor_python")
+    python = python_without_flowlake(folder / "venv")
+    log = folder / "flowlake-imports.jsonl"
+    site_packages = next((folder / "venv" / "lib").glob("python3*/site-packages"))
+    (site_packages / "sitecustomize.py").write_text(SITECUSTOMIZE.format(log=str(log)))
+    return python, log
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory, executor_python):
+    """A Spark standalone master and two workers on 127.0.0.1, shared by every test that submits to one."""
+    with standalone_cluster(tmp_path_factory.mktemp("cluster"), executor_python[0]) as running:
+        yield running

@@ -33,6 +33,26 @@ STARTUP_SECONDS = 120
 # the tests' own session sets PYSPARK_PYTHON to this interpreter (which has flowlake).
 INHERITED_PYTHON_SETTINGS = ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "PYTHONPATH")
 
+# In the executors' Python: logs where each process imports flowlake from, and which interpreter it is.
+SITECUSTOMIZE = """
+import importlib.machinery, json, os, sys
+
+
+class LogWhereFlowlakeComesFrom:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "flowlake":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        with open({log!r}, "a") as log:
+            log.write(json.dumps({{"pid": os.getpid(), "executable": sys.executable, "cwd": os.getcwd(),
+                                   "origin": spec.origin if spec else None}}) + "\\n")
+        return spec
+
+
+sys.meta_path.insert(0, LogWhereFlowlakeComesFrom)
+"""
+
 
 def python_without_flowlake(folder: Path) -> Path:
     """A venv whose python3 imports everything this one has installed except flowlake.

@@ -1,37 +1,21 @@
 """The Airflow UI in headless Chromium: log in, both DAGs listed without import errors, the hourly runs.
 
-Uses Debian's chromium and chromium-driver (apt-get install chromium chromium-driver),
-driven by Selenium. Screenshots go to tests/artifacts/.
+Screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.airflow_server import running_airflow
+from tests.browser import chromium, needs_chromium, page_text
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DAG_IDS = ("vpc_flow_logs_hourly", "vpc_flow_logs_maintenance")
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,900",
-)
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
-    reason="Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -53,25 +37,8 @@ def airflow(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
-def page_text(browser, waiting_for: str, timeout: float = 60) -> str:
-    """The page's text once it shows waiting_for (the UI renders after its API calls return)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, timeout).until(lambda b: waiting_for in b.find_element(By.TAG_NAME, "body").text)
-    return browser.find_element(By.TAG_NAME, "body").text
+    with chromium() as driver:
+        yield driver
 
 
 @pytest.mark.slow

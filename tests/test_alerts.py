@@ -1,13 +1,15 @@
-"""Alerts reach a real webhook server and a real SMTP server on 127.0.0.1, configured as in production."""
+"""Alerts reach a real webhook server and a real SMTP server on 127.0.0.1, configured as in production:
+STARTTLS checks the server's certificate (signed here by a CA made up for the test), webhooks are http(s) only."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from flowlake.alerts import AlertDeliveryError, alert_text, send_alert
-from tests.servers import SmtpServer, WebhookServer, body, free_port
+from tests.servers import RefusingProxy, SmtpServer, WebhookServer, body, free_port, tls_files
 
 SUBJECT = "flowlake data quality FAILED for 2026-11-01T11:00Z to 2026-11-01T12:00Z: 1 critical, 0 warning"
 LINES = ["[critical] delivery / expect_column_values_to_be_between(objects): observed 1 of 2 unexpected", "run r1"]
@@ -16,6 +18,9 @@ TEXT = (
     "- [critical] delivery / expect_column_values_to_be_between(objects): observed 1 of 2 unexpected\n"
     "- run r1"
 )
+PASSWORD = "planted-smtp-password"
+# A webhook URL's path is its credential.
+TOKEN = "planted-webhook-token"
 TARGET_VARIABLES = (
     "FLOWLAKE_ALERT_WEBHOOK_URL",
     "FLOWLAKE_SMTP_HOST",
@@ -25,6 +30,7 @@ TARGET_VARIABLES = (
     "FLOWLAKE_SMTP_FROM",
     "FLOWLAKE_SMTP_TO",
     "FLOWLAKE_SMTP_STARTTLS",
+    "FLOWLAKE_SMTP_CA_FILE",
     "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK",
     "AIRFLOW_CONN_FLOWLAKE_SMTP",
 )
@@ -111,3 +117,102 @@ def test_a_webhook_error_status_is_a_failed_delivery(monkeypatch):
 
 def test_no_configured_target_sends_nothing():
     assert send_alert(SUBJECT, LINES) == []
+
+
+def smtp_over_tls(monkeypatch, port: int, ca_file: Path | None, configured_by: str) -> None:
+    """Alerts by email to 127.0.0.1:port, as user alerts with PASSWORD, the CA file (or none) as configured_by says."""
+    if configured_by == "environment":
+        for name, value in {
+            "FLOWLAKE_SMTP_HOST": "127.0.0.1",
+            "FLOWLAKE_SMTP_PORT": str(port),
+            "FLOWLAKE_SMTP_USER": "alerts",
+            "FLOWLAKE_SMTP_PASSWORD": PASSWORD,
+            "FLOWLAKE_SMTP_TO": "oncall@example.com",
+            "FLOWLAKE_SMTP_CA_FILE": str(ca_file or ""),
+        }.items():
+            monkeypatch.setenv(name, value)
+    else:
+        extra = {"to": "oncall@example.com", **({"ca_file": str(ca_file)} if ca_file else {})}
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_FLOWLAKE_SMTP",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "login": "alerts",
+                    "password": PASSWORD,
+                    "extra": extra,
+                }
+            ),
+        )
+
+
+@pytest.mark.parametrize("configured_by", ["environment", "connection"])
+def test_starttls_trusts_the_configured_ca_and_then_logs_in(monkeypatch, tmp_path, configured_by):
+    tls = tls_files(tmp_path)
+    with SmtpServer(tls=tls, login=("alerts", PASSWORD)) as smtp:
+        smtp_over_tls(monkeypatch, smtp.port, tls.ca, configured_by)
+        assert send_alert(SUBJECT, LINES) == ["email"]
+    assert smtp.logins == [("alerts", PASSWORD)]
+    (mail,) = smtp.received
+    assert body(mail) == TEXT + "\n"
+
+
+@pytest.mark.parametrize("configured_by", ["environment", "connection"])
+def test_starttls_refuses_a_certificate_no_trusted_ca_signed_before_the_password_is_sent(
+    monkeypatch, tmp_path, configured_by
+):
+    with SmtpServer(tls=tls_files(tmp_path), login=("alerts", PASSWORD)) as smtp:
+        smtp_over_tls(monkeypatch, smtp.port, None, configured_by)
+        with pytest.raises(AlertDeliveryError) as refused:
+            send_alert(SUBJECT, LINES)
+    assert str(refused.value) == (
+        f"email: the certificate of SMTP server 127.0.0.1:{smtp.port} did not verify "
+        "(unable to get local issuer certificate): set FLOWLAKE_SMTP_CA_FILE or the flowlake_smtp "
+        "connection's extra 'ca_file' to the CA that signed it"
+    )
+    assert (smtp.logins, smtp.received) == ([], [])
+
+
+ENVIRONMENT = ("environment", "FLOWLAKE_ALERT_WEBHOOK_URL")
+CONNECTION = ("connection", "the flowlake_alert_webhook connection's extra 'webhook_url'")
+
+
+@pytest.mark.parametrize(
+    ("configured_by", "setting", "url"),
+    [
+        (*ENVIRONMENT, "file://{folder}/services/T000/B000/" + TOKEN),
+        (*ENVIRONMENT, "FILE://{folder}/services/T000/B000/" + TOKEN),
+        (*ENVIRONMENT, "ftp://127.0.0.1:{port}/services/T000/B000/" + TOKEN),
+        (*ENVIRONMENT, "data:text/plain," + TOKEN),
+        (*ENVIRONMENT, "hooks.example.com/services/T000/B000/" + TOKEN),
+        (*CONNECTION, "file://{folder}/services/T000/B000/" + TOKEN),
+    ],
+)
+def test_a_webhook_url_that_is_not_http_is_refused_naming_the_setting_not_the_url(
+    monkeypatch, tmp_path, caplog, configured_by, setting, url
+):
+    # A file urllib would happily "post" to, were file: URLs let through.
+    (tmp_path / "services/T000/B000").mkdir(parents=True)
+    (tmp_path / "services/T000/B000" / TOKEN).write_text("not a webhook")
+    url = url.format(folder=tmp_path, port=free_port())
+    if configured_by == "environment":
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", url)
+    else:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "extra": {"webhook_url": url}})
+        )
+    with pytest.raises(AlertDeliveryError) as refused:
+        send_alert(SUBJECT, LINES)
+    assert str(refused.value) == f"webhook: {setting}: a webhook URL must start with http:// or https://"
+    assert TOKEN not in caplog.text
+
+
+def test_a_webhook_that_redirects_is_a_failed_delivery_and_the_redirect_is_not_followed(monkeypatch):
+    with RefusingProxy() as elsewhere, WebhookServer(status=302, location=f"{elsewhere.url}/next") as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        with pytest.raises(AlertDeliveryError, match="^webhook: HTTP Error 302: Found$"):
+            send_alert(SUBJECT, LINES)
+    assert len(webhook.received) == 1
+    assert elsewhere.requested == []

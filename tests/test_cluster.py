@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,21 +17,14 @@ from pathlib import Path
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from flowlake import hourly, validate
+from flowlake import validate
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES
 from flowlake.ingest import run_ingest
 from flowlake.window import Window
-from tests.airflow_server import airflow_for, run_hour
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.flowlog_objects import ACCOUNT, write_object
-from tests.spark_cluster import (
-    INHERITED_PYTHON_SETTINGS,
-    PROJECT_ROOT,
-    plain_environment,
-    python_without_flowlake,
-    standalone_cluster,
-)
+from tests.spark_cluster import PROJECT_ROOT, plain_environment
 
 pytestmark = pytest.mark.slow
 
@@ -41,26 +33,6 @@ README_JOBS = ("flowlake-ingest", "flowlake-aggregate", "flowlake-validate")
 INGESTED = ("flow_logs", "flow_logs_quarantine", "source_objects")
 # Columns a rerun, another run id or another clock may change; everything else must be equal.
 RUN_COLUMNS = {"source_objects": ["ingested_at"], "dq_results": ["run_id", "validated_at"]}
-LOGGED_IMPORTS = "flowlake-imports.jsonl"
-# In the executors' Python: logs where each process imports flowlake from, and which interpreter it is.
-SITECUSTOMIZE = """
-import importlib.machinery, json, os, sys
-
-
-class LogWhereFlowlakeComesFrom:
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name != "flowlake":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        with open({log!r}, "a") as log:
-            log.write(json.dumps({{"pid": os.getpid(), "executable": sys.executable, "cwd": os.getcwd(),
-                                   "origin": spec.origin if spec else None}}) + "\\n")
-        return spec
-
-
-sys.meta_path.insert(0, LogWhereFlowlakeComesFrom)
-"""
 
 
 def at(hour: int, minute: int) -> datetime:
@@ -109,23 +81,6 @@ def with_settings(block: str, master: str, source: str, lake: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def executor_python(tmp_path_factory) -> tuple[Path, Path]:
-    """The executors' Python (no flowlake), and the log of its starts."""
-    folder = tmp_path_factory.mktemp("executor_python")
-    python = python_without_flowlake(folder / "venv")
-    log = folder / LOGGED_IMPORTS
-    site_packages = next((folder / "venv" / "lib").glob("python3*/site-packages"))
-    (site_packages / "sitecustomize.py").write_text(SITECUSTOMIZE.format(log=str(log)))
-    return python, log
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, executor_python):
-    with standalone_cluster(tmp_path_factory.mktemp("cluster"), executor_python[0]) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def objects(tmp_path_factory, s3_client) -> tuple[Path, str]:
     """The same objects in a local folder and in the local S3 server."""
     source = tmp_path_factory.mktemp("objects")
@@ -137,7 +92,7 @@ def objects(tmp_path_factory, s3_client) -> tuple[Path, str]:
 
 
 @pytest.fixture(scope="module")
-def submitted(cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
+def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
     """The README's block, run by bash from the repository root; each job's JSON summary."""
     _, source = objects
     lake = f"s3a://{BUCKET}/cluster-lake"
@@ -148,7 +103,7 @@ def submitted(cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
         FLOWLAKE_DATA_DOCS=str(tmp_path_factory.mktemp("cluster_data_docs")),
         FLOWLAKE_SHUFFLE_PARTITIONS="2",
     )
-    script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), cluster.master_url, source, lake)
+    script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), spark_cluster.master_url, source, lake)
     result = subprocess.run(
         ["bash", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
@@ -180,27 +135,6 @@ def local_lake(spark_s3, objects, submitted, tmp_path_factory) -> str:
     return lake
 
 
-@pytest.fixture(scope="module")
-def dag_run_on_cluster(cluster, objects, tmp_path_factory) -> tuple[dict, Path]:
-    """One hourly DAG run (dag.test()) with spark_default pointing at the cluster, on a local folder."""
-    root = tmp_path_factory.mktemp("dag_on_cluster")
-    shutil.copytree(objects[0], root / "source")
-    env = {k: v for k, v in airflow_for(root).items() if k not in INHERITED_PYTHON_SETTINGS}
-    env["AIRFLOW_CONN_SPARK_DEFAULT"] = cluster.master_url
-    return run_hour(env, at(10, 0)), root
-
-
-@pytest.fixture(scope="module")
-def local_hourly_lake(spark, dag_run_on_cluster, tmp_path_factory) -> Path:
-    """The hourly job of the same hour in local mode (this session), on the same folder."""
-    _, dag_root = dag_run_on_cluster
-    root = tmp_path_factory.mktemp("local_hourly")
-    arguments = ["--source", str(dag_root / "source"), "--lake", str(root / "lake"), "--run-id", "local"]
-    window = ["--start", at(10, 0).isoformat(), "--end", at(11, 0).isoformat()]
-    assert hourly.main([*arguments, *window, "--data-docs", str(root / "data_docs")], spark=spark) == 0
-    return root / "lake"
-
-
 def test_the_executors_python_cannot_import_flowlake(executor_python):
     python, _ = executor_python
     # Run from elsewhere than the repository, whose folder would be on the path as the current one.
@@ -228,13 +162,15 @@ def test_every_job_of_the_readme_runs_on_the_cluster(submitted):
     assert submitted["validate"]["expectations"] > 0
 
 
-def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(submitted, cluster, executor_python):
-    status = cluster.status()
+def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
+    submitted, spark_cluster, executor_python
+):
+    status = spark_cluster.status()
     applications = [app for app in status["completedapps"] + status["activeapps"] if app["name"] in README_JOBS]
     assert sorted(app["name"] for app in applications) == sorted(README_JOBS)
     # Each application had one executor on each worker: a JVM of its own, with its own work folder.
     for application in applications:
-        folders = [work / application["id"] for work in cluster.work_dirs]
+        folders = [work / application["id"] for work in spark_cluster.work_dirs]
         assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
     python, log = executor_python
     imports = [json.loads(line) for line in log.read_text().splitlines()]
@@ -245,7 +181,7 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(s
     for origin in found:
         # <worker's work folder>/<application>/<executor>/flowlake.zip/flowlake/__init__.py
         shipped = origin.parent.parent
-        assert shipped.name == "flowlake.zip" and shipped.parent.parent.parent in cluster.work_dirs, origin
+        assert shipped.name == "flowlake.zip" and shipped.parent.parent.parent in spark_cluster.work_dirs, origin
 
 
 @pytest.mark.parametrize("table", [*INGESTED, *HOURLY_TABLES, "dq_results"])
@@ -258,22 +194,3 @@ def test_the_cluster_writes_the_tables_local_mode_writes(spark_s3, submitted, lo
     # These objects hold no NAT gateway or transit gateway traffic and nothing suspicious.
     assert on_cluster.count() > 0 or table in ("nat_gateway_hourly", "transit_gateway_hourly", "security_findings")
     assertDataFrameEqual(on_cluster, read(local_lake), checkRowOrder=False)
-
-
-def test_the_hourly_dag_runs_on_the_cluster_and_writes_what_local_mode_writes(
-    dag_run_on_cluster, local_hourly_lake, cluster, spark
-):
-    run, root = dag_run_on_cluster
-    lake = root / "lake"
-    assert run["state"] == "success", run["tasks"]
-    summary = run["results"]["process_hour"]
-    assert (summary["ingest"]["objects"], summary["ingest"]["records_written"]) == (2, 4)
-    assert summary["validate"]["exit_code"] == 0
-    status = cluster.status()
-    assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
-    for table in (*INGESTED, *HOURLY_TABLES, "dq_results"):
-
-        def read(lake, table=table):
-            return spark.read.format("delta").load(f"{lake}/{table}").drop(*RUN_COLUMNS.get(table, []))
-
-        assertDataFrameEqual(read(lake), read(local_hourly_lake), checkRowOrder=False)

@@ -3,7 +3,9 @@
 dag.test() runs in its own interpreter with its own AIRFLOW_HOME (SQLite), as
 `airflow dags test` would: every Spark job is a spark-submit of its own, so the
 run never touches this pytest process's SparkSession, which only reads the
-tables afterwards.
+tables afterwards. The first run goes to the Spark standalone cluster (the
+connection spark_default points at its master); the tables must equal what the
+same job writes in local mode.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from flowlake import hourly
+from flowlake.aggregates import HOURLY_TABLES
 from flowlake.layout import object_key
 from tests.airflow_server import airflow_for, run_hour
 from tests.flowlog_objects import ACCOUNT, REGION, write_object, write_raw
 from tests.frames import ordered, read, rows, rows_without, utc
 from tests.servers import WebhookServer
+from tests.spark_cluster import INHERITED_PYTHON_SETTINGS
 
 HOUR = datetime(2026, 11, 1, 10, tzinfo=UTC)
 
@@ -93,19 +98,27 @@ def write_objects(source: Path) -> None:
 
 def snapshot(spark, lake: Path) -> dict:
     """Every table's rows, less what a rerun must change (when objects were ingested, which run validated)."""
-    from flowlake.aggregates import HOURLY_TABLES
-
     return {
         table: rows_without(read(spark, lake, table), "ingested_at")
         for table in ("flow_logs", "flow_logs_quarantine", "source_objects", *HOURLY_TABLES)
     }
 
 
+def run_hourly_job(spark, source: Path, lake: Path, run_id: str) -> dict:
+    """The job process_hour submits, for the same hour with the DAG's defaults, in this session (local mode)."""
+    window = ["--start", HOUR.isoformat(), "--end", (HOUR + timedelta(hours=1)).isoformat()]
+    arguments = ["--source", str(source), "--lake", str(lake), "--run-id", run_id, *window]
+    assert hourly.main([*arguments, "--data-docs", str(lake.parent / f"data_docs_{run_id}")], spark=spark) == 0
+    return snapshot(spark, lake)
+
+
 @pytest.fixture(scope="module")
-def airflow_run(tmp_path_factory):
+def airflow_run(tmp_path_factory, spark_cluster):
+    """dag.test()'s environment, with spark_default pointing at the cluster, and the lake it writes."""
     root = tmp_path_factory.mktemp("dag_run")
     write_objects(root / "source")
-    return airflow_for(root), root / "lake"
+    env = {k: v for k, v in airflow_for(root).items() if k not in INHERITED_PYTHON_SETTINGS}
+    return {**env, "AIRFLOW_CONN_SPARK_DEFAULT": spark_cluster.master_url}, root / "lake"
 
 
 @pytest.fixture(scope="module")
@@ -195,13 +208,19 @@ def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
 
 
 @pytest.mark.slow
+def test_the_run_went_to_the_cluster_and_wrote_what_local_mode_writes(first_run, airflow_run, spark_cluster, spark):
+    _, lake = airflow_run
+    status = spark_cluster.status()
+    assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
+    on_cluster = snapshot(spark, lake)
+    assert run_hourly_job(spark, lake.parent / "source", lake.parent / "local_lake", "local") == on_cluster
+
+
+@pytest.mark.slow
 def test_a_second_run_of_the_same_hour_changes_nothing(first_run, airflow_run, spark):
-    env, lake = airflow_run
+    _, lake = airflow_run
     before = snapshot(spark, lake)
-    second = run_hour(env, HOUR)
-    assert second["state"] == "success", second["tasks"]
-    assert second["results"]["process_hour"]["ingest"]["records_written"] == 6
-    assert snapshot(spark, lake) == before
+    assert run_hourly_job(spark, lake.parent / "source", lake, "second") == before
 
 
 @pytest.fixture(scope="module")
@@ -236,5 +255,9 @@ def test_a_failed_validation_fails_the_run_at_once_and_alerts_twice(tmp_path, we
     assert task.startswith(
         "flowlake task failed: vpc_flow_logs_hourly.process_hour for 2026-11-01T10:00Z to 2026-11-01T11:00Z"
     )
-    # The Airflow alert carries the job's verdict, so it stands on its own.
-    assert "flowlake hourly failed" in task and "expect_column_values_to_be_in_set(status)" in task
+    # The Airflow alert says which task, run and try, and where the log is; the job's output stays in the log.
+    _, about, run, error, log = task.splitlines()
+    assert about == "- DAG vpc_flow_logs_hourly, task process_hour, logical date 2026-11-01T11:00:00Z, try 1"
+    assert run.startswith("- run manual__")  # dag.test() names the run after the time it ran
+    assert error == "- error: AirflowFailException; what it says is in the log"
+    assert log.startswith("- log: http://")

@@ -54,6 +54,7 @@ def task_facts(task):
         "command": kwargs.get("command"),
         "application": kwargs.get("application"),
         "deferrable": kwargs.get("deferrable"),
+        "options": kwargs.get("options"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "on_failure_callback": bool(task.on_failure_callback),
     }
@@ -141,13 +142,22 @@ def test_hourly_dag_waits_for_delivery_then_runs_the_hour_in_one_spark_applicati
     assert tasks["wait_for_delivery"]["operator"] == "TimeDeltaSensor"
     assert tasks["wait_for_delivery"]["deferrable"] is True
     assert tasks["process_hour"]["command"] == "hourly"
+    # Catchup is off: after an outage, the next run ingests every hour since the last one that succeeded.
+    assert tasks["process_hour"]["options"]["--catch-up-from"] == "{{ prev_data_interval_end_success or '' }}"
 
 
 def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
     from flowlake.cli import COMMANDS
 
     jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
-    assert {task["command"] for _, _, task in jobs} == {"hourly", "nat-inventory", "compact", "capacity", "retention"}
+    assert {task["command"] for _, _, task in jobs} == {
+        "hourly",
+        "nat-inventory",
+        "compact",
+        "capacity",
+        "retention",
+        "sweep",
+    }
     for dag_id, task_id, task in jobs:
         assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
         assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)
@@ -174,5 +184,8 @@ def test_every_table_written_is_an_asset_outlet(parsed):
     maintenance = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
     assert maintenance["refresh_nat_inventory"]["outlets"] == assets([nat_inventory.TABLE])
     assert maintenance["capacity"]["outlets"] == assets([capacity.TABLE])
+    assert maintenance["sweep"]["outlets"] == assets(
+        [ingest.FLOW_LOGS, ingest.QUARANTINE, ingest.SOURCE_OBJECTS, *HOURLY_TABLES]
+    )
     # Compaction rewrites files, not data: downstream DAGs have nothing new to read.
     assert maintenance["compact"]["outlets"] == []

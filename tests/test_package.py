@@ -30,6 +30,8 @@ SPARK_JOBS = {
     "capacity",
     "retention",
     "erase",
+    "remove-objects",
+    "sweep",
 }
 
 

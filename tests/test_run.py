@@ -254,3 +254,16 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
             ],
         ),
     )
+
+
+def test_after_an_outage_the_hourly_job_ingests_every_hour_since_the_last_successful_run():
+    from flowlake.hourly import ingest_window
+
+    hour = Window(datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC))
+    assert ingest_window(hour, 2) == Window(datetime(2026, 11, 1, 8, tzinfo=UTC), hour.end)
+    # The last run that succeeded ended at 04:00: hours 04 to 10 are ingested, with the lookback before them.
+    outage = ingest_window(hour, 2, datetime(2026, 11, 1, 4, tzinfo=UTC), max_catch_up_hours=168)
+    assert outage == Window(datetime(2026, 11, 1, 2, tzinfo=UTC), hour.end)
+    # No further back than the cap.
+    capped = ingest_window(hour, 2, datetime(2026, 10, 1, tzinfo=UTC), max_catch_up_hours=24)
+    assert capped == Window(datetime(2026, 10, 31, 8, tzinfo=UTC), hour.end)

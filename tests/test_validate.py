@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
+import yaml
 from pyspark.sql import functions as F
 
 from flowlake import validate as validate_job
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES
 from flowlake.contracts import table_schema
-from flowlake.dq import gx_runner, suite_file, suite_names
+from flowlake.dq import data_docs, data_docs_assets, gx_runner, suite_file, suite_names
 from flowlake.dq.checks import (
     CONTRACT_TABLES,
     Check,
@@ -54,6 +58,7 @@ from flowlake.dq.gx_runner import (
 from flowlake.ingest import run_ingest
 from flowlake.lake import table_path
 from flowlake.layout import object_key
+from flowlake.remove import objects_to_remove, remove_objects
 from flowlake.validate import (
     DQ_RESULTS,
     Report,
@@ -65,9 +70,10 @@ from flowlake.validate import (
     write_results,
 )
 from flowlake.window import Window
+from tests.browser import chromium, needs_chromium, requested_urls
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
 from tests.frames import collected, frame_of, ordered, read, rows, utc
-from tests.servers import SmtpServer, WebhookServer, body
+from tests.servers import RefusingProxy, SmtpServer, WebhookServer, body, tls_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INGESTED_AT = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -78,6 +84,11 @@ HOUR_11 = datetime(2026, 11, 1, 11, tzinfo=UTC)
 NOON = datetime(2026, 11, 1, 12, tzinfo=UTC)
 FLOW_LOG_A, FLOW_LOG_B = "fl-0aaa1111", "fl-0bbb2222"
 NAT_INVENTORY = "nat_gateway_id,interface_id,private_ip\nnat-0abc,eni-0a1,10.0.0.220\n"
+
+needs_data_docs_assets = pytest.mark.skipif(
+    not (data_docs_assets() / "package.json").is_file(),
+    reason="the Data Docs assets are not installed (scripts/install_data_docs_assets.sh, which needs npm)",
+)
 
 
 def expectations_per_run() -> int:
@@ -515,16 +526,133 @@ def shares_run(spark, docs: Path, run: str, run_time: datetime, keep_days: int |
     return build_data_docs(context, [stored]), removed
 
 
-def test_data_docs_add_each_run_to_the_index(spark, tmp_path):
+@pytest.fixture(scope="module")
+def two_runs(spark, tmp_path_factory) -> Path:
+    """Data Docs of two runs of the shares suite: their index page."""
+    docs = tmp_path_factory.mktemp("two_runs") / "docs"
     for run in ("first-run", "second-run"):
-        index, _ = shares_run(spark, tmp_path / "docs", run, VALIDATED_AT)
-    assert index == tmp_path / "docs" / "index.html"
-    html = index.read_text()
+        index, _ = shares_run(spark, docs, run, VALIDATED_AT)
+    return index
+
+
+def test_data_docs_add_each_run_to_the_index(two_runs):
+    docs = two_runs.parent
+    assert two_runs == docs / "index.html"
+    html = two_runs.read_text()
     assert all(name in html for name in ("first-run", "second-run", "shares"))
-    pages = sorted(
-        page.relative_to(tmp_path / "docs").parts[:3] for page in (tmp_path / "docs" / "validations").rglob("*.html")
-    )
+    pages = sorted(page.relative_to(docs).parts[:3] for page in (docs / "validations").rglob("*.html"))
     assert pages == [("validations", "shares", "first-run"), ("validations", "shares", "second-run")]
+
+
+class References(HTMLParser):
+    """The src and href values of a page's elements."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def test_data_docs_pages_name_no_other_host_and_great_expectations_sends_no_analytics(two_runs):
+    """Great Expectations' templates load bootstrap, jQuery, Font Awesome... from five public CDNs, and a logo
+    from the vendor's bucket with the project's id in its query."""
+    docs = two_runs.parent
+    pages = sorted(docs.rglob("*.html"))
+    assert len(pages) == 4  # the index, the suite, the two validations
+    hosts = {
+        urlsplit(url).hostname for page in pages for url in re.findall(r"https?://[^\s\"'()<>]+", page.read_text())
+    }
+    assert hosts <= {"127.0.0.1", "localhost"}
+    config = yaml.safe_load((docs / "gx" / "great_expectations.yml").read_text())
+    assert config["analytics_enabled"] is False
+
+
+@needs_data_docs_assets
+def test_every_file_a_data_docs_page_names_is_in_the_site_as_installed(two_runs):
+    docs = two_runs.parent
+    named = {
+        (page.parent / unquote(urlsplit(reference).path)).resolve()
+        for page in docs.rglob("*.html")
+        for reference in References(page.read_text()).found
+        if not reference.startswith("#")
+    }
+    assert {path for path in named if not path.is_file()} == set()
+    vendor = docs / data_docs.VENDOR_FOLDER
+    assert {path for path in named if path.is_relative_to(vendor)} == {
+        (vendor / path).resolve() for path in data_docs.CDN_FILES.values()
+    }
+    assets = data_docs_assets()
+    assert all((vendor / path).read_bytes() == (assets / path).read_bytes() for path in data_docs.CDN_FILES.values())
+    # Font Awesome's stylesheet loads its fonts from ../webfonts/.
+    fonts = sorted(path.name for path in (vendor / "@fortawesome/fontawesome-free/webfonts").iterdir())
+    assert fonts == sorted(path.name for path in (assets / "@fortawesome/fontawesome-free/webfonts").iterdir())
+
+
+@needs_chromium
+@needs_data_docs_assets
+def test_the_data_docs_index_lists_its_runs_in_a_browser_that_can_reach_no_network(two_runs):
+    """The runs table is drawn by jQuery and bootstrap-table: rows show only if the page's own copies load.
+
+    Opened from disk, as data_docs/index.html is read, in a browser whose every request for
+    another host goes to a proxy that fetches nothing.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with RefusingProxy() as proxy, chromium(f"--proxy-server={proxy.url}") as browser:
+        browser.get(two_runs.as_uri())
+        rows = WebDriverWait(browser, 30).until(
+            lambda b: b.find_elements(By.CSS_SELECTOR, "table.ge-index-page-validation-results-table tbody tr")
+        )
+        texts = sorted(row.text for row in rows)
+        icon_fonts = browser.execute_script(
+            "return Array.from(document.fonts).filter(font => font.status == 'loaded').map(font => font.family)"
+        )
+        requested = requested_urls(browser)
+    assert len(texts) == 2
+    assert ["first-run" in texts[0], "second-run" in texts[1]] == [True, True]
+    assert all("shares per hour and flow log" in text for text in texts)
+    # The success icons' font, from static/vendor's webfonts.
+    assert icon_fonts == ["Font Awesome 6 Free"]
+    site = two_runs.parent.as_uri() + "/"
+    files = {url.removeprefix(site) for url in requested if not url.startswith("data:")}
+    assert files == {
+        "index.html",
+        *(
+            f"{data_docs.VENDOR_FOLDER}/{path}"
+            for path in data_docs.CDN_FILES.values()
+            if "filter-control.css" not in path
+        ),
+        f"{data_docs.VENDOR_FOLDER}/@fortawesome/fontawesome-free/webfonts/fa-solid-900.woff2",
+        "static/images/logo-long.png",
+        "static/images/favicon.ico",
+    }
+
+
+def test_without_installed_assets_the_site_gets_none_and_a_warning(tmp_path, caplog):
+    assert data_docs.copy_assets(tmp_path / "site", tmp_path / "not-installed") is False
+    assert not (tmp_path / "site").exists()
+    assert "scripts/install_data_docs_assets.sh" in caplog.text
+
+
+def test_the_assets_pinned_are_the_packages_the_pages_load_in_the_versions_they_name():
+    pinned = json.loads((PROJECT_ROOT / "scripts/data_docs_assets/package.json").read_text())["dependencies"]
+    used = {package(path) for path in [*data_docs.CDN_FILES.values(), *data_docs.CDN_FOLDERS]}
+    assert set(pinned) == used
+    for url, path in data_docs.CDN_FILES.items():
+        # The version a URL names (4.3.1; 5 for jsDelivr's latest 5.x): the pin is of its major and minor line,
+        # as bootstrap-table's 1.19.1 stands for the 1.19.0 that some templates name.
+        named = re.search(r"\d+(?:\.\d+)*", urlsplit(url).path)[0].split(".")[:2]
+        assert pinned[package(path)].split(".")[: len(named)] == named, url
+
+
+def package(path: str) -> str:
+    """The npm package of a path laid out as in node_modules: @scope/name/... or name/..."""
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]
 
 
 def test_data_docs_forget_runs_older_than_the_retention(spark, tmp_path):
@@ -597,12 +725,32 @@ def test_warnings_alone_alert_only_when_asked(monkeypatch):
     sent = []
     monkeypatch.setattr(validate_job.alerts, "send_alert", lambda subject, lines: sent.append(subject) or ["webhook"])
     report = Report("r1", Window(HOUR_11, NOON), [failed_outcome("interfaces", "x", "warning", "")], Path("/d"))
-    assert validate_job.send_alert(report, "critical") == []
-    assert validate_job.send_alert(report, "warning") == ["webhook"]
+    assert validate_job.send_alert(report, "critical") == ([], [])
+    assert validate_job.send_alert(report, "warning") == (["webhook"], [])
     assert sent == [
         "flowlake data quality warnings for 2026-11-01T11:00Z to 2026-11-01T12:00Z: "
         "0 critical, 1 warning expectation(s) failed"
     ]
+
+
+def test_an_alert_an_untrusted_smtp_server_did_not_get_is_reported_beside_the_target_reached(monkeypatch, tmp_path):
+    """The summary names the targets reached and why the others were not: no silently lost email."""
+    report = Report("r1", Window(HOUR_11, NOON), [failed_outcome("delivery", "objects", "critical", "")], Path("/d"))
+    with WebhookServer() as webhook, SmtpServer(tls=tls_files(tmp_path)) as smtp:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("FLOWLAKE_SMTP_STARTTLS", "true")
+        monkeypatch.setenv("FLOWLAKE_SMTP_TO", "oncall@example.com")
+        monkeypatch.delenv("FLOWLAKE_SMTP_CA_FILE", raising=False)
+        reached, failures = validate_job.send_alert(report, "critical")
+    assert reached == ["webhook"]
+    assert failures == [
+        f"email: the certificate of SMTP server 127.0.0.1:{smtp.port} did not verify (unable to get local issuer "
+        "certificate): set FLOWLAKE_SMTP_CA_FILE or the flowlake_smtp connection's extra 'ca_file' to the CA that "
+        "signed it"
+    ]
+    assert (len(webhook.received), smtp.received) == (1, [])
 
 
 # --- whole windows -----------------------------------------------------------------------------
@@ -723,7 +871,12 @@ def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
     source, lake, nat_file = damaged
     for t in object_times(HOUR_11, 1):
         object_path(source, FLOW_LOG_B, t, "bbbb0001").unlink()
-    reload(spark, damaged)
+    # Ingest keeps the rows of objects gone from the source: the hour goes missing once an operator
+    # removes them, as if they had never been delivered.
+    hour = Window(HOUR_11, NOON)
+    gone = objects_to_remove(spark, str(lake), hour, str(source), [])
+    remove_objects(spark, str(lake), hour, gone, "the hour never came", INGESTED_AT)
+    run_aggregate(spark, str(lake), Window(FIRST_HOUR, NOON), nat_inventory=str(nat_file))
     report = validate(spark, lake, nat_file, lake.parent / "docs")
     assert failures(report) == {("delivery", "expect_column_values_to_be_between", "objects", "critical")}
     assert report.exit_code == 1

@@ -63,3 +63,5 @@ RETENTION_DAYS = Setting("flowlake_retention_days", "FLOWLAKE_RETENTION_DAYS", "
 AGGREGATE_RETENTION_DAYS = Setting("flowlake_aggregate_retention_days", "FLOWLAKE_AGGREGATE_RETENTION_DAYS", "")
 # Empty: `flowlake compact`'s default (7 days, its safe minimum).
 VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")
+# Days the daily sweep compares the bucket with source_objects for, ingesting what the hourly runs missed.
+SWEEP_DAYS = Setting("flowlake_sweep_days", "FLOWLAKE_SWEEP_DAYS", "7")

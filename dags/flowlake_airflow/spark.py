@@ -74,11 +74,17 @@ class FlowlakeJobOperator(SparkSubmitOperator):
     def execute(self, context):
         # Imported when the task runs, not when the DAG is parsed.
         from flowlake.dist import build_zip, packages
+        from flowlake.dq import DATA_DOCS_ASSETS_VARIABLE, data_docs_assets
 
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
         self.packages = packages()
         master = self._get_hook()._connection["master"]
-        self.env_vars = {"PYSPARK_DRIVER_PYTHON": sys.executable, **(self.env_vars or {})}
+        self.env_vars = {
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            # The driver imports flowlake from the zip, away from the project's installed Data Docs assets.
+            DATA_DOCS_ASSETS_VARIABLE: str(data_docs_assets()),
+            **(self.env_vars or {}),
+        }
         if master.startswith("local"):
             self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
         with tempfile.TemporaryDirectory(prefix="flowlake-dist-") as folder:

@@ -9,8 +9,13 @@ Expectations and its Data Docs. flowlake.validate ties them together.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from flowlake.contracts import contract_file, contract_files
+
+# Where scripts/install_data_docs_assets.sh put the files the Data Docs pages load (see flowlake.dq.data_docs).
+DATA_DOCS_ASSETS_VARIABLE = "FLOWLAKE_DATA_DOCS_ASSETS"
 
 
 def suite_file(name: str) -> dict:
@@ -20,3 +25,10 @@ def suite_file(name: str) -> dict:
 
 def suite_names() -> list[str]:
     return list(contract_files("expectations", ".json"))
+
+
+def data_docs_assets() -> Path:
+    """FLOWLAKE_DATA_DOCS_ASSETS, else .cache/data_docs_assets in the project flowlake is imported from."""
+    if os.environ.get(DATA_DOCS_ASSETS_VARIABLE):
+        return Path(os.environ[DATA_DOCS_ASSETS_VARIABLE])
+    return Path(__file__).resolve().parents[2] / ".cache" / "data_docs_assets"

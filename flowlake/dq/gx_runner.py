@@ -3,12 +3,16 @@
 The Data Docs folder holds the HTML site (index.html at its top) and, in gx/,
 the file-backed Great Expectations project: each run stores there its suites as
 loaded from expectations/ and its results, then adds their pages to the site.
+The pages load only files of the site (flowlake.dq.data_docs), and the project
+sends no analytics.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,11 +51,15 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
     ValidationResultIdentifier,
 )
 
+from flowlake.dq import data_docs  # noqa: E402 (imports great_expectations, after the guard above)
+
 # Where a check's frame is validated: in Spark, or collected into memory (pandas) first.
 DATA_SOURCES = {False: "flowlake", True: "flowlake-in-memory"}
 # Above this many rows a frame of records stays in Spark. In memory, Great Expectations judges
 # in milliseconds what costs it a Spark job per metric; these rows take some 100 MB there.
 MAX_ROWS_IN_MEMORY = 200_000
+# Check frames computed at once while Great Expectations judges the earlier ones.
+PREPARING_THREADS = 4
 DATA_DOCS_SITE = "flowlake"
 BATCH_DEFINITION = "whole frame"
 # Offending rows named per expectation in results and alerts.
@@ -89,20 +97,12 @@ def load_suite(name: str):
 
 def open_context(data_docs_dir: Path):
     context = gx.get_context(mode="file", project_root_dir=str(data_docs_dir))
+    # Nothing about a validation leaves the machine (the project's setting outranks GX_ANALYTICS_ENABLED).
+    context.variables.analytics_enabled = False
     # The progress bars would fill job logs with carriage returns.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     # The site at the folder's top, not deep in the project's uncommitted/ folder.
-    context.variables.data_docs_sites = {
-        DATA_DOCS_SITE: {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(data_docs_dir.resolve()),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
-    }
+    context.variables.data_docs_sites = {DATA_DOCS_SITE: data_docs.site_config(data_docs_dir.resolve())}
     context.variables.save()
     return context
 
@@ -122,26 +122,50 @@ def _batch_definition(context, asset_name: str, in_memory: bool):
     return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
 
 
-def run_check(
-    context, check: Check, parameters: dict, run_identifier: RunIdentifier
-) -> tuple[list[Outcome], ValidationResultIdentifier]:
-    """The outcome of each expectation, and where Great Expectations stored the results."""
-    suite = context.suites.add_or_update(load_suite(check.suite))
+@dataclass(frozen=True)
+class Batch:
+    """A check's frame as Great Expectations judges it: collected into memory, or persisted in Spark."""
+
+    data: DataFrame | pd.DataFrame
+
+    @property
+    def in_memory(self) -> bool:
+        return isinstance(self.data, pd.DataFrame)
+
+    def release(self) -> None:
+        if not self.in_memory:
+            self.data.unpersist()
+
+
+def prepare(check: Check) -> Batch:
+    """The check's frame computed: in memory unless it holds records, and more than MAX_ROWS_IN_MEMORY."""
     frame = timestamps_as_text(check.frame.select(*columns_checked(check)))
+    if not check.grows_with_records:
+        return Batch(in_memory(frame))
     # In Spark, each expectation is at least one job over the frame: computed once, kept for them all.
-    frame = frame.persist(StorageLevel.MEMORY_AND_DISK) if check.grows_with_records else frame
-    validated_in_memory = not check.grows_with_records or frame.count() <= MAX_ROWS_IN_MEMORY
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(
-            name=f"{check.suite} on {check.batch}",
-            data=_batch_definition(context, check.batch, validated_in_memory),
-            suite=suite,
-        )
-    )
-    batch = in_memory(frame) if validated_in_memory else frame
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    if frame.count() > MAX_ROWS_IN_MEMORY:
+        return Batch(frame)
     try:
+        return Batch(in_memory(frame))
+    finally:
+        frame.unpersist()
+
+
+def judge(
+    context, check: Check, batch: Batch, parameters: dict, run_identifier: RunIdentifier
+) -> tuple[list[Outcome], ValidationResultIdentifier]:
+    """The outcome of each expectation on the prepared batch, and where Great Expectations stored the results."""
+    try:
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(
+                name=f"{check.suite} on {check.batch}",
+                data=_batch_definition(context, check.batch, batch.in_memory),
+                suite=context.suites.add_or_update(load_suite(check.suite)),
+            )
+        )
         results = definition.run(
-            batch_parameters={"dataframe": batch},
+            batch_parameters={"dataframe": batch.data},
             expectation_parameters=parameters,
             result_format={
                 "result_format": "SUMMARY",
@@ -151,14 +175,33 @@ def run_check(
             run_id=run_identifier,
         )
     finally:
-        if check.grows_with_records:
-            frame.unpersist()
+        batch.release()
     stored_as = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=check.suite),
         run_id=run_identifier,
         batch_identifier=results.batch_id,
     )
     return [_outcome(check, result) for result in results.results], stored_as
+
+
+def run_check(
+    context, check: Check, parameters: dict, run_identifier: RunIdentifier
+) -> tuple[list[Outcome], ValidationResultIdentifier]:
+    return judge(context, check, prepare(check), parameters, run_identifier)
+
+
+def run_checks(
+    context, checks: list[Check], parameters: dict, run_identifier: RunIdentifier
+) -> Iterator[tuple[Check, list[Outcome], ValidationResultIdentifier]]:
+    """run_check of each check in order, their frames computed side by side while earlier ones are judged.
+
+    A check frame is small: computing it is mostly waiting on Spark's scheduling and Delta's
+    snapshots, so several at once take little more than the slowest.
+    """
+    with ThreadPoolExecutor(PREPARING_THREADS, thread_name_prefix="check-frames") as pool:
+        batches = [pool.submit(prepare, check) for check in checks]
+        for check, batch in zip(checks, batches, strict=True):
+            yield check, *judge(context, check, batch.result(), parameters, run_identifier)
 
 
 def columns_checked(check: Check) -> list[str]:
@@ -250,7 +293,9 @@ def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:
     context.build_data_docs(
         resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=name) for name in sorted(suites))]
     )
-    return Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+    index = Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+    data_docs.copy_assets(index.parent)
+    return index
 
 
 def prune_results(context, kept_since: datetime) -> int:
