@@ -8,12 +8,14 @@ from airflow.sdk import DAG, CronTriggerTimetable
 from flowlake_airflow.assets import CAPACITY_ASSET, HOURLY_ASSETS, INGEST_ASSETS, NAT_GATEWAYS_ASSET
 from flowlake_airflow.defaults import DAG_ARGUMENTS
 from flowlake_airflow.settings import (
+    AGGREGATE_RETENTION_DAYS,
     DELTA_WRITERS_POOL,
     EC2_ENDPOINT,
     LAKE,
     NAT_REGIONS,
     PREVIOUS_DAY_END,
     PREVIOUS_DAY_START,
+    RETENTION_DAYS,
     SOURCE,
     SWEEP_DAYS,
     VACUUM_RETENTION_HOURS,
@@ -32,6 +34,10 @@ DOC = f"""
   (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours.
 - **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
   (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
+- **retention** runs `flowlake retention`: deletes `flow_logs` and quarantine rows older than
+  Variable `{RETENTION_DAYS.variable}` days (empty = FLOWLAKE_RETENTION_DAYS, else 90) and the
+  derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums;
+  compaction runs after it.
 - **capacity** runs `flowlake capacity` for the previous UTC day: `capacity_daily` from
   `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
 
@@ -58,6 +64,14 @@ with DAG(
         outlets=[NAT_GATEWAYS_ASSET],
     )
 
+    retention = FlowlakeJobOperator(
+        task_id="retention",
+        pool=DELTA_WRITERS_POOL,
+        command="retention",
+        arguments=["--lake", LAKE.template],
+        options={"--days": RETENTION_DAYS.template, "--aggregate-days": AGGREGATE_RETENTION_DAYS.template},
+    )
+
     sweep = FlowlakeJobOperator(
         task_id="sweep",
         pool=DELTA_WRITERS_POOL,
@@ -66,6 +80,7 @@ with DAG(
         options={"--days": SWEEP_DAYS.template},
         outlets=[*INGEST_ASSETS, *HOURLY_ASSETS],
     )
+
     compact = FlowlakeJobOperator(
         task_id="compact",
         pool=DELTA_WRITERS_POOL,
@@ -83,5 +98,6 @@ with DAG(
         outlets=[CAPACITY_ASSET],
     )
 
+    retention >> compact
     # The previous day's capacity figures include what the sweep found.
     sweep >> capacity

@@ -21,6 +21,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from flowlake import nat_inventory as inventory
+from flowlake import privacy
 from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import FLOW_LOGS
@@ -61,6 +62,8 @@ def run_aggregate(
         "nat_price_per_gb": nat_price_per_gb,
         "security": security or SecurityConfig.load(),
     }
+    # Addresses of the tables analysts read are pseudonymized when a key is configured (never logged).
+    pseudonymizer = privacy.configured()
     # What a table reads from the lake besides the window's records, read before any table is written.
     inputs = {
         table: module_for(table).read_inputs(spark, lake, window, **options)
@@ -74,6 +77,7 @@ def run_aggregate(
         def replace_hours() -> int:
             table_started = time.monotonic()
             hours = module_for(table).transform(flow_logs, **options, **inputs.get(table, {}))
+            hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
             rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
             log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
             return rows
@@ -98,6 +102,7 @@ def run_aggregate(
         "hours": int((window.end - window.start) / timedelta(hours=1)),
         "rows": rows,
         "nat_inventory": nat_source,
+        "pseudonymized": sorted(set(tables) & set(privacy.PSEUDONYMIZED)) if pseudonymizer else [],
         **({"after_write": after} if after else {}),
         "seconds": round(time.monotonic() - started, 2),
     }

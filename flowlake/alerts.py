@@ -14,7 +14,8 @@ under Airflow; never from code:
   "ca_file"}). STARTTLS verifies the server's certificate and host name.
 
 send_alert(subject, lines) sends to every configured target, for validate and
-for the DAGs' failure callbacks alike. Standard library only, so that a DAG file
+for the DAGs' failure callbacks alike; the security findings' alerts
+(flowlake/security.py) send to each target on its own, to remember what each accepted. Standard library only, so that a DAG file
 can import it at parse time.
 """
 

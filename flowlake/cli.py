@@ -16,6 +16,8 @@ COMMANDS = {
     "remove-objects": ("flowlake.remove", "main"),
     "sweep": ("flowlake.sweep", "main"),
     "capacity": ("flowlake.capacity", "main"),
+    "retention": ("flowlake.retention", "main"),
+    "erase": ("flowlake.retention", "main_erase"),
     "nat-inventory": ("flowlake.nat_inventory", "main"),
     "generate": ("flowlake.generate", "main"),
     "sql": ("flowlake.sql", "main"),

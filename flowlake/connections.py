@@ -1,4 +1,4 @@
-"""Airflow connections flowlake reads (alert targets), in a task and in the job a task starts.
+"""Airflow connections flowlake reads (alert targets, the pseudonyms' key), in a task and in the job a task starts.
 
 A task asks Airflow. A job that a task started (spark-submit) cannot: a task's
 processes may not reach the metadata database, and its children inherit the
@@ -19,8 +19,9 @@ from pathlib import Path
 
 WEBHOOK_CONNECTION = "flowlake_alert_webhook"
 SMTP_CONNECTION = "flowlake_smtp"
+PSEUDONYM_KEY_CONNECTION = "flowlake_pseudonym_key"
 # What a task hands the job it starts.
-HANDED_CONNECTIONS = (WEBHOOK_CONNECTION, SMTP_CONNECTION)
+HANDED_CONNECTIONS = (WEBHOOK_CONNECTION, SMTP_CONNECTION, PSEUDONYM_KEY_CONNECTION)
 CONNECTIONS_FILE_VARIABLE = "FLOWLAKE_AIRFLOW_CONNECTIONS_FILE"
 
 

@@ -14,7 +14,10 @@ AWSLogs/, so ingestion skips it. Traffic follows a daily rhythm in each
 region's local time and carries port scans, SSH/RDP attempts and exposures, a
 daily traffic spike (a database instance uploading about 400 MB at 20:05 UTC),
 NODATA and SKIPDATA records; a few objects are delivered late (named 10 or 15
-minutes after their records' end times).
+minutes after their records' end times). Beside them, a transit gateway joining
+prod-use1 and staging-use1 has a flow log of AWS's transit gateway format
+(its vpc_id in the summary is the gateway's ID), and its blackhole route drops
+a database's packets every day at 09:00 UTC.
 
 Everything is a pure function of (seed, flow log, 5-minute window): the same
 seed gives byte-identical objects, and a window's objects do not depend on
@@ -140,6 +143,52 @@ EXFILTRATION_HOUR_UTC = 20
 EXFILTRATION_WINDOWS = 2
 EXFILTRATION_RECORDS_PER_WINDOW = 30
 EXFILTRATION_DESTINATION = "192.0.2.200"
+# A transit gateway in us-east-1 joins prod-use1 and staging-use1 (and once joined a legacy VPC,
+# 10.9.0.0/16, whose attachment is gone: its route is a blackhole). Its flow log has AWS's default
+# transit gateway format. Every day from 09:00 to 09:15 UTC, staging's database instance tries the
+# legacy VPC: those packets are lost to the blackhole route, a packet_loss finding.
+TRANSIT_GATEWAY_FORMAT = [
+    "version",
+    "resource-type",
+    "account-id",
+    "tgw-id",
+    "tgw-attachment-id",
+    "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id",
+    "tgw-src-vpc-id",
+    "tgw-dst-vpc-id",
+    "tgw-src-subnet-id",
+    "tgw-dst-subnet-id",
+    "tgw-src-eni",
+    "tgw-dst-eni",
+    "tgw-src-az-id",
+    "tgw-dst-az-id",
+    "tgw-pair-attachment-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "log-status",
+    "type",
+    "packets-lost-no-route",
+    "packets-lost-blackhole",
+    "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired",
+    "tcp-flags",
+    "region",
+    "flow-direction",
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+]
+TRANSIT_GATEWAY_TRAFFIC_SHARE = 0.05
+BLACKHOLE_HOUR_UTC = 9
+BLACKHOLE_WINDOWS = 3
+LEGACY_PREFIX = "10.9.0."
 DATABASE_PORTS = (5432, 6379)
 
 TCP, UDP, ICMP = 6, 17, 1
@@ -356,6 +405,37 @@ def sample_flow_logs() -> tuple[FlowLog, ...]:
             prefix="network-logs",
         ),
     )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    attachment_id: str
+    vpc: Vpc
+    eni: str  # the attachment's interface in the VPC's first subnet
+
+
+@cache
+def sample_transit_gateway() -> tuple[FlowLog, str, tuple[Attachment, ...]]:
+    """(its flow log, the transit gateway ID, its attachments: prod-use1's and staging-use1's)."""
+    estate = sample_flow_logs()
+    prod, staging = estate[0].vpc, estate[2].vpc
+    tgw_id = _aws_id("tgw", "use1")
+    attachments = tuple(
+        Attachment(_aws_id("tgw-attach", vpc.name), vpc, _aws_id("eni", f"{vpc.name}/tgw")) for vpc in (prod, staging)
+    )
+    # The flow log's Vpc stands for the gateway: its account and region, no interfaces.
+    gateway = Vpc("tgw-use1", PROD, "us-east-1", tgw_id, "", -5, ())
+    flow_log = FlowLog(
+        _aws_id("fl", "tgw-use1"),
+        gateway,
+        tuple(TRANSIT_GATEWAY_FORMAT),
+        hive=False,
+        hourly=False,
+        parquet=False,
+        aggregation_seconds=60,
+        traffic_share=TRANSIT_GATEWAY_TRAFFIC_SHARE,
+    )
+    return flow_log, tgw_id, attachments
 
 
 def nat_inventory(flow_logs: tuple[FlowLog, ...]) -> list[dict]:
@@ -897,6 +977,91 @@ class _WindowRecords:
         )
 
 
+def _transit_gateway_record(
+    tgw_id: str, logged: Attachment, pair: Attachment | None, source: Attachment, flow: dict, lost: dict, direction: str
+) -> dict:
+    destination = pair if source is logged else logged
+    return {
+        "resource_type": "TransitGatewayAttachment",
+        "account_id": PROD,
+        "region": "us-east-1",
+        "tgw_id": tgw_id,
+        "tgw_attachment_id": logged.attachment_id,
+        "tgw_pair_attachment_id": pair.attachment_id if pair else None,
+        "tgw_src_vpc_account_id": source.vpc.account_id,
+        "tgw_dst_vpc_account_id": destination.vpc.account_id if destination else None,
+        "tgw_src_vpc_id": source.vpc.vpc_id,
+        "tgw_dst_vpc_id": destination.vpc.vpc_id if destination else None,
+        "tgw_src_subnet_id": source.vpc.interfaces[0].subnet_id,
+        "tgw_dst_subnet_id": destination.vpc.interfaces[0].subnet_id if destination else None,
+        "tgw_src_eni": source.eni,
+        "tgw_dst_eni": destination.eni if destination else None,
+        "tgw_src_az_id": source.vpc.interfaces[0].az_id,
+        "tgw_dst_az_id": destination.vpc.interfaces[0].az_id if destination else None,
+        "log_status": "OK",
+        "type": "IPv4",
+        "tcp_flags": FIN_SYN,
+        "flow_direction": direction,
+        **flow,
+        **{
+            f"packets_lost_{reason}": lost.get(reason, 0)
+            for reason in ("no_route", "blackhole", "mtu_exceeded", "ttl_expired")
+        },
+    }
+
+
+def transit_gateway_objects(seed: int, window_start: datetime, records_per_hour: int) -> list[GeneratedObject]:
+    """One object per 5-minute window: prod's web instances call staging's database through the gateway,
+    each flow logged on both attachments (ingress on the sender's, egress on the receiver's); at
+    09:00-09:15 UTC, staging's database tries the legacy VPC and the blackhole route drops it all."""
+    flow_log, tgw_id, (prod, staging) = sample_transit_gateway()
+    rng = _rng(seed, flow_log, window_start, _WINDOW_STREAM)
+    records = _WindowRecords(flow_log, window_start, rng)
+    window = int(window_start.timestamp())
+    expected = (
+        records_per_hour * flow_log.traffic_share * rhythm(_local_hour(prod.vpc, window_start)) / WINDOWS_PER_HOUR
+    )
+    for _ in range(max(1, int(rng.poisson(expected)))):
+        web, db = records._pick(prod.vpc.with_role("web")), staging.vpc.with_role("db")[0]
+        end = window + int(rng.integers(0, 300))
+        packets = max(1, int(rng.lognormal(math.log(8), 0.8)))
+        flow = {
+            "srcaddr": web.private_ip,
+            "dstaddr": db.private_ip,
+            "srcport": int(rng.integers(32768, 61000)),
+            "dstport": 5432,
+            "protocol": TCP,
+            "packets": packets,
+            "bytes": packets * int(rng.integers(200, 1400)),
+            "start": end - int(rng.integers(0, flow_log.aggregation_seconds)),
+            "end": end,
+        }
+        # Now and then a packet too big for the path: a loss far below any threshold.
+        lost = {"mtu_exceeded": 1} if rng.random() < 0.02 else {}
+        records.rows.append(_transit_gateway_record(tgw_id, prod, staging, prod, flow, lost, "ingress"))
+        records.rows.append(_transit_gateway_record(tgw_id, staging, prod, prod, flow, {}, "egress"))
+    if window_start.hour == BLACKHOLE_HOUR_UTC and window_start.minute < 5 * BLACKHOLE_WINDOWS:
+        db = staging.vpc.with_role("db")[0]
+        for _ in range(10):
+            end = window + int(rng.integers(0, 300))
+            packets = int(rng.integers(10, 40))
+            flow = {
+                "srcaddr": db.private_ip,
+                "dstaddr": LEGACY_PREFIX + str(int(rng.integers(10, 250))),
+                "srcport": int(rng.integers(32768, 61000)),
+                "dstport": 443,
+                "protocol": TCP,
+                "packets": 0,
+                "bytes": 0,
+                "start": end - int(rng.integers(0, flow_log.aggregation_seconds)),
+                "end": end,
+            }
+            records.rows.append(
+                _transit_gateway_record(tgw_id, staging, None, staging, flow, {"blackhole": packets}, "ingress")
+            )
+    return [GeneratedObject(flow_log, window_start, window_start, records.table())]
+
+
 def is_exfiltration_window(flow_log: FlowLog, window_start: datetime) -> bool:
     return (
         flow_log.vpc.name == EXFILTRATION_VPC
@@ -1038,13 +1203,20 @@ def generate(
     range_end = start + timedelta(hours=hours)
     inventory_location = write_nat_inventory(out, flow_logs, nat_inventory_location)
     windows = _windows(start, hours)
-    total = len(windows) * len(flow_logs)
+    transit_gateway = sample_transit_gateway()[0]
+    total = len(windows) * (len(flow_logs) + 1)
     objects = records = size = 0
     by_status: Counter[str] = Counter()
     rejected = 0
     late = []
-    for done, (window_start, flow_log) in enumerate(((w, fl) for w in windows for fl in flow_logs), start=1):
-        for generated in window_objects(seed, flow_log, window_start, records_per_hour, range_end, flow_logs):
+    for done, (window_start, flow_log) in enumerate(
+        ((w, fl) for w in windows for fl in (*flow_logs, transit_gateway)), start=1
+    ):
+        if flow_log is transit_gateway:
+            objects_of_window = transit_gateway_objects(seed, window_start, records_per_hour)
+        else:
+            objects_of_window = window_objects(seed, flow_log, window_start, records_per_hour, range_end, flow_logs)
+        for generated in objects_of_window:
             key = generated.key(seed)
             data = encode(generated)
             write_bytes(join(out, key), data)
@@ -1052,7 +1224,8 @@ def generate(
             records += generated.records.num_rows
             size += len(data)
             by_status.update(generated.records.column("log_status").to_pylist())
-            rejected += generated.records.column("action").to_pylist().count("REJECT")
+            if "action" in generated.records.column_names:  # transit gateway formats have none
+                rejected += generated.records.column("action").to_pylist().count("REJECT")
             if generated.late:
                 late.append(
                     {
@@ -1073,7 +1246,7 @@ def generate(
         "records_by_status": dict(sorted(by_status.items())),
         "rejected_records": rejected,
         "late_objects": late,
-        "flow_logs": [fl.describe() for fl in flow_logs],
+        "flow_logs": [fl.describe() for fl in (*flow_logs, transit_gateway)],
         "nat_inventory": inventory_location,
     }
 

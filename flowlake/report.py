@@ -90,7 +90,13 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
         None
         if findings is None
         else findings.orderBy(F.desc(severity_rank("severity")), F.desc("factor"), "hour", "finding_id").select(
-            "hour", "finding_type", "severity", "interface_id", "srcaddr", "dstport", "description"
+            "hour",
+            "finding_type",
+            "severity",
+            F.coalesce("interface_id", "resource_id").alias("resource"),
+            "srcaddr",
+            F.col("dstport").cast("string").alias("dstport"),  # a port, not a quantity: no thousands separator
+            "description",
         ),
         limit=10,
     )

@@ -13,6 +13,12 @@ from pyspark.sql import functions as F
 # A record carries traffic when its log status is OK. A format without
 # log-status has nothing but traffic records, so a NULL status is traffic too.
 TRAFFIC = "coalesce(log_status, 'OK') = 'OK'"
+# Transit gateway flow logs (resource-type TransitGateway or TransitGatewayAttachment) record
+# attachments, not interfaces, and may repeat what the VPCs' own flow logs record: the interface
+# tables count the other records only, transit_gateway_hourly these.
+VPC_RECORD = "resource_type IS NULL"
+VPC_TRAFFIC = f"{TRAFFIC} AND {VPC_RECORD}"
+TRANSIT_GATEWAY_TRAFFIC = f"{TRAFFIC} AND resource_type IS NOT NULL"
 
 # An address outside the private, shared, loopback and link-local blocks (RFC 1918, RFC 6598, RFC 3927,
 # RFC 4193, RFC 4291): one the internet can use. Regular expressions on the text, so a query engine needs
@@ -53,6 +59,8 @@ SERVICE_SIDE = "dstport IS NOT NULL AND dstport <= coalesce(srcport, dstport)"
 # name -> (parameters, Boolean SQL expression over them)
 SQL_FUNCTIONS = {
     "is_traffic": ("log_status STRING", TRAFFIC),
+    "is_vpc_traffic": ("log_status STRING, resource_type STRING", VPC_TRAFFIC),
+    "is_transit_gateway_traffic": ("log_status STRING, resource_type STRING", TRANSIT_GATEWAY_TRAFFIC),
     "is_public_address": ("addr STRING", PUBLIC_ADDRESS),
     "is_admin_exposure": (
         "log_status STRING, action STRING, dstport INT, flow_direction STRING, srcaddr STRING",
@@ -64,6 +72,19 @@ SQL_FUNCTIONS = {
 
 def is_traffic() -> Column:
     return F.expr(TRAFFIC)
+
+
+def is_vpc_traffic() -> Column:
+    """Traffic records of VPC flow logs (network interfaces): what the interface tables count."""
+    return F.expr(VPC_TRAFFIC)
+
+
+def is_vpc_record() -> Column:
+    return F.expr(VPC_RECORD)
+
+
+def is_transit_gateway_traffic() -> Column:
+    return F.expr(TRANSIT_GATEWAY_TRAFFIC)
 
 
 def is_public_address(address: str) -> Column:

@@ -193,22 +193,13 @@ def alert_message(findings: list, window: Window, min_severity: str) -> tuple[st
 
 
 def _record(spark: SparkSession, lake: str, rows: list[tuple]) -> None:
-    """Adds (finding_id, target, hour, finding_type, severity, alerted_at) rows not yet in security_alerts."""
-    from delta.tables import DeltaTable
+    """Appends (finding_id, target, hour, finding_type, severity, alerted_at, event_date) rows to security_alerts.
 
+    The rows are the ones not there when the run read the table (Delta writers of a lake are
+    serialized: the DAGs' one-slot pool), so an append is enough and cheaper than a MERGE.
+    """
     schema = table_schema(SECURITY_ALERTS).struct()
-    new = spark.createDataFrame(rows, schema)
-    path = table_path(lake, SECURITY_ALERTS)
-    if not table_exists(spark, path):
-        new.write.format("delta").mode("append").save(path)
-        return
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("sent")
-        .merge(new.alias("new"), "sent.finding_id = new.finding_id AND sent.target = new.target")
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    spark.createDataFrame(rows, schema).write.format("delta").mode("append").save(table_path(lake, SECURITY_ALERTS))
 
 
 def alert_new_findings(
@@ -257,6 +248,7 @@ def alert_new_findings(
             for r in sent.where(slice_predicate(scope, "hour")).select("finding_id", "target").collect()
         }
     alerted_at = now or datetime.now(UTC)
+    accepted = []
     for name, destination, send in targets:
         pending = [r for r in rows if (r.finding_id, name) not in already]
         if not pending:
@@ -267,16 +259,14 @@ def alert_new_findings(
             log.error("security alert to %s failed: %s", name, error)
             summary["failed"].append(f"{name}: {error}")
             continue
-        _record(
-            spark,
-            lake,
-            [
-                (r.finding_id, name, _hour(r.epoch), r.finding_type, r.severity, alerted_at, _hour(r.epoch).date())
-                for r in pending
-            ],
-        )
+        accepted += [
+            (r.finding_id, name, _hour(r.epoch), r.finding_type, r.severity, alerted_at, _hour(r.epoch).date())
+            for r in pending
+        ]
         summary["sent"][name] = len(pending)
         log.info("%d security finding(s) sent to %s", len(pending), name)
+    if accepted:
+        _record(spark, lake, accepted)
     return summary
 
 

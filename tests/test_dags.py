@@ -150,7 +150,14 @@ def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers
     from flowlake.cli import COMMANDS
 
     jobs = [(dag_id, task_id, task) for dag_id, task_id, task in all_tasks(parsed) if task["command"]]
-    assert {task["command"] for _, _, task in jobs} == {"hourly", "nat-inventory", "compact", "capacity", "sweep"}
+    assert {task["command"] for _, _, task in jobs} == {
+        "hourly",
+        "nat-inventory",
+        "compact",
+        "capacity",
+        "retention",
+        "sweep",
+    }
     for dag_id, task_id, task in jobs:
         assert task["operator"] == "FlowlakeJobOperator", (dag_id, task_id)
         assert task["pool"] == "flowlake_delta_writers", (dag_id, task_id)

@@ -179,7 +179,8 @@ def test_summary_counts_what_was_written(sample):
     assert summary["records"] == len(records)
     assert summary["bytes"] == sum(o["size"] for o in objects.values())
     assert summary["records_by_status"] == dict(Counter(r["log_status"] for r in records))
-    assert summary["rejected_records"] == sum(r["action"] == "REJECT" for r in records)
+    # Transit gateway records have no action.
+    assert summary["rejected_records"] == sum(r.get("action") == "REJECT" for r in records)
 
 
 def test_statuses_rejects_scans_and_admin_ports_are_present(sample):
@@ -190,13 +191,13 @@ def test_statuses_rejects_scans_and_admin_ports_are_present(sample):
         if record["log_status"] != "OK":
             assert record["action"] is None and record["srcaddr"] is None and record["packets"] is None
     ssh = [r for r in records if r["dstport"] == 22]
-    assert {"ACCEPT", "REJECT"} == {r["action"] for r in ssh}
+    assert {"ACCEPT", "REJECT"} == {r.get("action") for r in ssh}
     scanned_ports = defaultdict(set)
     for r in records:
-        if r["action"] == "REJECT":
+        if r.get("action") == "REJECT":
             scanned_ports[(r["interface_id"], r["srcaddr"], r["srcport"])].add(r["dstport"])
     assert max(len(ports) for ports in scanned_ports.values()) >= 20  # a port scan
-    assert any(r["dstport"] == 3389 and r["action"] == "ACCEPT" for r in records)
+    assert any(r["dstport"] == 3389 and r.get("action") == "ACCEPT" for r in records)
 
 
 def test_a_database_instance_spikes_at_20_utc_above_the_spike_thresholds(tmp_path):
@@ -217,6 +218,46 @@ def test_a_database_instance_spikes_at_20_utc_above_the_spike_thresholds(tmp_pat
     assert bytes_to_443[18] < config.spike_min_bytes and bytes_to_443[19] < config.spike_min_bytes
 
 
+def test_a_transit_gateway_flow_log_of_the_default_format_loses_packets_to_a_blackhole_at_9_utc(tmp_path):
+    from flowlake.generate import TRANSIT_GATEWAY_FORMAT
+    from flowlake.security import SecurityConfig
+
+    root = tmp_path / "source"
+    summary = generate(str(root), START + timedelta(hours=8), hours=2, seed=7, records_per_hour=400)
+    (tgw,) = [fl for fl in summary["flow_logs"] if fl["vpc_id"].startswith("tgw-")]
+    assert tgw["log_format"] == " ".join(TRANSIT_GATEWAY_FORMAT) and "action" not in TRANSIT_GATEWAY_FORMAT
+    offered, lost = Counter(), Counter()
+    for path in objects_under(root).values():
+        if tgw["flow_log_id"] in path.name:
+            header, records = read_object(path)
+            assert header == TRANSIT_GATEWAY_FORMAT
+            for r in records:
+                assert r["resource_type"] == "TransitGatewayAttachment" and r["log_status"] == "OK"
+                key = (
+                    datetime.fromtimestamp(r["start"], UTC).hour,
+                    r["tgw_attachment_id"],
+                    r["tgw_pair_attachment_id"],
+                )
+                losses = sum(
+                    int(r[f"packets_lost_{reason}"])
+                    for reason in ("no_route", "blackhole", "mtu_exceeded", "ttl_expired")
+                )
+                offered[key] += int(r["packets"]) + losses
+                lost[key] += losses
+    config = SecurityConfig.load()
+
+    def finding(key) -> bool:
+        return (
+            offered[key] >= config.packet_loss_min_packets and lost[key] >= config.packet_loss_min_share * offered[key]
+        )
+
+    # Only the blackholed pair (no pair attachment) at 09:00 is lossy enough to be a finding.
+    assert [key for key in offered if finding(key)] == [
+        (9, key[1], None) for key in offered if key[0] == 9 and key[2] is None
+    ]
+    assert len([key for key in offered if finding(key)]) == 1
+
+
 def test_nat_inventory_matches_the_nat_records(sample):
     root, summary, objects = sample
     assert summary["nat_inventory"] == str(root / "nat_gateways.csv")
@@ -234,7 +275,7 @@ def test_nat_inventory_matches_the_nat_records(sample):
     by_interface = {row["interface_id"]: row for row in inventory}
     assert len(by_interface) == len(inventory) == 4
     for interface_id, nat in by_interface.items():
-        on_nat = [(o, r) for o in objects.values() for r in o["records"] if r["interface_id"] == interface_id]
+        on_nat = [(o, r) for o in objects.values() for r in o["records"] if r.get("interface_id") == interface_id]
         assert on_nat, interface_id
         assert {(o["fields"]["account_id"], o["fields"]["region"], o["flow_log"]["vpc_id"]) for o, _ in on_nat} == {
             (nat["account_id"], nat["region"], nat["vpc_id"])

@@ -27,9 +27,11 @@ SPARK_JOBS = {
     "validate",
     "compact",
     "nat-inventory",
+    "capacity",
+    "retention",
+    "erase",
     "remove-objects",
     "sweep",
-    "capacity",
 }
 
 

@@ -118,8 +118,8 @@ def test_security_findings_are_counted_and_the_most_severe_listed_first(spark, t
         "  traffic_spike      high         1      1",
     ]
     assert section("Security findings, most severe first") == [
-        "               hour   finding_type  severity  interface_id       srcaddr  dstport                     description",
-        "  2026-11-01 06:00Z  traffic_spike      high       eni-0db          None      443  bytes to port 443/6: 600000000",
-        "  2026-11-01 05:00Z      port_scan    medium          None  198.51.100.9     None    one source probed 30 port(s)",
-        "  2026-11-01 06:00Z      port_scan    medium          None  198.51.100.9     None    one source probed 25 port(s)",
+        "               hour   finding_type  severity  resource       srcaddr  dstport                     description",
+        "  2026-11-01 06:00Z  traffic_spike      high   eni-0db          None      443  bytes to port 443/6: 600000000",
+        "  2026-11-01 05:00Z      port_scan    medium      None  198.51.100.9     None    one source probed 30 port(s)",
+        "  2026-11-01 06:00Z      port_scan    medium      None  198.51.100.9     None    one source probed 25 port(s)",
     ]

@@ -141,6 +141,7 @@ def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark
         "log_status_hourly": 5,
         "top_talkers_hourly": 10,
         "port_traffic_hourly": 4,
+        "transit_gateway_hourly": 0,
         "security_findings": 0,
     }
     app, nat = {"interface_id": "eni-app"}, {"interface_id": "eni-nat", "vpc_id": "vpc-1"}

@@ -447,6 +447,7 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, mo
         end=60,
         action="ACCEPT",
         log_status="OK",
+        resource_type=None,
     )
     changes_by_line = [
         dict(log_status="MAYBE"),  # line 2
@@ -464,6 +465,8 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, mo
         # Fine: NODATA without action, ports or counts; 900 s is the interval plus slack; account unknown.
         dict(action=None, log_status="NODATA", srcport=None, dstport=None, protocol=None, packets=None, bytes=None),
         dict(end=900, account_id="unknown"),  # line 15
+        # Fine: a transit gateway record has no action (and no interface).
+        dict(action=None, interface_id=None, resource_type="TransitGateway"),
     ]
     columns = ["line_number", *good]
     records = frame_of(
@@ -473,30 +476,31 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, mo
             for line, changes in enumerate(changes_by_line, 2)
         ],
         "line_number int, account_id string, interface_id string, srcport int, dstport int, protocol int, "
-        "packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string",
+        "packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string, "
+        "resource_type string",
     )
     in_set, not_null = "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_null"
     between, regex = "expect_column_values_to_be_between", "expect_column_values_to_match_regex"
     assert run_suite(tmp_path, "flow_logs", flow_log_rows(records), ("line_number",), grows_with_records=True) == {
-        (in_set, "log_status"): ("critical", '1 of 14 unexpected: [{"line_number": 2, "log_status": "MAYBE"}]'),
-        (in_set, "action"): ("critical", '1 of 14 unexpected: [{"line_number": 3, "action": "ALLOW"}]'),
-        # Only the 12 OK records are looked at.
+        (in_set, "log_status"): ("critical", '1 of 15 unexpected: [{"line_number": 2, "log_status": "MAYBE"}]'),
+        (in_set, "action"): ("critical", '1 of 15 unexpected: [{"line_number": 3, "action": "ALLOW"}]'),
+        # Only the 12 OK records of VPC flow logs are looked at.
         (not_null, "action"): ("critical", '1 of 12 unexpected: [{"line_number": 4, "action": null}]'),
-        (between, "srcport"): ("critical", '1 of 14 unexpected: [{"line_number": 5, "srcport": 65536}]'),
-        (between, "dstport"): ("critical", '1 of 14 unexpected: [{"line_number": 6, "dstport": -1}]'),
-        (between, "protocol"): ("critical", '1 of 14 unexpected: [{"line_number": 7, "protocol": 256}]'),
-        (between, "packets"): ("critical", '1 of 14 unexpected: [{"line_number": 8, "packets": -1}]'),
-        (between, "bytes"): ("critical", '1 of 14 unexpected: [{"line_number": 9, "bytes": -5}]'),
+        (between, "srcport"): ("critical", '1 of 15 unexpected: [{"line_number": 5, "srcport": 65536}]'),
+        (between, "dstport"): ("critical", '1 of 15 unexpected: [{"line_number": 6, "dstport": -1}]'),
+        (between, "protocol"): ("critical", '1 of 15 unexpected: [{"line_number": 7, "protocol": 256}]'),
+        (between, "packets"): ("critical", '1 of 15 unexpected: [{"line_number": 8, "packets": -1}]'),
+        (between, "bytes"): ("critical", '1 of 15 unexpected: [{"line_number": 9, "bytes": -5}]'),
         ("expect_column_pair_values_a_to_be_greater_than_b", "end, start"): (
             "critical",
-            '1 of 14 unexpected: [{"line_number": 10, "end": 100, "start": 200}]',
+            '1 of 15 unexpected: [{"line_number": 10, "end": 100, "start": 200}]',
         ),
         (between, "duration_seconds"): (
             "critical",
-            '1 of 14 unexpected: [{"line_number": 11, "duration_seconds": 901}]',
+            '1 of 15 unexpected: [{"line_number": 11, "duration_seconds": 901}]',
         ),
-        (regex, "interface_id"): ("critical", '1 of 14 unexpected: [{"line_number": 12, "interface_id": "eni-XYZ"}]'),
-        (regex, "account_id"): ("critical", '1 of 14 unexpected: [{"line_number": 13, "account_id": "12345"}]'),
+        (regex, "interface_id"): ("critical", '1 of 15 unexpected: [{"line_number": 12, "interface_id": "eni-XYZ"}]'),
+        (regex, "account_id"): ("critical", '1 of 15 unexpected: [{"line_number": 13, "account_id": "12345"}]'),
     }
 
 

@@ -24,6 +24,7 @@ HOURLY_TABLES: tuple[str, ...] = (
     "log_status_hourly",
     "top_talkers_hourly",
     "port_traffic_hourly",
+    "transit_gateway_hourly",
     "security_findings",
 )
 
@@ -52,6 +53,14 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "reject_reason",
     "pkt_src_aws_service",
     "pkt_dst_aws_service",
+    "resource_type",
+    "tgw_id",
+    "tgw_attachment_id",
+    "tgw_pair_attachment_id",
+    "packets_lost_no_route",
+    "packets_lost_blackhole",
+    "packets_lost_mtu_exceeded",
+    "packets_lost_ttl_expired",
 )
 
 

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 
 from flowlake.aggregates.hourly import HOUR_KEYS, conform, records, with_hour
 from flowlake.contracts import table_schema
-from flowlake.rules import is_traffic
+from flowlake.rules import is_vpc_traffic
 
 TABLE = "nat_gateway_hourly"
 KEYS = ("account_id", "region", "nat_gateway_id", "interface_id")
@@ -78,7 +78,7 @@ def transform(
         "nat_gateway_id",
         _inside_ranges().alias("inside_ranges"),
     )
-    entering = flow_logs.where(is_traffic()).join(
+    entering = flow_logs.where(is_vpc_traffic()).join(
         addresses,
         on=(F.col("interface_id") == F.col("gateway_interface_id")) & (F.col("dstaddr") == F.col("private_ip")),
         how="inner",

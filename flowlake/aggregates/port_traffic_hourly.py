@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.aggregates.hourly import hourly_totals, records
-from flowlake.rules import is_service_side, is_traffic
+from flowlake.rules import is_service_side, is_vpc_traffic
 
 TABLE = "port_traffic_hourly"
 KEYS = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
@@ -19,7 +19,7 @@ KEYS = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
 
 def transform(flow_logs: DataFrame, **options) -> DataFrame:
     return hourly_totals(
-        flow_logs.where(is_traffic() & is_service_side()),
+        flow_logs.where(is_vpc_traffic() & is_service_side()),
         TABLE,
         KEYS,
         records(),

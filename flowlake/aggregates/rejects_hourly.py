@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.aggregates.hourly import hourly_totals, records
-from flowlake.rules import is_traffic
+from flowlake.rules import is_vpc_traffic
 
 TABLE = "rejects_hourly"
 KEYS = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol", "reject_reason")
@@ -14,7 +14,7 @@ KEYS = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol",
 
 def transform(flow_logs: DataFrame, **options) -> DataFrame:
     return hourly_totals(
-        flow_logs.where(is_traffic() & (F.col("action") == "REJECT")),
+        flow_logs.where(is_vpc_traffic() & (F.col("action") == "REJECT")),
         TABLE,
         KEYS,
         records(),

@@ -1,4 +1,5 @@
-"""security_findings: port scans, traffic spikes and exposed administrative ports, per hour.
+"""security_findings: port scans, traffic spikes, exposed administrative ports and transit gateway packet loss,
+per hour.
 
 A pure transform of the window's records plus, for spikes, the previous weeks' port_traffic_hourly
 rows (flowlake.security.read_port_history reads them; aggregate passes them as port_history).
@@ -13,10 +14,12 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from flowlake.aggregates import transit_gateway_hourly
 from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
 from flowlake.aggregates.nat_gateway_hourly import ipv4_number
+from flowlake.aggregates.transit_gateway_hourly import LOSS_REASONS
 from flowlake.contracts import conform
-from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_service_side, is_traffic
+from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_service_side, is_vpc_traffic
 from flowlake.security import SecurityConfig, alert_new_findings, read_port_history
 from flowlake.window import Window as TimeWindow
 
@@ -207,7 +210,7 @@ def _port_figures(flow_logs: DataFrame) -> DataFrame:
     """Records and bytes per hour, interface, service port and protocol (port_traffic_hourly's figures)."""
     keys = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
     return (
-        with_hour(flow_logs.where(is_traffic() & is_service_side() & F.col("protocol").isNotNull()))
+        with_hour(flow_logs.where(is_vpc_traffic() & is_service_side() & F.col("protocol").isNotNull()))
         .groupBy(*HOUR_KEYS, *keys)
         .agg(F.count(F.lit(1)).alias("records"), F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"))
     )
@@ -313,6 +316,30 @@ def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: Secu
     )
 
 
+def packet_losses(transit: DataFrame, config: SecurityConfig) -> DataFrame:
+    """Transit gateway attachment pairs that dropped a large share of their packets (transit_gateway_hourly rows)."""
+    offered = F.col("packets") + F.col("packets_lost")
+    lossy = transit.where(
+        (offered >= config.packet_loss_min_packets) & (F.col("loss_share") >= config.packet_loss_min_share)
+    )
+    return _finding(
+        lossy,
+        "packet_loss",
+        F.when(F.col("loss_share") >= config.packet_loss_high_share, "high").otherwise("medium"),
+        metric=F.lit("loss_share"),
+        observed=F.col("loss_share"),
+        description=F.format_string(
+            "transit gateway %s lost %d of %d packets (no route %d, blackhole %d, MTU exceeded %d, TTL expired %d)",
+            F.col("tgw_id"),
+            F.col("packets_lost"),
+            offered,
+            *[F.col(f"packets_lost_{reason}") for reason in LOSS_REASONS],
+        ),
+        resource_id=F.col("tgw_attachment_id"),
+        peer_resource_id=F.col("tgw_pair_attachment_id"),
+    )
+
+
 def with_finding_ids(findings: DataFrame) -> DataFrame:
     """finding_id: SHA-256 of the type, the hour (epoch seconds, whatever the session's zone) and the identity."""
 
@@ -338,11 +365,12 @@ def transform(
 ) -> DataFrame:
     """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history)."""
     config = security or SecurityConfig.load()
-    traffic = with_hour(flow_logs.where(is_traffic()))
+    traffic = with_hour(flow_logs.where(is_vpc_traffic()))
     findings = (
         port_scans(traffic, config)
         .unionByName(admin_exposures(traffic, config))
         .unionByName(traffic_spikes(flow_logs, port_history, config))
+        .unionByName(packet_losses(transit_gateway_hourly.transform(flow_logs), config))
     )
     return conform(with_finding_ids(findings), TABLE)
 

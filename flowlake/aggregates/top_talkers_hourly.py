@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
 from flowlake.contracts import conform
-from flowlake.rules import is_traffic
+from flowlake.rules import is_vpc_traffic
 
 TABLE = "top_talkers_hourly"
 TOP_TALKERS = 10
@@ -29,7 +29,7 @@ def _totals():
 
 
 def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -> DataFrame:
-    traffic = with_hour(flow_logs.where(is_traffic()))
+    traffic = with_hour(flow_logs.where(is_vpc_traffic()))
     sides = [
         traffic.select(
             *HOUR_KEYS,

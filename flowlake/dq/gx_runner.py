@@ -209,7 +209,16 @@ def columns_checked(check: Check) -> list[str]:
     named = set(check.index_columns)
     for expectation in suite_file(check.suite)["expectations"]:
         named |= {value for key, value in expectation["kwargs"].items() if key in ("column", "column_A", "column_B")}
+        named |= set(_condition_columns(expectation["kwargs"].get("row_condition")))
     return [column for column in check.frame.columns if column in named]
+
+
+def _condition_columns(condition) -> list[str]:
+    """The columns a row condition reads ({"column": {"name": ...}}, nested in "and"/"or" conditions)."""
+    if not isinstance(condition, dict):
+        return []
+    own = [condition["column"]["name"]] if isinstance(condition.get("column"), dict) else []
+    return own + [name for inner in condition.get("conditions", []) for name in _condition_columns(inner)]
 
 
 def in_memory(frame: DataFrame) -> pd.DataFrame:

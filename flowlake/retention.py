@@ -1,0 +1,291 @@
+"""Retention and erasure: how long the lake keeps flow-log records, and removing one address from it.
+
+    flowlake retention --lake LAKE [--days 90] [--aggregate-days 730] [--as-of 2026-11-30]
+    flowlake erase --lake LAKE --address 203.0.113.7
+
+retention deletes the flow_logs rows of days before --days (FLOWLAKE_RETENTION_DAYS) and the
+quarantine rows of objects named before then; the derived tables (hourly tables, capacity_daily,
+security_alerts) keep --aggregate-days (FLOWLAKE_AGGREGATE_RETENTION_DAYS), at least as long;
+then VACUUMs what it changed.
+
+erase removes an address from every table that holds addresses: the flow_logs rows with it as
+srcaddr, dstaddr, pkt-srcaddr or pkt-dstaddr and the quarantined lines that contain it are
+deleted (a record is the address's traffic: nothing of it can stay); in top_talkers_hourly and
+security_findings the address (or its pseudonym, when a pseudonymization key is configured) is
+replaced by NULL, so that the hour's totals still add up. It prints a JSON report.
+
+Delta keeps deleted rows in older files for time travel until a VACUUM whose retention has
+passed: both commands vacuum with the safe retention (7 days), so the files that still hold what
+was deleted go at the first vacuum 7 days later (flowlake compact runs daily in the maintenance DAG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import os
+from datetime import UTC, date, datetime, timedelta
+
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
+
+from flowlake import privacy
+from flowlake.aggregates import HOURLY_TABLES
+from flowlake.compact import MIN_RETENTION_HOURS
+from flowlake.ingest import FLOW_LOGS, QUARANTINE
+from flowlake.lake import table_exists, table_path
+from flowlake.layout import normalize_uri
+from flowlake.window import configure_logging, timestamp_literal
+
+log = logging.getLogger("flowlake.retention")
+
+DEFAULT_DAYS = 90
+DEFAULT_AGGREGATE_DAYS = 730
+# table -> (column, its type): what a retention cutoff is compared with.
+RAW_TABLES = {FLOW_LOGS: ("event_date", "date"), QUARANTINE: ("object_time", "timestamp")}
+AGGREGATE_TABLES = {
+    **{table: ("event_date", "date") for table in HOURLY_TABLES},
+    "capacity_daily": ("day", "date"),
+    "security_alerts": ("event_date", "date"),
+}
+ADDRESS_COLUMNS = ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr")
+
+
+def _delta(spark: SparkSession, lake: str, table: str):
+    from delta.tables import DeltaTable
+
+    path = table_path(lake, table)
+    return DeltaTable.forPath(spark, path) if table_exists(spark, path) else None
+
+
+def _delete(spark: SparkSession, lake: str, table: str, condition: Column) -> int | None:
+    """Deletes the rows matching condition; their count (None when the table does not exist)."""
+    delta = _delta(spark, lake, table)
+    if delta is None:
+        return None
+    rows = delta.toDF().where(condition).count()
+    if rows:  # nothing to delete: no commit, so a re-run changes nothing
+        delta.delete(condition)
+    return rows
+
+
+def _vacuum(spark: SparkSession, lake: str, tables: list[str], hours: int) -> list[str]:
+    """VACUUM of the tables this run changed. LITE: the files to remove are the ones the Delta log says
+    were removed (what the run's deletes and updates left behind), with no listing of the table;
+    FULL when the log no longer reaches back to the last vacuum. Without VACUUM's own START/END
+    commits: the deletes are in each table's history, and those two commits cost more than the vacuum."""
+    previous = spark.conf.get("spark.databricks.delta.vacuum.logging.enabled", None)
+    spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", "false")
+    try:
+        for table in tables:
+            path = table_path(lake, table).replace("`", "``")
+            try:
+                spark.sql(f"VACUUM delta.`{path}` LITE RETAIN {int(hours)} HOURS").collect()
+            except Exception as error:  # noqa: BLE001 - Delta asks for a full vacuum when LITE cannot tell
+                log.info("VACUUM LITE of %s not possible (%s): full VACUUM", table, type(error).__name__)
+                _delta(spark, lake, table).vacuum(hours)
+    finally:
+        if previous is None:
+            spark.conf.unset("spark.databricks.delta.vacuum.logging.enabled")
+        else:
+            spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", previous)
+    return tables
+
+
+def _before(column: str, kind: str, cutoff: date) -> Column:
+    if kind == "date":
+        return F.col(column) < F.lit(cutoff)
+    return F.col(column) < timestamp_literal(datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC))
+
+
+def run_retention(
+    spark: SparkSession,
+    lake: str,
+    days: int,
+    aggregate_days: int,
+    as_of: date,
+    vacuum_hours: int = MIN_RETENTION_HOURS,
+) -> dict:
+    """Keeps the raw tables' last `days` days before as_of and the derived tables' last `aggregate_days`."""
+    if days < 1 or aggregate_days < days:
+        raise ValueError(f"retention of {days} days, {aggregate_days} for aggregates: need 1 <= days <= aggregate days")
+    if vacuum_hours < MIN_RETENTION_HOURS:
+        raise ValueError(f"vacuum retention of {vacuum_hours} h is below the safe minimum of {MIN_RETENTION_HOURS} h")
+    lake = normalize_uri(lake)
+    raw_cutoff, aggregate_cutoff = as_of - timedelta(days=days), as_of - timedelta(days=aggregate_days)
+    deleted = {}
+    for tables, cutoff in ((RAW_TABLES, raw_cutoff), (AGGREGATE_TABLES, aggregate_cutoff)):
+        for table, (column, kind) in tables.items():
+            rows = _delete(spark, lake, table, _before(column, kind, cutoff))
+            if rows is not None:
+                deleted[table] = rows
+                log.info("retention: %d rows of %s before %s deleted", rows, table, cutoff)
+    return {
+        "as_of": as_of.isoformat(),
+        "raw_kept_from": raw_cutoff.isoformat(),
+        "aggregates_kept_from": aggregate_cutoff.isoformat(),
+        "deleted_rows": deleted,
+        "vacuumed": _vacuum(spark, lake, [t for t, rows in deleted.items() if rows], vacuum_hours),
+        "vacuum_retention_hours": vacuum_hours,
+    }
+
+
+def address_values(address: str, pseudonymizer: privacy.Pseudonymizer | None) -> tuple[list[str], list[str]]:
+    """(the address as flow logs write it, its values in the pseudonymized tables). A non-address is refused."""
+    parsed = ipaddress.ip_address(address.strip())  # ValueError: not an address (nothing else reaches a predicate)
+    forms = sorted({address.strip(), str(parsed)})
+    if pseudonymizer is None:
+        return forms, forms
+    return forms, sorted({pseudonymizer.pseudonym(form) for form in forms})
+
+
+def run_erase(
+    spark: SparkSession,
+    lake: str,
+    address: str,
+    pseudonymizer: privacy.Pseudonymizer | None = None,
+    vacuum_hours: int = MIN_RETENTION_HOURS,
+) -> dict:
+    from delta.tables import DeltaTable
+
+    raw, published = address_values(address, pseudonymizer)
+    lake = normalize_uri(lake)
+    in_raw = F.lit(False)
+    for column in ADDRESS_COLUMNS:
+        in_raw = in_raw | F.coalesce(F.col(column).isin(raw), F.lit(False))
+    report: dict = {"address": address.strip(), "tables": {}}
+    flow_logs = _delta(spark, lake, FLOW_LOGS)
+    hours = []
+    if flow_logs is not None:
+        hours = [
+            r.hour
+            for r in flow_logs.toDF()
+            .where(in_raw)
+            .select(F.date_format(F.date_trunc("hour", "event_time"), "yyyy-MM-dd'T'HH:mm:ssXXX").alias("hour"))
+            .distinct()
+            .orderBy("hour")
+            .collect()
+        ]
+    changed = []
+    for table, condition in (
+        (FLOW_LOGS, in_raw),
+        # A quarantined line is the raw text: the address as a whole field of it.
+        (
+            QUARANTINE,
+            F.coalesce(F.col("raw_line").rlike("|".join(f"(^| ){_escaped(a)}( |$)" for a in raw)), F.lit(False)),
+        ),
+    ):
+        rows = _delete(spark, lake, table, condition)
+        if rows is not None:
+            report["tables"][table] = {"rows_deleted": rows}
+            changed += [table] if rows else []
+    values = F.array(*[F.lit(v) for v in published])
+    for table, columns in privacy.PSEUDONYMIZED.items():
+        path = table_path(lake, table)
+        if not table_exists(spark, path):
+            continue
+        delta = DeltaTable.forPath(spark, path)
+        holds = F.lit(False)
+        updates = {}
+        for column in columns:
+            if delta.toDF().schema[column].dataType.simpleString().startswith("array"):
+                holds = holds | F.coalesce(F.arrays_overlap(F.col(column), values), F.lit(False))
+                updates[column] = F.array_except(F.col(column), values)
+            else:
+                holds = holds | F.coalesce(F.col(column).isin(published), F.lit(False))
+                updates[column] = F.when(F.col(column).isin(published), F.lit(None)).otherwise(F.col(column))
+        rows = delta.toDF().where(holds).count()
+        if rows:
+            delta.update(holds, updates)
+            changed.append(table)
+        report["tables"][table] = {"rows_updated": rows}
+    report["hours_touched"] = hours
+    report["vacuumed"] = _vacuum(spark, lake, changed, vacuum_hours)
+    report["vacuum_retention_hours"] = vacuum_hours
+    report["note"] = (
+        f"older Delta files still hold the erased values until a vacuum {vacuum_hours} hours from now "
+        "(flowlake compact, daily); the hourly totals of hours_touched still count the deleted records "
+        "until those hours are aggregated again (flowlake aggregate)"
+    )
+    log.info("erase: %s", json.dumps({k: v for k, v in report.items() if k != "address"}))
+    return report
+
+
+def _escaped(address: str) -> str:
+    return address.replace(".", "[.]")
+
+
+def _as_of(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlake retention", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=int(os.environ.get("FLOWLAKE_RETENTION_DAYS") or DEFAULT_DAYS),
+        help=f"days of flow_logs and quarantine kept (default: FLOWLAKE_RETENTION_DAYS, else {DEFAULT_DAYS})",
+    )
+    parser.add_argument(
+        "--aggregate-days",
+        type=int,
+        default=int(os.environ.get("FLOWLAKE_AGGREGATE_RETENTION_DAYS") or DEFAULT_AGGREGATE_DAYS),
+        help="days of hourly tables, capacity_daily and security_alerts kept "
+        f"(default: FLOWLAKE_AGGREGATE_RETENTION_DAYS, else {DEFAULT_AGGREGATE_DAYS})",
+    )
+    parser.add_argument("--as-of", type=_as_of, help="the day counted back from (default: today, UTC)")
+    parser.add_argument("--vacuum-hours", type=int, default=MIN_RETENTION_HOURS, help="VACUUM retention (>= 168)")
+    return parser
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
+    from flowlake.spark_session import get_spark
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.days < 1 or args.aggregate_days < args.days or args.vacuum_hours < MIN_RETENTION_HOURS:
+        parser.error("need 1 <= --days <= --aggregate-days and --vacuum-hours >= 168")
+    configure_logging()
+    as_of = args.as_of or datetime.now(UTC).date()
+    report = run_retention(
+        spark or get_spark("flowlake-retention"), args.lake, args.days, args.aggregate_days, as_of, args.vacuum_hours
+    )
+    print(json.dumps(report))
+    return report
+
+
+def build_erase_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowlake erase", description="Removes an IP address from every table of the lake; prints a JSON report."
+    )
+    parser.add_argument("--lake", required=True, help="local folder or s3a://bucket/prefix of the Delta tables")
+    parser.add_argument("--address", required=True, help="the IPv4 or IPv6 address to erase")
+    parser.add_argument("--vacuum-hours", type=int, default=MIN_RETENTION_HOURS, help="VACUUM retention (>= 168)")
+    return parser
+
+
+def main_erase(argv: list[str] | None = None, spark: SparkSession | None = None) -> dict:
+    from flowlake.spark_session import get_spark
+
+    parser = build_erase_parser()
+    args = parser.parse_args(argv)
+    try:
+        ipaddress.ip_address(args.address.strip())
+    except ValueError:
+        parser.error(f"--address {args.address!r} is not an IPv4 or IPv6 address")
+    if args.vacuum_hours < MIN_RETENTION_HOURS:
+        parser.error("--vacuum-hours must be at least 168")
+    configure_logging()
+    report = run_erase(
+        spark or get_spark("flowlake-erase"), args.lake, args.address, privacy.configured(), args.vacuum_hours
+    )
+    print(json.dumps(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
