@@ -73,6 +73,9 @@ def runtime_conf() -> dict[str, str]:
         # hadoop-aws 3.5 reads through the analytics accelerator by default, which fails the read (and
         # the job) when S3 cuts an answer short; the classic stream reopens at the offset and goes on.
         "spark.hadoop.fs.s3a.input.stream.type": "classic",
+        # Parquet's vectored reads fetch each range once, with no retry when the answer is cut short:
+        # plain reads go through the stream's retries.
+        "spark.hadoop.parquet.hadoop.vectored.io.enabled": "false",
         # A connection that stalls this long is abandoned and the request retried.
         "spark.hadoop.fs.s3a.connection.timeout": "120s",
         "spark.hadoop.fs.s3a.connection.establish.timeout": "30s",

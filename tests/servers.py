@@ -10,6 +10,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -88,6 +89,122 @@ class RefusingProxy(_HttpServer):
                 pass
 
         super().__init__(Handler)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+
+# Headers the proxy writes itself, or that describe one connection only.
+HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "server", "date")
+
+
+class FaultyS3Proxy(_HttpServer):
+    """A reverse proxy on 127.0.0.1 in front of an S3 server that injects the faults S3 clients meet,
+    on a fixed schedule over the requests it receives (so a run meets every kind, reproducibly):
+
+    - "slowdown": 503 SlowDown, as S3 throttles, without forwarding;
+    - "reset": the connection closed with no answer, without forwarding;
+    - "slow": the answer after a pause;
+    - "truncated": a GET's answer cut off halfway through its body (its Content-Length whole).
+
+    injected counts each kind, faulted_methods the HTTP methods they hit; requests counts them all.
+    """
+
+    # (fault, every, at): the request numbered n gets the fault when n % every == at. About one
+    # request in six fails, far more often than S3 fails, and few enough that a run of a few hundred
+    # requests ends within minutes.
+    SCHEDULE = (("slowdown", 17, 1), ("reset", 19, 3), ("slow", 23, 5), ("truncated", 29, 7))
+    SLOW_SECONDS = 1.0
+
+    def __init__(self, upstream: str):
+        import http.client
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+        proxy = self
+        self.injected = {name: 0 for name, _, _ in self.SCHEDULE}
+        self.faulted_methods: set[str] = set()
+        self.requests = 0
+        lock = threading.Lock()
+
+        def fault_of(method: str) -> str | None:
+            with lock:
+                proxy.requests += 1
+                number = proxy.requests
+                for name, every, at in self.SCHEDULE:
+                    if number % every == at and (name != "truncated" or method == "GET"):
+                        proxy.injected[name] += 1
+                        proxy.faulted_methods.add(method)
+                        return name
+            return None
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self):
+                body = self.request_body()
+                fault = fault_of(self.command)
+                if fault == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    # shutdown, not close: the handler's files keep the socket open past a close().
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if fault == "slowdown":
+                    answer = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(answer)
+                    return
+                if fault == "slow":
+                    time.sleep(proxy.SLOW_SECONDS)
+                upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP + ("expect",)}
+                    if body is not None:
+                        headers["Content-Length"] = str(len(body))
+                    upstream_connection.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream_connection.getresponse()
+                    content = response.read()
+                finally:
+                    upstream_connection.close()
+                self.send_response(response.status)
+                # A HEAD's Content-Length is the object's size; every other answer's is the body's.
+                passed_on = ("content-length",) if self.command == "HEAD" else ()
+                for name, value in response.getheaders():
+                    if name.lower() in passed_on or name.lower() not in HOP_BY_HOP:
+                        self.send_header(name, value)
+                if self.command != "HEAD":
+                    self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                if fault == "truncated" and len(content) > 1:
+                    self.wfile.write(content[: len(content) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if self.command != "HEAD":
+                    self.wfile.write(content)
+
+            def request_body(self) -> bytes | None:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else None
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = forward  # noqa: N815 (http.server's names)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(Handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.port}"
 
 
