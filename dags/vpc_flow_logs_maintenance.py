@@ -16,6 +16,7 @@ from flowlake_airflow.settings import (
     PREVIOUS_DAY_END,
     PREVIOUS_DAY_START,
     RETENTION_DAYS,
+    RUN_DAY,
     SOURCE,
     SWEEP_DAYS,
     VACUUM_RETENTION_HOURS,
@@ -68,7 +69,7 @@ with DAG(
         task_id="retention",
         pool=DELTA_WRITERS_POOL,
         command="retention",
-        arguments=["--lake", LAKE.template],
+        arguments=["--lake", LAKE.template, "--as-of", RUN_DAY],
         options={"--days": RETENTION_DAYS.template, "--aggregate-days": AGGREGATE_RETENTION_DAYS.template},
     )
 

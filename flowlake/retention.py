@@ -1,6 +1,6 @@
 """Retention and erasure: how long the lake keeps flow-log records, and removing one address from it.
 
-    flowlake retention --lake LAKE [--days 90] [--aggregate-days 730] [--as-of 2026-11-30]
+    flowlake retention --lake LAKE --as-of 2026-11-30 [--days 90] [--aggregate-days 730]
     flowlake erase --lake LAKE --address 203.0.113.7
 
 retention deletes the flow_logs rows of days before --days (FLOWLAKE_RETENTION_DAYS) and the
@@ -237,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="days of hourly tables, capacity_daily and security_alerts kept "
         f"(default: FLOWLAKE_AGGREGATE_RETENTION_DAYS, else {DEFAULT_AGGREGATE_DAYS})",
     )
-    parser.add_argument("--as-of", type=_as_of, help="the day counted back from (default: today, UTC)")
+    parser.add_argument(
+        "--as-of", type=_as_of, required=True, help="the UTC day counted back from (the maintenance DAG: its run's day)"
+    )
     parser.add_argument("--vacuum-hours", type=int, default=MIN_RETENTION_HOURS, help="VACUUM retention (>= 168)")
     return parser
 
@@ -250,9 +252,13 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
     if args.days < 1 or args.aggregate_days < args.days or args.vacuum_hours < MIN_RETENTION_HOURS:
         parser.error("need 1 <= --days <= --aggregate-days and --vacuum-hours >= 168")
     configure_logging()
-    as_of = args.as_of or datetime.now(UTC).date()
     report = run_retention(
-        spark or get_spark("flowlake-retention"), args.lake, args.days, args.aggregate_days, as_of, args.vacuum_hours
+        spark or get_spark("flowlake-retention"),
+        args.lake,
+        args.days,
+        args.aggregate_days,
+        args.as_of,
+        args.vacuum_hours,
     )
     print(json.dumps(report))
     return report

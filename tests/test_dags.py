@@ -55,6 +55,7 @@ def task_facts(task):
         "application": kwargs.get("application"),
         "deferrable": kwargs.get("deferrable"),
         "options": kwargs.get("options"),
+        "arguments": kwargs.get("application_args"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "on_failure_callback": bool(task.on_failure_callback),
     }
@@ -168,6 +169,11 @@ def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers
         assert application.is_file(), application
     others = [(d, t) for d, t, task in all_tasks(parsed) if not task["command"]]
     assert all(parsed["dags"][d]["tasks"][t]["pool"] == "default_pool" for d, t in others)
+
+
+def test_retention_counts_back_from_its_run_s_day_not_the_clock(parsed):
+    arguments = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]["retention"]["arguments"]
+    assert arguments[arguments.index("--as-of") + 1] == "{{ data_interval_end.strftime('%Y-%m-%d') }}"
 
 
 def test_every_table_written_is_an_asset_outlet(parsed):

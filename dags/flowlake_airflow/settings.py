@@ -57,6 +57,7 @@ HOUR_END = "{{ data_interval_end.isoformat() }}"
 # before the run's, whole UTC days, is what capacity_daily is computed for.
 PREVIOUS_DAY_START = "{{ (data_interval_end - macros.timedelta(days=1)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
 PREVIOUS_DAY_END = "{{ data_interval_end.strftime('%Y-%m-%dT00:00:00+00:00') }}"
+RUN_DAY = "{{ data_interval_end.strftime('%Y-%m-%d') }}"
 # Empty: `flowlake retention`'s defaults (FLOWLAKE_RETENTION_DAYS / FLOWLAKE_AGGREGATE_RETENTION_DAYS
 # in the task's environment, else 90 and 730 days).
 RETENTION_DAYS = Setting("flowlake_retention_days", "FLOWLAKE_RETENTION_DAYS", "")
