@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 
 from flowlake.lake import lake_tables
 from flowlake.window import configure_logging
+from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.compact")
 
@@ -28,8 +29,10 @@ def compact_table(spark: SparkSession, path: str, retention_hours: int) -> dict:
 
     table = DeltaTable.forPath(spark, path)
     started = time.monotonic()
-    metrics = table.optimize().executeCompaction().select("metrics.numFilesAdded", "metrics.numFilesRemoved").first()
-    table.vacuum(retention_hours)
+    with table_writer(spark, path):
+        metrics = table.optimize().executeCompaction().select("metrics.numFilesAdded", "metrics.numFilesRemoved")
+        metrics = metrics.first()
+        table.vacuum(retention_hours)
     return {
         "table": path,
         "files_added": int(metrics.numFilesAdded or 0),

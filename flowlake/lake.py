@@ -14,6 +14,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake.contracts import table_schema
+from flowlake.writers import table_writer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +63,18 @@ def replace_where(
     Returns {"rows": rows written, **metrics}, each metric an aggregate observed
     over the written rows during the write itself (no second read).
     """
+    with table_writer(df.sparkSession, path):
+        return _replace_where(df, path, predicate, partition_by, metrics, properties)
+
+
+def _replace_where(
+    df: DataFrame,
+    path: str,
+    predicate: str,
+    partition_by: tuple[str, ...],
+    metrics: dict[str, Column] | None,
+    properties: dict[str, str] | None,
+) -> dict:
     for attempt in itertools.count(1):
         observation = Observation()
         observed = {"rows": F.count(F.lit(1)), **(metrics or {})}

@@ -31,6 +31,7 @@ from flowlake.lake import table_exists, table_path
 from flowlake.layout import list_window, normalize_uri
 from flowlake.run import aggregate_hours
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
+from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.remove")
 
@@ -105,12 +106,14 @@ def remove_objects(
         table_schema(OBJECT_REMOVALS).struct(),
     )
     # The audit row first: a removal interrupted after it is seen, and re-running it completes it.
-    audit.write.format("delta").mode("append").save(table_path(lake, OBJECT_REMOVALS))
+    with table_writer(spark, table_path(lake, OBJECT_REMOVALS)):
+        audit.write.format("delta").mode("append").save(table_path(lake, OBJECT_REMOVALS))
     predicate = f"{window.predicate('object_time')} AND source_file IN ({sql_strings(uris)})"
     for table in (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS):
         path = table_path(lake, table)
         if table_exists(spark, path):
-            DeltaTable.forPath(spark, path).delete(predicate)
+            with table_writer(spark, path):
+                DeltaTable.forPath(spark, path).delete(predicate)
     for uri in uris:
         log.warning(
             "removed %s on purpose by %s (%s): %d records, %d quarantined lines",

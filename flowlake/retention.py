@@ -38,6 +38,7 @@ from flowlake.ingest import FLOW_LOGS, QUARANTINE
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import normalize_uri
 from flowlake.window import configure_logging, timestamp_literal
+from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.retention")
 
@@ -67,7 +68,8 @@ def _delete(spark: SparkSession, lake: str, table: str, condition: Column) -> in
         return None
     rows = delta.toDF().where(condition).count()
     if rows:  # nothing to delete: no commit, so a re-run changes nothing
-        delta.delete(condition)
+        with table_writer(spark, table_path(lake, table)):
+            delta.delete(condition)
     return rows
 
 
@@ -81,11 +83,12 @@ def _vacuum(spark: SparkSession, lake: str, tables: list[str], hours: int) -> li
     try:
         for table in tables:
             path = table_path(lake, table).replace("`", "``")
-            try:
-                spark.sql(f"VACUUM delta.`{path}` LITE RETAIN {int(hours)} HOURS").collect()
-            except Exception as error:  # noqa: BLE001 - Delta asks for a full vacuum when LITE cannot tell
-                log.info("VACUUM LITE of %s not possible (%s): full VACUUM", table, type(error).__name__)
-                _delta(spark, lake, table).vacuum(hours)
+            with table_writer(spark, table_path(lake, table)):
+                try:
+                    spark.sql(f"VACUUM delta.`{path}` LITE RETAIN {int(hours)} HOURS").collect()
+                except Exception as error:  # noqa: BLE001 - Delta asks for a full vacuum when LITE cannot tell
+                    log.info("VACUUM LITE of %s not possible (%s): full VACUUM", table, type(error).__name__)
+                    _delta(spark, lake, table).vacuum(hours)
     finally:
         if previous is None:
             spark.conf.unset("spark.databricks.delta.vacuum.logging.enabled")
@@ -198,7 +201,8 @@ def run_erase(
                 updates[column] = F.when(F.col(column).isin(published), F.lit(None)).otherwise(F.col(column))
         rows = delta.toDF().where(holds).count()
         if rows:
-            delta.update(holds, updates)
+            with table_writer(spark, path):
+                delta.update(holds, updates)
             changed.append(table)
         report["tables"][table] = {"rows_updated": rows}
     report["hours_touched"] = hours

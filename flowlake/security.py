@@ -30,6 +30,7 @@ from flowlake import alerts
 from flowlake.contracts import contract_file, table_schema
 from flowlake.lake import table_exists, table_path
 from flowlake.window import Window, slice_predicate, timestamps_as_text
+from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.security")
 
@@ -199,7 +200,9 @@ def _record(spark: SparkSession, lake: str, rows: list[tuple]) -> None:
     serialized: the DAGs' one-slot pool), so an append is enough and cheaper than a MERGE.
     """
     schema = table_schema(SECURITY_ALERTS).struct()
-    spark.createDataFrame(rows, schema).write.format("delta").mode("append").save(table_path(lake, SECURITY_ALERTS))
+    path = table_path(lake, SECURITY_ALERTS)
+    with table_writer(spark, path):
+        spark.createDataFrame(rows, schema).write.format("delta").mode("append").save(path)
 
 
 def alert_new_findings(
