@@ -140,7 +140,7 @@ def test_the_failed_hour_alerts_through_the_stored_connection_twice(backfilled, 
     assert security, texts
     for text in security:
         assert re.fullmatch(
-            r"flowlake security: \d+ finding\(s\) at or above \w+ for 2026-11-01T\S+ to 2026-11-01T\S+",
+            r"flowlake security: \d+ finding\(s\) at or above \w+ for \S+ to 2026-11-01T0[12]:00Z",
             text.splitlines()[0],
         )
     findings = [line.rsplit("(finding ", 1)[1] for text in security for line in text.splitlines()[1:]]

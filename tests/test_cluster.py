@@ -154,11 +154,12 @@ def test_the_readme_job_runs_on_the_cluster(submitted):
         1,
     )
     assert ingested["hours_touched"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
+    # The hours of the ingest window (the hour and the two before it) and those the records touched.
     (aggregated,) = submitted["aggregate"]
     assert (aggregated["window_start"], aggregated["window_end"], aggregated["hours"]) == (
-        "2026-11-01T09:00:00+00:00",
+        "2026-11-01T08:00:00+00:00",
         "2026-11-01T11:00:00+00:00",
-        2,
+        3,
     )
     assert (submitted["validate"]["exit_code"], submitted["validate"]["failed_critical"]) == (0, [])
     assert submitted["validate"]["expectations"] > 0

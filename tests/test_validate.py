@@ -241,7 +241,7 @@ def test_every_suite_parameter_has_a_value():
 def test_thresholds_come_from_parameters_yaml_and_overrides():
     defaults = Thresholds.load()
     assert defaults.suite_parameters()["max_flow_duration_seconds"] == 900
-    assert (defaults.delivery_lookback_hours, defaults.min_objects_per_hour) == (3, 12)
+    assert (defaults.delivery_lookback_hours, defaults.min_objects_per_hour) == (168, 12)
     changed = Thresholds.load({"flow_duration_slack_seconds": "60", "min_interface_reporting_share": "0.5"})
     assert changed.suite_parameters()["max_flow_duration_seconds"] == 660
     assert changed.min_interface_reporting_share == 0.5
