@@ -77,3 +77,9 @@ def airflow_connection(conn_id: str) -> ConnectionSettings | None:
         return ConnectionSettings.of(BaseHook.get_connection(conn_id))
     except AirflowNotFoundException:
         return None
+
+
+def handed_connections() -> dict[str, ConnectionSettings]:
+    """The connections of HANDED_CONNECTIONS that Airflow defines, read in a task for the job it starts."""
+    found = {conn_id: airflow_connection(conn_id) for conn_id in HANDED_CONNECTIONS}
+    return {conn_id: settings for conn_id, settings in found.items() if settings is not None}

@@ -73,7 +73,7 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
     def execute(self, context):
         # Imported when the task runs, not when the DAG is parsed.
-        from flowlake.connections import CONNECTIONS_FILE_VARIABLE, write_connections_file
+        from flowlake.connections import CONNECTIONS_FILE_VARIABLE, handed_connections, write_connections_file
         from flowlake.dist import build_zip, packages
         from flowlake.dq import DATA_DOCS_ASSETS_VARIABLE, data_docs_assets
 
@@ -114,22 +114,6 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         return [
             part for flag, value in self.options.items() if str(value).strip() for part in (flag, str(value).strip())
         ]
-
-
-def handed_connections() -> dict:
-    """The flowlake connections Airflow defines, for the job: its own process cannot ask Airflow."""
-    from airflow.sdk import BaseHook
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    from flowlake.connections import HANDED_CONNECTIONS, ConnectionSettings
-
-    found = {}
-    for conn_id in HANDED_CONNECTIONS:
-        try:
-            found[conn_id] = ConnectionSettings.of(BaseHook.get_connection(conn_id))
-        except AirflowNotFoundException:
-            continue
-    return found
 
 
 def _keep_output(hook) -> list[str]:
