@@ -45,6 +45,9 @@ class TableSchema:
     partition_by: tuple[str, ...]
     columns: tuple[dict, ...]
     properties: dict[str, str]  # Delta table properties, set when the table is created
+    # Row order within each file, after the partition columns: runs of alike values compress and
+    # give row groups narrow min/max statistics for readers to skip on.
+    sort_within: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -87,4 +90,5 @@ def table_schema(table: str) -> TableSchema:
         partition_by=tuple(raw.get("partition_by") or ()),
         properties={str(k): str(v) for k, v in (raw.get("properties") or {}).items()},
         columns=tuple(raw["columns"]),
+        sort_within=tuple(raw.get("sort_within") or ()),
     )

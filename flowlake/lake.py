@@ -34,9 +34,6 @@ _CONFLICTS = (
     "DELTA_PROTOCOL_CHANGED",
 )
 MAX_ATTEMPTS = 8
-# How flowlake's Parquet files are written, whatever the table (Delta takes these per write, not from
-# the session): v2 data pages, whose delta encodings suit sorted times, counts and line numbers.
-PARQUET_WRITE_OPTIONS = {"parquet.writer.version": "v2"}
 
 
 def table_path(lake: str, table: str) -> str:
@@ -84,7 +81,7 @@ def _replace_where(
                 .write.format("delta")
                 .mode("overwrite")
                 .option("replaceWhere", predicate)
-                .options(**PARQUET_WRITE_OPTIONS, **(properties or {}))
+                .options(**(properties or {}))
                 .partitionBy(*partition_by)
                 .save(path)
             )
@@ -102,8 +99,12 @@ def _replace_where(
 def write_table_slice(
     df: DataFrame, lake: str, table: str, predicate: str, metrics: dict[str, Column] | None = None
 ) -> dict:
-    """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract."""
+    """replace_where for a table of schemas/: its partitioning, row order and Delta properties come from
+    its contract."""
     schema = table_schema(table)
+    if schema.sort_within:
+        # The partition columns lead: the writer sorts by them anyway, so the order costs no second sort.
+        df = df.sortWithinPartitions(*schema.partition_by, *schema.sort_within)
     return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
 
 

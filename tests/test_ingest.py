@@ -7,6 +7,7 @@ import json
 from datetime import date
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from flowlake.ingest import run_ingest
@@ -566,3 +567,34 @@ def test_flow_logs_keeps_file_statistics_on_the_pruning_columns_only(spark, tmp_
     }
     assert (stats["minValues"]["dstport"], stats["maxValues"]["dstport"]) == (22, 3389)
     assert (stats["nullCount"]["vpc_id"], stats["numRecords"]) == (2, 2)
+
+
+def test_flow_logs_files_hold_each_objects_records_in_time_order_delta_encoded(spark, tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    base = int(utc(2025, 11, 1, 10).timestamp())
+
+    def line(start: int) -> str:
+        return f"2 {ACCOUNT} eni-0a 10.0.0.1 10.0.0.2 49152 443 6 3 120 {start} {start + 60} ACCEPT OK"
+
+    # Four objects whose records interleave in time, each out of time order, with few distinct
+    # times (a dictionary would hold them well): a task reads several objects at once.
+    starts = {k: [base + k * 10 + (i * 3 % 5) * 100 for i in range(60)] for k in range(4)}
+    for k, times in starts.items():
+        write_object(source, utc(2025, 11, 1, 10, 5 + 5 * k), [line(t) for t in times], object_hash=f"abcd000{k}")
+    ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+
+    files = sorted((lake / "flow_logs").rglob("*.parquet"))
+    written = [[(r["source_file"], r["start"]) for r in pq.read_table(f).to_pylist()] for f in files]
+    assert sorted(t - base for rows_of_file in written for _, t in rows_of_file) == sorted(
+        t - base for times in starts.values() for t in times
+    )
+    assert any(len({name for name, _ in rows_of_file}) > 1 for rows_of_file in written), "one object per file"
+    for rows_of_file in written:
+        assert rows_of_file == sorted(rows_of_file)
+    for f in files:
+        row_group = pq.ParquetFile(f).metadata.row_group(0)
+        encodings = {
+            row_group.column(i).path_in_schema: row_group.column(i).encodings for i in range(row_group.num_columns)
+        }
+        for column in ("start", "end", "event_time", "line_number"):
+            assert encodings[column] == ("DELTA_BINARY_PACKED",), (column, encodings[column])
