@@ -48,6 +48,8 @@ _INT32_MAX = 2**31 - 1
 MAX_TEXT_BYTES = 1 << 30
 # A flow-log line is a few hundred bytes; a longer one is quarantined, kept up to this length.
 MAX_LINE_CHARS = 65536
+# Rows of one Arrow batch handed back to Spark.
+MAX_ROWS_PER_BATCH = 100_000
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 EXTRA_FIELDS_TYPE = pa.map_(pa.string(), pa.string())
 # The columns of outcome rows that flow_logs does not have.
@@ -121,8 +123,8 @@ class _Object:
 def parse_objects(
     objects: list[tuple[str, bytes, int | None]], *, records: bool = True, quarantine: bool = True
 ) -> list[pa.RecordBatch]:
-    """The rows of parsed_schema() the objects (uri, content, size) yield: their records (sorted by
-    interface and start) when records, their quarantined lines when quarantine, and one row per object.
+    """The rows of parsed_schema() the objects (uri, content, size) yield: their records when
+    records, their quarantined lines when quarantine, and one row per object.
 
     Text objects with the same header are typed together, in one pass of vectorized operations
     (thousands of small objects cost little more than a few big ones). Whatever goes wrong with
@@ -287,8 +289,7 @@ def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Ar
 def _record_rows(
     typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray
 ) -> pa.RecordBatch:
-    """The records as flow_logs rows, sorted by interface and start: runs of one interface compress
-    well and let readers skip what they do not ask for."""
+    """The records as flow_logs rows (in the order the table's files keep them only once written)."""
     count = len(line_numbers)
     given = _per_row(group, object_of_row)
     columns = dict(typed.columns)
@@ -302,7 +303,7 @@ def _record_rows(
         if start is None
         else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), object_time)
     )
-    batch = _rows(
+    return _rows(
         count,
         given,
         row_kind=ROW_RECORD,
@@ -312,8 +313,6 @@ def _record_rows(
         event_date=event_time.cast(pa.date32()),
         **columns,
     )
-    keys = [(name, "ascending") for name in ("interface_id", "start") if name in columns]
-    return batch.take(pc.sort_indices(batch, sort_keys=keys)) if keys else batch
 
 
 def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:
@@ -472,8 +471,9 @@ def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) 
 
 
 def _parsed_objects(batches, *, records: bool, quarantine: bool):
-    """The rows of the objects of each binaryFile batch (path, length, content), in one batch: Spark
-    takes a few large batches faster than many small ones."""
+    """The rows of the objects of each binaryFile batch (path, length, content), in batches of up to
+    MAX_ROWS_PER_BATCH rows: Spark takes a few large batches faster than many small ones, and reads
+    each into off-heap memory whole (a batch of a few big objects' records ran it out)."""
     for batch in batches:
         objects = zip(
             batch.column("path").to_pylist(),
@@ -483,7 +483,9 @@ def _parsed_objects(batches, *, records: bool, quarantine: bool):
         )
         rows = parse_objects(list(objects), records=records, quarantine=quarantine)
         if rows:
-            yield pa.concat_batches(rows)
+            parsed = pa.concat_batches(rows)
+            for offset in range(0, parsed.num_rows, MAX_ROWS_PER_BATCH):
+                yield parsed.slice(offset, MAX_ROWS_PER_BATCH)
 
 
 def records_and_objects(batches):

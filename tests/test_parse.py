@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from flowlake import parse
 from flowlake.parse import ROW_OBJECT, ROW_QUARANTINE, ROW_RECORD, STATUS_CORRUPT, STATUS_PARTIAL, parse_object
 
 TEXT_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.gz"
@@ -123,3 +124,20 @@ def test_a_parquet_object_with_a_nested_column_is_quarantined_whole_naming_the_c
     (object_row,) = of_kind(parsed, ROW_OBJECT).to_pylist()
     assert quarantine["reason"] == "column tags is of type struct<k: string>, which is not a flow-log value"
     assert (object_row["status"], object_row["records_written"]) == (STATUS_CORRUPT, 0)
+
+
+def test_spark_gets_the_rows_of_a_batch_of_objects_in_batches_of_bounded_size(monkeypatch):
+    # Spark reads each batch whole into off-heap memory: the records of a few big objects in one
+    # batch ran a 2 GiB driver out of it.
+    monkeypatch.setattr(parse, "MAX_ROWS_PER_BATCH", 2)
+    objects = pa.record_batch(
+        {
+            "path": [TEXT_URI, TEXT_URI.replace("_aa.", "_bb.")],
+            "length": [0, 0],
+            "content": [text_object([LINES[0], LINES[3], LINES[4]]), text_object([LINES[0]])],
+        }
+    )
+    batches = list(parse.records_and_objects([objects]))
+    assert [b.num_rows for b in batches] == [2, 2, 2]
+    kinds = pa.Table.from_batches(batches).column("row_kind").to_pylist()
+    assert sorted(kinds) == [ROW_OBJECT] * 2 + [ROW_RECORD] * 4
