@@ -87,16 +87,18 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.parquet.compression.codec": "zstd",
         # 8-byte timestamps that delta-encode, instead of the legacy 12-byte INT96.
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        # Parquet v2 data pages, which delta-encode numbers. Delta takes the writer version from a write's
-        # options, else from this session setting, else writes v1: set here, it covers every write,
-        # OPTIMIZE's rewrites included.
-        "parquet.writer.version": "v2",
         # Those are smaller delta-encoded than in a dictionary of up to 86,400 values a day. Parquet
         # reads per-column settings from the Hadoop configuration only.
         **{f"spark.hadoop.parquet.enable.dictionary#{column}": "false" for column in DELTA_ENCODED_COLUMNS},
         # Vacuum below 7 days is refused unless the caller asks for it.
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
     }
+
+
+# Parquet v2 data pages, which delta-encode numbers. Delta takes the writer version from a write's
+# options, else from this session setting, else writes v1: set on the session, it covers every write,
+# OPTIMIZE's rewrites included. Not a Spark property, so it cannot go with those at launch.
+SESSION_SETTINGS = {"parquet.writer.version": "v2"}
 
 
 def launch_conf() -> dict[str, str]:
@@ -174,6 +176,8 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     for key, value in {**conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    for key, value in SESSION_SETTINGS.items():
+        spark.conf.set(key, value)
     configure_s3a(spark, s3a_settings())
     register_sql_functions(spark)
     if not by_spark_submit and not is_local(spark.sparkContext.master):

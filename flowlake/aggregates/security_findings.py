@@ -226,31 +226,33 @@ def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: Secu
     """
     current = _port_figures(flow_logs)
     figure = F.struct(
-        "dstport",
-        "protocol",
         F.unix_seconds("hour").alias("hour"),
         F.col("records").cast("bigint").alias("records"),
         F.col("bytes").cast("bigint").alias("bytes"),
     )
     now = F.struct(*current.columns)
-    known = current.select("interface_id", figure.alias("figure"), now.alias("now"))
+    key = ("interface_id", "dstport", "protocol")
+    known = current.select(*key, figure.alias("figure"), now.alias("now"))
     if history is not None:
         known = known.unionByName(
             history.where(F.col("protocol").isNotNull()).select(
-                "interface_id", figure.alias("figure"), F.lit(None).cast(known.schema["now"].dataType).alias("now")
+                *key, figure.alias("figure"), F.lit(None).cast(known.schema["now"].dataType).alias("now")
             )
         )
-    # One row per interface with all its figures, past and present (one shuffle, no join); then one
-    # row per current figure again, beside the interface's past.
+    # The hours in which each interface reported anything: those its baselines may come from.
+    interface_hours = known.groupBy("interface_id").agg(F.collect_set("figure.hour").alias("reported"))
+    # One row per key with its figures, past and present; then one row per current figure again, beside
+    # the key's past (per key, not per interface: an interface's thousands of keys would each carry and
+    # filter all the others' figures).
     past = (
-        known.groupBy("interface_id")
+        known.groupBy(*key)
         .agg(F.collect_list("figure").alias("past"), F.collect_list("now").alias("now"))
-        .select("past", F.explode("now").alias("now"))
-        .select("past", "now.*")
+        .join(interface_hours, "interface_id", how="inner")
+        .select("past", "reported", F.explode("now").alias("now"))
+        .select("past", "reported", "now.*")
     )
     hour = F.unix_seconds("hour")
-    reported = F.array_distinct(F.transform("past", lambda p: p.hour))
-    levels = [(level, _level_hours(config, level, hour, reported)) for level in (1, 2, 3)]
+    levels = [(level, _level_hours(config, level, hour, F.col("reported"))) for level in (1, 2, 3)]
     chosen = F.coalesce(*[F.when(F.size(hours) > 0, hours) for _, hours in levels])
     level = F.coalesce(*[F.when(F.size(hours) > 0, F.lit(level)) for level, hours in levels])
     with_baseline = (
@@ -259,14 +261,7 @@ def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: Secu
         .where(F.col("chosen").isNotNull())
         .withColumn(
             "same_key",
-            F.filter(
-                "past",
-                lambda p: (
-                    (p.dstport == F.col("dstport"))
-                    & (p.protocol == F.col("protocol"))
-                    & F.array_contains("chosen", p.hour)
-                ),
-            ),
+            F.filter("past", lambda p: F.array_contains("chosen", p.hour)),
         )
         .withColumn("baseline_hours", F.size("chosen"))
     )
