@@ -45,9 +45,9 @@ class TableSchema:
     partition_by: tuple[str, ...]
     columns: tuple[dict, ...]
     properties: dict[str, str]  # Delta table properties, set when the table is created
-    # Row order within each file, after the partition columns: runs of alike values compress and
-    # give row groups narrow min/max statistics for readers to skip on.
-    sort_within: tuple[str, ...] = ()
+    # Numbers that rise by small steps in the order the table's files keep rows: stored as deltas
+    # (Parquet's DELTA_BINARY_PACKED) rather than in a dictionary.
+    delta_encoded: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -90,5 +90,10 @@ def table_schema(table: str) -> TableSchema:
         partition_by=tuple(raw.get("partition_by") or ()),
         properties={str(k): str(v) for k, v in (raw.get("properties") or {}).items()},
         columns=tuple(raw["columns"]),
-        sort_within=tuple(raw.get("sort_within") or ()),
+        delta_encoded=tuple(raw.get("delta_encoded") or ()),
     )
+
+
+def table_names() -> list[str]:
+    """Every table that has a contract in schemas/, sorted."""
+    return sorted(item.name for item in contract_file("schemas").iterdir() if item.joinpath("schema.yaml").is_file())

@@ -99,12 +99,8 @@ def _replace_where(
 def write_table_slice(
     df: DataFrame, lake: str, table: str, predicate: str, metrics: dict[str, Column] | None = None
 ) -> dict:
-    """replace_where for a table of schemas/: its partitioning, row order and Delta properties come from
-    its contract."""
+    """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract."""
     schema = table_schema(table)
-    if schema.sort_within:
-        # The partition columns lead: the writer sorts by them anyway, so the order costs no second sort.
-        df = df.sortWithinPartitions(*schema.partition_by, *schema.sort_within)
     return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
 
 

@@ -289,7 +289,8 @@ def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Ar
 def _record_rows(
     typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray
 ) -> pa.RecordBatch:
-    """The records as flow_logs rows (in the order the table's files keep them only once written)."""
+    """The records as flow_logs rows, each object's together in time order: the order flow_logs' files
+    keep them in (see its contract)."""
     count = len(line_numbers)
     given = _per_row(group, object_of_row)
     columns = dict(typed.columns)
@@ -303,7 +304,7 @@ def _record_rows(
         if start is None
         else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), object_time)
     )
-    return _rows(
+    rows = _rows(
         count,
         given,
         row_kind=ROW_RECORD,
@@ -313,6 +314,9 @@ def _record_rows(
         event_date=event_time.cast(pa.date32()),
         **columns,
     )
+    # Stable: records of the same time keep their line order.
+    in_time_order = np.lexsort((event_time.cast(pa.int64()).to_numpy(zero_copy_only=False), object_of_row))
+    return rows if np.array_equal(in_time_order, np.arange(count)) else rows.take(pa.array(in_time_order))
 
 
 def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:

@@ -126,6 +126,22 @@ def test_a_parquet_object_with_a_nested_column_is_quarantined_whole_naming_the_c
     assert (object_row["status"], object_row["records_written"]) == (STATUS_CORRUPT, 0)
 
 
+def test_records_come_each_objects_together_in_time_order_ties_in_line_order():
+    # flow_logs' files keep rows in the order the parser gives (no sort on write): its times delta-encode.
+    later = TEXT_URI.replace("_aa.", "_bb.")
+    first = ["eni-a 1 1 1761991500 1761991560 ACCEPT x", "eni-b 2 1 1761991200 1761991260 ACCEPT x",
+             "eni-c 3 1 - - ACCEPT x", "eni-d 4 1 1761991500 1761991560 ACCEPT x"]  # fmt: skip
+    second = ["eni-e 5 1 1761991320 1761991380 ACCEPT x", "eni-f 6 1 1761991260 1761991320 ACCEPT x"]
+    rows = pa.Table.from_batches(
+        parse.parse_objects([(later, text_object(second), None), (TEXT_URI, text_object(first), None)])
+    )
+    records = rows.filter(pc.equal(rows["row_kind"], ROW_RECORD))
+    # eni-c has no start: its time is its object's, 2026-11-01T10:05Z, a year after the others'.
+    assert list(zip(records["source_file"].to_pylist(), records["srcport"].to_pylist(), strict=True)) == [
+        (later, 6), (later, 5), (TEXT_URI, 2), (TEXT_URI, 1), (TEXT_URI, 4), (TEXT_URI, 3),
+    ]  # fmt: skip
+
+
 def test_spark_gets_the_rows_of_a_batch_of_objects_in_batches_of_bounded_size(monkeypatch):
     # Spark reads each batch whole into off-heap memory: the records of a few big objects in one
     # batch ran a 2 GiB driver out of it.
