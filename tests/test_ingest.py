@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from flowlake import ingest as ingest_module
 from flowlake.ingest import run_ingest
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
@@ -606,3 +607,23 @@ def test_flow_logs_files_hold_each_objects_records_in_time_order_delta_encoded(s
         }
         for column in ("start", "end", "event_time", "line_number"):
             assert encodings[column] == ("DELTA_BINARY_PACKED",), (column, encodings[column])
+
+
+def test_flow_logs_files_of_a_long_window_each_hold_a_span_of_hours(spark, tmp_path, monkeypatch):
+    # Read in one go, objects are packed into tasks by size, and each task's file would span the window.
+    monkeypatch.setattr(ingest_module, "READ_SPAN_BYTES", 1, raising=False)
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    for hour in (10, 11, 12):
+        for minute, size in ((5, 3), (35, 40)):
+            start = int(utc(2025, 11, 1, hour, minute - 5).timestamp())
+            lines = [f"2 {ACCOUNT} eni-0a 10.0.0.1 10.0.0.2 {49152 + i} 443 6 3 120 {start} {start + 60} ACCEPT OK"
+                     for i in range(size)]  # fmt: skip
+            write_object(source, utc(2025, 11, 1, hour, minute), lines, object_hash=f"abcd{hour}{minute}")
+    ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 13))
+
+    hours_of_files = [
+        {t.hour for t in pq.read_table(f, columns=["object_time"]).column("object_time").to_pylist()}
+        for f in (lake / "flow_logs").rglob("*.parquet")
+    ]
+    assert set().union(*hours_of_files) == {10, 11, 12}
+    assert all(len(hours) == 1 for hours in hours_of_files), hours_of_files
