@@ -101,22 +101,37 @@ def _finding(
 
 def port_scans(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
     """One source touching many ports or addresses of one account and region in an hour, mostly rejected."""
-    sources = traffic.where(F.col("srcaddr").isNotNull()).groupBy(*HOUR_KEYS, "account_id", "region", "srcaddr")
-    grouped = sources.agg(
-        F.count(F.lit(1)).alias("records"),
-        F.count(F.when(F.col("action") == "REJECT", 1)).alias("rejected"),
-        F.collect_set("dstport").alias("port_set"),
-        F.collect_set("dstaddr").alias("address_set"),
-        F.collect_set("vpc_id").alias("vpcs"),
-        F.collect_set("interface_id").alias("interfaces"),
-        F.collect_set("protocol").alias("protocols"),
+    keys = [*HOUR_KEYS, "account_id", "region", "srcaddr"]
+    sources = traffic.where(F.col("srcaddr").isNotNull())
+    # Sets cost far more to collect than counts: only a source that is mostly rejected, with at least as
+    # many records as the distinct ports or addresses a scan needs, can be one, so only its sets are.
+    fewest_records = min(config.port_scan_min_distinct_ports, config.port_scan_min_distinct_addresses)
+    candidates = (
+        sources.groupBy(*keys)
+        .agg(F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("action") == "REJECT", 1)).alias("rejected"))
+        .where(
+            (F.col("rejected") >= F.col("records") * config.port_scan_min_rejected_share)
+            & (F.col("records") >= fewest_records)
+        )
+    )
+    same_source = [F.col(f"source.{k}").eqNullSafe(F.col(f"candidate.{k}")) for k in keys]
+    grouped = (
+        sources.alias("source")
+        .join(candidates.alias("candidate"), on=same_source, how="inner")
+        .select("source.*", "candidate.records", "candidate.rejected")
+        .groupBy(*keys, "records", "rejected")
+        .agg(
+            F.collect_set("dstport").alias("port_set"),
+            F.collect_set("dstaddr").alias("address_set"),
+            F.collect_set("vpc_id").alias("vpcs"),
+            F.collect_set("interface_id").alias("interfaces"),
+            F.collect_set("protocol").alias("protocols"),
+        )
     )
     ports, addresses = F.size("port_set"), F.size("address_set")
     vertical = ports >= config.port_scan_min_distinct_ports
     horizontal = addresses >= config.port_scan_min_distinct_addresses
-    scans = grouped.where(
-        (vertical | horizontal) & (F.col("rejected") >= F.col("records") * config.port_scan_min_rejected_share)
-    )
+    scans = grouped.where(vertical | horizontal)
     return _finding(
         scans,
         "port_scan",
