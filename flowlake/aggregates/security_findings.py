@@ -103,8 +103,9 @@ def port_scans(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
     """One source touching many ports or addresses of one account and region in an hour, mostly rejected."""
     keys = [*HOUR_KEYS, "account_id", "region", "srcaddr"]
     sources = traffic.where(F.col("srcaddr").isNotNull())
-    # Sets cost far more to collect than counts: only a source that is mostly rejected, with at least as
-    # many records as the distinct ports or addresses a scan needs, can be one, so only its sets are.
+    # Sets cost far more to collect than counts. Only a source that is mostly rejected, with at least as
+    # many records as the distinct ports or addresses a scan needs, can be a scan: sets are collected
+    # for those sources alone.
     fewest_records = min(config.port_scan_min_distinct_ports, config.port_scan_min_distinct_addresses)
     candidates = (
         sources.groupBy(*keys)
