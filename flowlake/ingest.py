@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from flowlake import parse
 from flowlake.contracts import conform, table_schema
 from flowlake.lake import table_exists, table_path, write_table_slice
-from flowlake.layout import FlowLogObject, list_window, normalize_uri, parse_object_name
+from flowlake.layout import FlowLogObject, list_window, normalize_uri
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
 log = logging.getLogger("flowlake.ingest")
@@ -122,8 +122,8 @@ def hours_of_objects(spark: SparkSession, lake: str, window: Window, uris: list[
     return {row.hour for row in rows}
 
 
-def read_objects(spark: SparkSession, objects: list[tuple[str, int]]) -> DataFrame:
-    """The bytes of the objects (uri, size in bytes), one row per object (gzip is not splittable anyway).
+def read_objects(spark: SparkSession, objects: list[FlowLogObject]) -> DataFrame:
+    """The bytes of the listed objects, one row per object (gzip is not splittable anyway).
 
     Spark packs the objects of one read into tasks by size, whatever their times, and each task
     writes its own files: read in one go, a day's objects would make files that each span the day.
@@ -133,18 +133,17 @@ def read_objects(spark: SparkSession, objects: list[tuple[str, int]]) -> DataFra
     """
     if not objects:
         return spark.createDataFrame([], BINARY_FILE_SCHEMA)
-    by_hour: dict[datetime, list[tuple[str, int]]] = {}
-    for uri, size_bytes in sorted(objects):
-        object_time = parse_object_name(uri.rsplit("/", 1)[-1])["object_time"]
-        by_hour.setdefault(object_time.replace(minute=0), []).append((uri, size_bytes))
+    by_hour: dict[datetime, list[FlowLogObject]] = {}
+    for listed in sorted(objects, key=lambda o: o.uri):
+        by_hour.setdefault(listed.object_time.replace(minute=0), []).append(listed)
     spans: list[list[str]] = [[]]
     span_bytes = 0
     for _, hour_objects in sorted(by_hour.items()):
         if span_bytes >= READ_SPAN_BYTES:
             spans.append([])
             span_bytes = 0
-        spans[-1] += [uri for uri, _ in hour_objects]
-        span_bytes += sum(size_bytes for _, size_bytes in hour_objects)
+        spans[-1] += [o.uri for o in hour_objects]
+        span_bytes += sum(o.size_bytes for o in hour_objects)
     return functools.reduce(DataFrame.unionByName, [spark.read.format("binaryFile").load(span) for span in spans])
 
 
@@ -242,11 +241,13 @@ def write_records(parsed: DataFrame, lake: str, predicate: str) -> tuple[dict, l
     return written, summaries
 
 
-def write_quarantine(spark: SparkSession, summaries: list[dict], lake: str, predicate: str) -> int:
+def write_quarantine(
+    spark: SparkSession, summaries: list[dict], listed: dict[str, FlowLogObject], lake: str, predicate: str
+) -> int:
     """Replaces the quarantine rows matching predicate: the objects with bad lines (or none at all) are
     parsed again for them, the others need not be."""
     started = time.monotonic()
-    faulty = [(s["source_file"], s["size_bytes"]) for s in summaries if s["lines_quarantined"]]
+    faulty = [listed[s["source_file"]] for s in summaries if s["lines_quarantined"]]
     parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
     rows = write_table_slice(quarantine_rows(parsed), lake, QUARANTINE, predicate)["rows"]
     log.info("wrote %d lines of %d objects to %s in %.1fs", rows, len(faulty), QUARANTINE, time.monotonic() - started)
@@ -305,12 +306,11 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         # The hours the replaced rows leave: they change too.
         hours = hours_of_objects(spark, lake, window, changes.changed)
         predicate = objects_predicate(window, changes.kept)
-        to_read = [(o.uri, o.size_bytes) for o in changes.to_read]
-        parsed = parse_objects(read_objects(spark, to_read), parse.records_and_objects)
+        parsed = parse_objects(read_objects(spark, changes.to_read), parse.records_and_objects)
         written, summaries = write_records(parsed, lake, predicate)
         hours |= set(written["hours"])
-        write_quarantine(spark, summaries, lake, predicate)
         listed = {o.uri: o for o in changes.to_read}
+        write_quarantine(spark, summaries, listed, lake, predicate)
         frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
         write_source_objects(spark, frame, lake, predicate)
     summary = {
