@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
@@ -14,6 +16,24 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from flowlake_airflow.settings import PROJECT_ROOT, SPARK_CONNECTION
 
 JOBS_FOLDER = PROJECT_ROOT / "jobs"
+
+# Ivy's report on the jars spark-submit resolves for --packages: some 90 lines at the top of every
+# task's log, even with every jar cached. Held back unless the job fails before its summary.
+IVY_REPORT_LINE = re.compile(
+    r":: (?:loading settings|resolving dependencies|resolution report|retrieving) :: .*"
+    r"|:: (?:modules in use|evicted modules):"
+    r"|Ivy Default Cache set to: .*"
+    r"|The jars for the packages stored in: .*"
+    r"|\S+#\S+ added as a dependency"
+    r"|confs: \[\S+\]"
+    r"|found \S+#\S+;\S+ in \S+"
+    r"|\S+#\S+;\S+ (?:from \S+|by \[\S+\]) in \[\S+\]"
+    r"|downloading \S+ \.\.\."
+    r"|\[SUCCESSFUL \] .*"
+    r"|-{20,}"
+    r"|\|.*\|"
+    r"|\d+ artifacts copied, \d+ already retrieved .*"
+)
 
 
 def job_application(command: str) -> Path:
@@ -98,12 +118,17 @@ class FlowlakeJobOperator(SparkSubmitOperator):
             try:
                 super().execute(context)
             except AirflowException as error:
-                summary = last_json_value(output)
+                summary = last_json_value(output.lines)
                 if summary is None:
+                    output.log_held_back(self.log)
                     raise  # spark-submit or the job crashed: worth a retry
                 # The job got through and exited non-zero: its verdict (e.g. a failed validation) would not change.
                 raise AirflowFailException(f"flowlake {self.command} failed: {json.dumps(summary)}") from error
-        return last_json_value(output)
+        if output.held_back:
+            self.log.info(
+                "Ivy's report on the packages spark-submit resolved: %d lines, left out", len(output.held_back)
+            )
+        return last_json_value(output.lines)
 
     def _window_arguments(self) -> list[str]:
         if self.window is None:
@@ -116,23 +141,41 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         ]
 
 
-def _keep_output(hook) -> list[str]:
-    """Collects the lines spark-submit prints while the hook still logs them.
+@dataclass
+class SubmitOutput:
+    """What spark-submit printed (lines), and the part of it kept out of the task log (held_back)."""
+
+    lines: list[str] = field(default_factory=list)
+    held_back: list[str] = field(default_factory=list)
+
+    def log_held_back(self, log) -> None:
+        if self.held_back:
+            log.info("spark-submit failed before the job's summary; Ivy's report, held back, was:")
+        for line in self.held_back:
+            log.info(line)
+
+
+def _keep_output(hook) -> SubmitOutput:
+    """Collects the lines spark-submit prints while the hook logs them, less Ivy's report.
 
     The hook only logs that output (in client mode, the driver's stdout with the job's
     summary is part of it), so its reader is wrapped: a private method of the pinned
     provider, which tests/test_dag_run.py exercises through the summaries it asserts.
     """
-    lines: list[str] = []
+    output = SubmitOutput()
     log_output = hook._process_spark_submit_log
 
-    def keep_and_log(output: Iterator[str]) -> None:
+    def keep_and_log(lines: Iterator[str]) -> None:
         def kept() -> Iterator[str]:
-            for line in output:
-                lines.append(line.strip())
-                yield line
+            for line in lines:
+                stripped = line.strip()
+                output.lines.append(stripped)
+                if IVY_REPORT_LINE.fullmatch(stripped):
+                    output.held_back.append(stripped)
+                else:
+                    yield line
 
         log_output(kept())
 
     hook._process_spark_submit_log = keep_and_log
-    return lines
+    return output

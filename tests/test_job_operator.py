@@ -1,0 +1,116 @@
+"""The task log of a flowlake job: the job's progress and summary, without Ivy's report on the jars.
+
+A stand-in spark-submit prints what the real one printed for an hourly task (lines
+copied from a task log of tests/test_airflow.py, shortened): Ivy's report on the
+packages it resolved from its cache, Spark's start-up lines, flowlake's progress
+and the job's JSON summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from structlog.testing import capture_logs
+
+from tests.spark_cluster import PROJECT_ROOT
+
+IVY_REPORT = """\
+:: loading settings :: url = jar:file:/venv/lib/python3.11/site-packages/pyspark/jars/ivy-2.5.3.jar!/org/apache/ivy/core/settings/ivysettings.xml
+Ivy Default Cache set to: /root/.ivy2.5.2/cache
+The jars for the packages stored in: /root/.ivy2.5.2/jars
+io.delta#delta-spark_4.2_2.13 added as a dependency
+org.apache.hadoop#hadoop-aws added as a dependency
+:: resolving dependencies :: org.apache.spark#spark-submit-parent-1d17efa6-a93f-42ec-9f5d-018bc36b66e8;1.0
+	confs: [default]
+	found io.delta#delta-spark_4.2_2.13;4.4.0 in central
+	found org.apache.hadoop#hadoop-aws;3.5.0 in central
+:: resolution report :: resolve 793ms :: artifacts dl 16ms
+	:: modules in use:
+	io.delta#delta-spark_4.2_2.13;4.4.0 from central in [default]
+	org.apache.hadoop#hadoop-aws;3.5.0 from central in [default]
+	:: evicted modules:
+	org.slf4j#slf4j-api;2.0.17 by [org.slf4j#slf4j-api;2.0.13] in [default]
+	---------------------------------------------------------------------
+	|                  |            modules            ||   artifacts   |
+	|       conf       | number| search|dwnlded|evicted|| number|dwnlded|
+	---------------------------------------------------------------------
+	|      default     |   41  |   0   |   0   |   4   ||   37  |   0   |
+	---------------------------------------------------------------------
+:: retrieving :: org.apache.spark#spark-submit-parent-1d17efa6-a93f-42ec-9f5d-018bc36b66e8
+	confs: [default]
+	0 artifacts copied, 37 already retrieved (0kB/8ms)
+"""
+START_UP = """\
+WARNING: Using incubator modules: jdk.incubator.vector
+26/12/01 04:46:25 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... using builtin-java classes where applicable
+Setting Spark log level to "ERROR".
+"""
+PROGRESS = "2026-12-01 04:46:41,099 INFO flowlake.layout: listed 61 flow-log objects\n"
+SUMMARY = {"ingest": {"objects": 61}, "exit_code": 0}
+
+
+@pytest.fixture
+def operator_printing(monkeypatch, tmp_path):
+    """A FlowlakeJobOperator whose spark-submit prints the given text and exits with the given code."""
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dags"))
+    from flowlake_airflow.spark import FlowlakeJobOperator
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "local[*]"}))
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
+
+    def operator(text: str, exit_code: int):
+        (tmp_path / "printed.txt").write_text(text)
+        spark_submit = bin_folder / "spark-submit"
+        spark_submit.write_text(f"#!/usr/bin/env bash\ncat {tmp_path / 'printed.txt'}\nexit {exit_code}\n")
+        spark_submit.chmod(0o755)
+        return FlowlakeJobOperator(task_id="process_hour", command="hourly", arguments=["--source", "s", "--lake", "l"])
+
+    return operator
+
+
+def task_log(events: list[dict]) -> list[str]:
+    """The task's log lines, less the command line and Airflow's warning that this is not its task runner."""
+    return [
+        event["event"]
+        for event in events
+        if not event["event"].startswith("Spark-Submit cmd: ") and "outside of the Task Runner" not in event["event"]
+    ]
+
+
+def test_the_task_log_leaves_out_ivys_report_and_says_how_many_lines_it_left_out(operator_printing):
+    operator = operator_printing(IVY_REPORT + START_UP + PROGRESS + json.dumps(SUMMARY) + "\n", 0)
+    with capture_logs() as events:
+        assert operator.execute({}) == SUMMARY
+    assert task_log(events) == [
+        "WARNING: Using incubator modules: jdk.incubator.vector",
+        "26/12/01 04:46:25 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... "
+        "using builtin-java classes where applicable",
+        'Setting Spark log level to "ERROR".',
+        "2026-12-01 04:46:41,099 INFO flowlake.layout: listed 61 flow-log objects",
+        json.dumps(SUMMARY),
+        "Ivy's report on the packages spark-submit resolved: 24 lines, left out",
+    ]
+
+
+def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the_failure(operator_printing):
+    from airflow.sdk.exceptions import AirflowException
+
+    unresolved = (
+        ":: problems summary ::\n"
+        "\t:::: WARNINGS\n"
+        "\t\tmodule not found: io.delta#delta-spark_4.2_2.13;4.4.0\n"
+        'Exception in thread "main" java.lang.RuntimeException: [unresolved dependency: '
+        "io.delta#delta-spark_4.2_2.13;4.4.0: not found]\n"
+    )
+    operator = operator_printing(IVY_REPORT + unresolved, 1)
+    with capture_logs() as events, pytest.raises(AirflowException):
+        operator.execute({})
+    assert task_log(events) == [
+        *(line.strip() for line in unresolved.splitlines()),
+        "spark-submit failed before the job's summary; Ivy's report, held back, was:",
+        *(line.strip() for line in IVY_REPORT.splitlines()),
+    ]
