@@ -28,8 +28,20 @@ COMMANDS = {
 }
 
 
+def drop_jars_from_python_path() -> None:
+    """Takes spark-submit's --packages jars off the driver's Python path.
+
+    spark-submit puts every jar it resolved there, for Python code shipped inside jars (flowlake's jars
+    hold none). Each lookup of an installed package's metadata then opens all of them, the AWS SDK
+    bundle among them: 3 s for the first, and importing Great Expectations makes several (an hourly
+    job reached its Spark session some 4 s later).
+    """
+    sys.path[:] = [entry for entry in sys.path if not entry.endswith(".jar")]
+
+
 def run(command: str, argv: list[str]) -> int:
     """Runs one subcommand; its exit code (a subcommand that returns a summary exits 0)."""
+    drop_jars_from_python_path()
     module, function = COMMANDS[command]
     result = getattr(importlib.import_module(module), function)(argv)
     return result if isinstance(result, int) else 0

@@ -84,6 +84,18 @@ def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
     assert coordinates[0].endswith(":" + importlib.metadata.version("delta-spark"))
 
 
+def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch, capsys):
+    """spark-submit --packages puts each jar on the driver's sys.path (PYTHONPATH); the job takes them off."""
+    jars = [
+        "/root/.ivy2.5.2/jars/io.delta_delta-spark_4.2_2.13-4.4.0.jar",
+        "/root/.ivy2.5.2/jars/software.amazon.awssdk_bundle-2.35.4.jar",
+    ]
+    spark_python = [str(PROJECT_ROOT / "jobs"), *jars, *sys.path]
+    monkeypatch.setattr(sys, "path", list(spark_python))
+    assert cli.run("packages", []) == 0
+    assert sys.path == [entry for entry in spark_python if entry not in jars]
+
+
 @pytest.fixture(scope="module")
 def built_zip(tmp_path_factory) -> Path:
     return dist.build_zip(tmp_path_factory.mktemp("dist") / "flowlake.zip")
