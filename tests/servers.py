@@ -112,7 +112,7 @@ class FaultyS3Proxy(_HttpServer):
     # request in six fails, far more often than S3 fails, and few enough that a run of a few hundred
     # requests ends within minutes.
     SCHEDULE = (("slowdown", 17, 1), ("reset", 19, 3), ("slow", 23, 5), ("truncated", 29, 7))
-    SLOW_SECONDS = 1.0
+    SLOW_SECONDS = 0.2
 
     def __init__(self, upstream: str):
         import http.client

@@ -21,16 +21,22 @@ WINDOW = Window(START, START + timedelta(hours=1))
 INGESTED_AT = datetime(2026, 11, 30, tzinfo=UTC)
 # Where the two lakes differ by design: the objects' URIs, and what only S3 knows of an object.
 LOCATION_COLUMNS = ("source_file", "etag", "modified_at")
+# s3a's pauses before retrying, for this bucket alone: the faults and the number of attempts are
+# production's (flowlake.spark_session), the pauses between them only lengthened the run (46 s).
+SHORT_PAUSES = {"retry.interval": "50ms", "retry.throttle.interval": "100ms"}
 
 
 @pytest.fixture(scope="module")
 def faulty_proxy(spark_s3, s3_endpoint):
     """The proxy, in front of the S3 server for this bucket alone (s3a's per-bucket endpoint)."""
     conf = spark_s3.sparkContext._jsc.hadoopConfiguration()
+    settings = {"endpoint": None, **SHORT_PAUSES}
     with FaultyS3Proxy(s3_endpoint) as proxy:
-        conf.set(f"fs.s3a.bucket.{BUCKET}.endpoint", proxy.url)
+        for name, value in {**settings, "endpoint": proxy.url}.items():
+            conf.set(f"fs.s3a.bucket.{BUCKET}.{name}", value)
         yield proxy
-        conf.unset(f"fs.s3a.bucket.{BUCKET}.endpoint")
+        for name in settings:
+            conf.unset(f"fs.s3a.bucket.{BUCKET}.{name}")
 
 
 def test_a_run_through_s3_faults_writes_the_tables_of_a_run_without_them(spark_s3, faulty_proxy, s3_client, tmp_path):
