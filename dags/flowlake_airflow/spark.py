@@ -30,8 +30,9 @@ IVY_REPORT_LINE = re.compile(
     r"|\S+#\S+;\S+ (?:from \S+|by \[\S+\]) in \[\S+\]"
     r"|downloading \S+ \.\.\."
     r"|\[SUCCESSFUL \] .*"
-    r"|-{20,}"
-    r"|\|.*\|"
+    # its table of module counts: rules of dashes, and rows with a double bar between modules and artifacts
+    r"|-{60,}"
+    r"|\|.*\|\|.*\|"
     r"|\d+ artifacts copied, \d+ already retrieved .*"
 )
 
