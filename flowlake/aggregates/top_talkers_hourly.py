@@ -44,17 +44,11 @@ def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -
         for direction, column in ADDRESS_OF_DIRECTION.items()
     ]
     addresses = sides[0].unionByName(sides[1])
-    # Each group's total row (address NULL) ranked first, then its addresses: keeping ranks up to N + 1
-    # lets Spark keep the top rows of each group while it sorts, and one pass over those few rows
-    # turns the total into "everyone else".
-    candidates = (
-        addresses.groupBy(*GROUP, "address")
-        .agg(*_totals(), F.lit(False).alias("is_total"))
-        .unionByName(
-            addresses.groupBy(*GROUP)
-            .agg(*_totals(), F.lit(True).alias("is_total"))
-            .withColumn("address", F.lit(None).cast("string"))
-        )
+    # Each address's totals and each group's (address NULL, ranked first) in one aggregation: keeping
+    # ranks up to N + 1 lets Spark keep the top rows of each group while it sorts, and one pass over
+    # those few rows turns the group's total into "everyone else".
+    candidates = addresses.groupingSets([[*GROUP, "address"], list(GROUP)], *GROUP, "address").agg(
+        *_totals(), (F.grouping("address") == 1).alias("is_total")
     )
     ranking = Window.partitionBy(*GROUP).orderBy(
         F.desc("is_total"), F.desc_nulls_last("bytes"), F.asc_nulls_last("address")
