@@ -218,8 +218,13 @@ def _level_hours(config: SecurityConfig, level: int, hour: Column, reported: Col
     return F.filter(candidates, lambda candidate: F.array_contains(reported, candidate))
 
 
-def _sum_of(structs: str, field: str) -> Column:
-    return F.aggregate(structs, F.lit(0).cast("bigint"), lambda total, item: total + F.coalesce(item[field], F.lit(0)))
+def _chosen_sum(metric: str) -> Column:
+    """The key's figure summed over the chosen baseline hours, 0 for an hour in which it has none."""
+    return F.aggregate(
+        "chosen",
+        F.lit(0).cast("bigint"),
+        lambda total, hour: total + F.coalesce(F.col("past")[hour][metric], F.lit(0)),
+    )
 
 
 def _port_figures(flow_logs: DataFrame) -> DataFrame:
@@ -240,51 +245,49 @@ def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: Secu
     of previous days, preceding hours) in which the interface has any row, counting 0 for hours in
     which the key has none. An interface with no history at all has no baseline and so no spike.
     """
-    current = _port_figures(flow_logs)
-    figure = F.struct(
-        F.unix_seconds("hour").alias("hour"),
-        F.col("records").cast("bigint").alias("records"),
-        F.col("bytes").cast("bigint").alias("bytes"),
-    )
-    now = F.struct(*current.columns)
+    current = _port_figures(flow_logs).withColumn("epoch_hour", F.unix_seconds("hour"))
     key = ("interface_id", "dstport", "protocol")
-    known = current.select(*key, figure.alias("figure"), now.alias("now"))
+    figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
-        known = known.unionByName(
+        figures = figures.unionByName(
             history.where(F.col("protocol").isNotNull()).select(
-                *key, figure.alias("figure"), F.lit(None).cast(known.schema["now"].dataType).alias("now")
+                *key,
+                F.unix_seconds("hour").alias("epoch_hour"),
+                F.col("records").cast("bigint").alias("records"),
+                F.col("bytes").cast("bigint").alias("bytes"),
             )
         )
-    # The hours in which each interface reported anything: those its baselines may come from.
-    interface_hours = known.groupBy("interface_id").agg(F.collect_set("figure.hour").alias("reported"))
-    # One row per key with its figures, past and present; then one row per current figure again, beside
-    # the key's past (per key, not per interface: an interface's thousands of keys would each carry and
-    # filter all the others' figures).
+    # Each key's figures by hour, in a map a baseline hour is looked up in.
     past = (
-        known.groupBy(*key)
-        .agg(F.collect_list("figure").alias("past"), F.collect_list("now").alias("now"))
-        .join(interface_hours, "interface_id", how="inner")
-        .select("past", "reported", F.explode("now").alias("now"))
-        .select("past", "reported", "now.*")
+        figures.groupBy(*key, "epoch_hour")
+        .agg(F.sum("records").alias("records"), F.sum("bytes").alias("bytes"))
+        .groupBy(*key)
+        .agg(F.map_from_entries(F.collect_list(F.struct("epoch_hour", F.struct("records", "bytes")))).alias("past"))
     )
-    hour = F.unix_seconds("hour")
+    # The baseline hours depend on the interface and the hour alone: chosen once per interface and hour,
+    # not once per port of the interface, from the hours in which the interface reported anything.
+    reported = figures.groupBy("interface_id").agg(F.collect_set("epoch_hour").alias("reported"))
+    hour = F.col("epoch_hour")
     levels = [(level, _level_hours(config, level, hour, F.col("reported"))) for level in (1, 2, 3)]
-    chosen = F.coalesce(*[F.when(F.size(hours) > 0, hours) for _, hours in levels])
-    level = F.coalesce(*[F.when(F.size(hours) > 0, F.lit(level)) for level, hours in levels])
-    with_baseline = (
-        past.withColumn("chosen", chosen)
-        .withColumn("level", level)
-        .where(F.col("chosen").isNotNull())
-        .withColumn(
-            "same_key",
-            F.filter("past", lambda p: F.array_contains("chosen", p.hour)),
+    baselines = (
+        current.select("interface_id", "epoch_hour")
+        .distinct()
+        .join(reported, "interface_id", how="inner")
+        .select(
+            "interface_id",
+            "epoch_hour",
+            F.coalesce(*[F.when(F.size(hours) > 0, hours) for _, hours in levels]).alias("chosen"),
+            F.coalesce(*[F.when(F.size(hours) > 0, F.lit(level)) for level, hours in levels]).alias("level"),
         )
+        .where(F.col("chosen").isNotNull())
+    )
+    with_baseline = (
+        current.join(baselines, ["interface_id", "epoch_hour"], how="inner")
+        .join(past, list(key), how="inner")
         .withColumn("baseline_hours", F.size("chosen"))
     )
     for metric in ("records", "bytes"):
-        with_baseline = with_baseline.withColumn(
-            f"baseline_{metric}", _sum_of("same_key", metric) / F.col("baseline_hours")
-        )
+        with_baseline = with_baseline.withColumn(f"baseline_{metric}", _chosen_sum(metric) / F.col("baseline_hours"))
 
     def spike(metric: str, floor: int) -> Column:
         observed, baseline = F.col(metric), F.col(f"baseline_{metric}")
