@@ -30,9 +30,9 @@ SHORT_PAUSES = {"retry.interval": "50ms", "retry.throttle.interval": "100ms"}
 def faulty_proxy(spark_s3, s3_endpoint):
     """The proxy, in front of the S3 server for this bucket alone (s3a's per-bucket endpoint)."""
     conf = spark_s3.sparkContext._jsc.hadoopConfiguration()
-    settings = {"endpoint": None, **SHORT_PAUSES}
     with FaultyS3Proxy(s3_endpoint) as proxy:
-        for name, value in {**settings, "endpoint": proxy.url}.items():
+        settings = {"endpoint": proxy.url, **SHORT_PAUSES}
+        for name, value in settings.items():
             conf.set(f"fs.s3a.bucket.{BUCKET}.{name}", value)
         yield proxy
         for name in settings:
