@@ -43,13 +43,28 @@ def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -
         )
         for direction, column in ADDRESS_OF_DIRECTION.items()
     ]
-    addresses = sides[0].unionByName(sides[1])
-    # Each address's totals and each group's (address NULL, ranked first) in one aggregation: keeping
-    # ranks up to N + 1 lets Spark keep the top rows of each group while it sorts, and one pass over
-    # those few rows turns the group's total into "everyone else".
-    candidates = addresses.groupingSets([[*GROUP, "address"], list(GROUP)], *GROUP, "address").agg(
-        *_totals(), (F.grouping("address") == 1).alias("is_total")
+    per_address = (
+        sides[0].unionByName(sides[1]).groupBy(*GROUP, "address").agg(*_totals(), F.lit(False).alias("is_total"))
     )
+    # Every record has one source and one destination: a group's total is the same for both directions,
+    # summed once over the records rather than over twice as many address rows. Ranked first, it is
+    # kept with ranks up to N + 1 while Spark sorts, and one pass over those few rows turns it into
+    # "everyone else".
+    totals = traffic.groupBy(*HOUR_KEYS, "account_id", "region").agg(
+        F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), F.count(F.lit(1)).alias("records")
+    )
+    group_totals = totals.select(
+        *HOUR_KEYS,
+        "account_id",
+        "region",
+        F.explode(F.array(*[F.lit(direction) for direction in ADDRESS_OF_DIRECTION])).alias("direction"),
+        F.lit(None).cast("string").alias("address"),
+        "bytes",
+        "packets",
+        "records",
+        F.lit(True).alias("is_total"),
+    )
+    candidates = per_address.unionByName(group_totals)
     ranking = Window.partitionBy(*GROUP).orderBy(
         F.desc("is_total"), F.desc_nulls_last("bytes"), F.asc_nulls_last("address")
     )
