@@ -40,6 +40,15 @@ def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
     return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
 
 
+def table_rows(
+    table: str, flow_logs: DataFrame, options: dict, inputs: dict, shared: dict[str, DataFrame]
+) -> DataFrame:
+    """The table's rows of the window: its transform of the records, its inputs and the shared tables it names."""
+    module = module_for(table)
+    from_tables = {source: shared[source] for source in getattr(module, "FROM_TABLES", ()) if source in shared}
+    return module.transform(flow_logs, **options, **inputs.get(table, {}), **from_tables)
+
+
 def run_aggregate(
     spark: SparkSession,
     lake: str,
@@ -72,11 +81,20 @@ def run_aggregate(
     }
     # One read of the window serves every table: the columns they use, kept until the last is written.
     flow_logs = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    # The tables other tables are computed from (FROM_TABLES), each computed once and kept for all.
+    users: dict[str, set[str]] = {}
+    for table in tables:
+        for source in getattr(module_for(table), "FROM_TABLES", ()):
+            users.setdefault(source, set()).add(table)
+    shared = {
+        table: table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
+        for table in sorted(users)
+    }
 
     def write(table: str) -> Callable[[], int]:
         def replace_hours() -> int:
             table_started = time.monotonic()
-            hours = module_for(table).transform(flow_logs, **options, **inputs.get(table, {}))
+            hours = shared[table] if table in shared else table_rows(table, flow_logs, options, inputs, shared)
             hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
             rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
             log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
@@ -87,9 +105,15 @@ def run_aggregate(
     try:
         records = flow_logs.count()
         log.info("read %d records of [%s, %s) in %.1fs", records, window.start, window.end, time.monotonic() - started)
+        for table, frame in shared.items():
+            # Computed before the tables that use it are planned, so that Spark plans their joins by its
+            # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
+            # traffic and ran the driver out of memory.
+            log.info("computed %d rows of %s for %s", frame.count(), table, ", ".join(sorted(users[table])))
         rows = write_concurrently({table: write(table) for table in tables})
     finally:
-        flow_logs.unpersist()
+        for frame in (*shared.values(), flow_logs):
+            frame.unpersist()
     # After every table is written: what a table does with its new rows (security_findings: alerts).
     after = {
         table: module_for(table).after_write(spark, lake, window, **options)

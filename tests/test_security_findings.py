@@ -1,5 +1,6 @@
 """security_findings: hand-built traffic with a scan, spikes and exposures gives exactly those findings;
-normal traffic gives none; a re-run of an hour alerts nobody twice.
+normal traffic gives none; spikes are found in the port_traffic_hourly rows aggregate passes; a re-run
+of an hour alerts nobody twice.
 
 The hour is 2026-11-09 10:00 UTC. The estate (account 111122223333, us-east-1, vpc-0prod):
 eni-web 10.0.0.20, eni-db 10.0.10.100, eni-api 10.0.1.30, eni-bastion 10.0.0.5, eni-win 10.0.0.6,
@@ -15,7 +16,7 @@ from datetime import timedelta
 from pyspark.testing import assertDataFrameEqual
 
 from flowlake.aggregate import run_aggregate
-from flowlake.aggregates import HOURLY_TABLES, module_for
+from flowlake.aggregates import HOURLY_TABLES, module_for, port_traffic_hourly
 from flowlake.aggregates.security_findings import transform
 from flowlake.security import SecurityConfig
 from flowlake.window import Window
@@ -282,6 +283,19 @@ def test_a_scan_spikes_and_exposures_give_exactly_these_findings(spark):
         frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES),
         port_history=frame(spark, "port_traffic_hourly", HISTORY),
         security=CONFIG,
+    )
+    assertDataFrameEqual(actual, frame(spark, "security_findings", EXPECTED))
+
+
+def test_spikes_come_from_the_port_traffic_rows_aggregate_passes(spark):
+    # The window's port_traffic_hourly rows, as aggregate computes them once for both tables: the
+    # spikes are found in those, whatever records come with them.
+    all_records = frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES)
+    actual = transform(
+        frame(spark, "flow_logs", NORMAL + SCAN + EXPOSURES),
+        port_history=frame(spark, "port_traffic_hourly", HISTORY),
+        security=CONFIG,
+        port_traffic_hourly=port_traffic_hourly.transform(all_records),
     )
     assertDataFrameEqual(actual, frame(spark, "security_findings", EXPECTED))
 

@@ -6,7 +6,10 @@ Each module `flowlake.aggregates.<table>` defines TABLE (its name) and a pure
 A table that needs more than the window's records defines
 `read_inputs(spark, lake, window, **options) -> dict`: what it reads from the lake,
 passed to its transform as keyword arguments (security_findings: the previous
-weeks' port figures). A table that acts once written (alerts) defines
+weeks' port figures). A table computed from other hourly tables' rows of the window
+names them in FROM_TABLES: aggregate computes each of those once, keeps it for both,
+and passes it to the transform as a keyword argument named after the table
+(security_findings: port_traffic_hourly). A table that acts once written (alerts) defines
 `after_write(spark, lake, window, **options) -> dict`, whose result joins the
 run's summary.
 Registering a table here puts it into `flowlake aggregate`, `flowlake run`,

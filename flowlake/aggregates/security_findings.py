@@ -1,8 +1,9 @@
 """security_findings: port scans, traffic spikes, exposed administrative ports and transit gateway packet loss,
 per hour.
 
-A pure transform of the window's records plus, for spikes, the previous weeks' port_traffic_hourly
-rows (flowlake.security.read_port_history reads them; aggregate passes them as port_history).
+A pure transform of the window's records plus, for spikes, port_traffic_hourly's rows of the window
+(computed from the records unless aggregate passes the ones it writes) and of the previous weeks
+(flowlake.security.read_port_history reads them; aggregate passes them as port_history).
 Thresholds come from flowlake.security.SecurityConfig. How each finding is computed:
 schemas/security_findings/README.md.
 """
@@ -14,12 +15,13 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from flowlake.aggregates import port_traffic_hourly as port_traffic
 from flowlake.aggregates import transit_gateway_hourly
 from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
 from flowlake.aggregates.nat_gateway_hourly import ipv4_number
 from flowlake.aggregates.transit_gateway_hourly import LOSS_REASONS
 from flowlake.contracts import conform
-from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_service_side, is_vpc_traffic
+from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_vpc_traffic
 from flowlake.security import SecurityConfig, alert_new_findings, read_port_history
 from flowlake.window import Window as TimeWindow
 
@@ -36,6 +38,9 @@ PORT_NAMES = {
 }
 assert set(PORT_NAMES) == set(ADMIN_PORTS)
 BASELINE_NAMES = {1: "same hour of the week", 2: "same hour of previous days", 3: "preceding hours"}
+# Hourly tables of the window whose rows this one is computed from (spikes compare port_traffic_hourly's
+# figures with its history): `flowlake aggregate` computes them once for both and passes them by name.
+FROM_TABLES = ("port_traffic_hourly",)
 # What identifies a finding across re-runs, besides its type and hour.
 _IDENTITY = {
     "port_scan": ("account_id", "region", "srcaddr"),
@@ -227,25 +232,26 @@ def _chosen_sum(metric: str) -> Column:
     )
 
 
-def _port_figures(flow_logs: DataFrame) -> DataFrame:
-    """Records and bytes per hour, interface, service port and protocol (port_traffic_hourly's figures)."""
-    keys = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
-    return (
-        with_hour(flow_logs.where(is_vpc_traffic() & is_service_side() & F.col("protocol").isNotNull()))
-        .groupBy(*HOUR_KEYS, *keys)
-        .agg(F.count(F.lit(1)).alias("records"), F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"))
-    )
-
-
-def traffic_spikes(flow_logs: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
+def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
     """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
 
-    history: port_traffic_hourly rows of hours before the window. The baseline of an hour is the mean
+    port_traffic: port_traffic_hourly rows of the window; history: its rows of hours before the window. The baseline of an hour is the mean
     of the key's figures over the baseline hours of the lowest level (same hour of the week, same hour
     of previous days, preceding hours) in which the interface has any row, counting 0 for hours in
     which the key has none. An interface with no history at all has no baseline and so no spike.
     """
-    current = _port_figures(flow_logs).withColumn("epoch_hour", F.unix_seconds("hour"))
+    current = port_traffic.where(F.col("protocol").isNotNull()).select(
+        *HOUR_KEYS,
+        "account_id",
+        "region",
+        "vpc_id",
+        "interface_id",
+        "dstport",
+        "protocol",
+        F.col("records").cast("bigint").alias("records"),
+        F.coalesce(F.col("bytes"), F.lit(0)).cast("bigint").alias("bytes"),
+        F.unix_seconds("hour").alias("epoch_hour"),
+    )
     key = ("interface_id", "dstport", "protocol")
     figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
@@ -375,15 +381,19 @@ def transform(
     flow_logs: DataFrame,
     port_history: DataFrame | None = None,
     security: SecurityConfig | None = None,
+    port_traffic_hourly: DataFrame | None = None,
     **options,
 ) -> DataFrame:
-    """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history)."""
+    """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history);
+    port_traffic_hourly: its rows of the window (None: computed from flow_logs)."""
     config = security or SecurityConfig.load()
     traffic = with_hour(flow_logs.where(is_vpc_traffic()))
+    if port_traffic_hourly is None:
+        port_traffic_hourly = port_traffic.transform(flow_logs)
     findings = (
         port_scans(traffic, config)
         .unionByName(admin_exposures(traffic, config))
-        .unionByName(traffic_spikes(flow_logs, port_history, config))
+        .unionByName(traffic_spikes(port_traffic_hourly, port_history, config))
         .unionByName(packet_losses(transit_gateway_hourly.transform(flow_logs), config))
     )
     return conform(with_finding_ids(findings), TABLE)
