@@ -232,15 +232,10 @@ def _chosen_sum(metric: str) -> Column:
     )
 
 
-def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
-    """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
-
-    port_traffic: port_traffic_hourly rows of the window; history: its rows of hours before the window. The baseline of an hour is the mean
-    of the key's figures over the baseline hours of the lowest level (same hour of the week, same hour
-    of previous days, preceding hours) in which the interface has any row, counting 0 for hours in
-    which the key has none. An interface with no history at all has no baseline and so no spike.
-    """
-    current = port_traffic.where(F.col("protocol").isNotNull()).select(
+def _port_figures(port_traffic: DataFrame) -> DataFrame:
+    """port_traffic_hourly rows (of the window or of its history) as the figures spikes compare: with a
+    protocol, records and bytes (0 for none) as bigint, the hour also in epoch seconds."""
+    return port_traffic.where(F.col("protocol").isNotNull()).select(
         *HOUR_KEYS,
         "account_id",
         "region",
@@ -252,17 +247,22 @@ def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: S
         F.coalesce(F.col("bytes"), F.lit(0)).cast("bigint").alias("bytes"),
         F.unix_seconds("hour").alias("epoch_hour"),
     )
+
+
+def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
+    """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
+
+    port_traffic: port_traffic_hourly rows of the window; history: its rows of hours before the window.
+    The baseline of an hour is the mean of the key's figures over the baseline hours of the lowest level
+    (same hour of the week, same hour of previous days, preceding hours) in which the interface has any
+    row, counting 0 for hours in which the key has none. An interface with no history at all has no
+    baseline and so no spike.
+    """
+    current = _port_figures(port_traffic)
     key = ("interface_id", "dstport", "protocol")
     figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
-        figures = figures.unionByName(
-            history.where(F.col("protocol").isNotNull()).select(
-                *key,
-                F.unix_seconds("hour").alias("epoch_hour"),
-                F.col("records").cast("bigint").alias("records"),
-                F.col("bytes").cast("bigint").alias("bytes"),
-            )
-        )
+        figures = figures.unionByName(_port_figures(history).select(*key, "epoch_hour", "records", "bytes"))
     # Each key's figures by hour, in a map a baseline hour is looked up in.
     past = (
         figures.groupBy(*key, "epoch_hour")

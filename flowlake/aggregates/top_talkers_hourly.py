@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
+from flowlake.aggregates.hourly import HOUR_KEYS, records, with_hour
 from flowlake.contracts import conform
 from flowlake.rules import is_vpc_traffic
 
@@ -51,7 +51,7 @@ def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -
     # kept with ranks up to N + 1 while Spark sorts, and one pass over those few rows turns it into
     # "everyone else".
     totals = traffic.groupBy(*HOUR_KEYS, "account_id", "region").agg(
-        F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), F.count(F.lit(1)).alias("records")
+        F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), records()
     )
     group_totals = totals.select(
         *HOUR_KEYS,
