@@ -7,8 +7,8 @@ Two ways to start:
 - anything else (the `flowlake` command, tests, `make demo`): the session starts
   its own JVM, in local mode unless FLOWLAKE_SPARK_MASTER names a cluster, and
   resolves the jars of flowlake.dist.PACKAGES through Ivy (cached in Spark's Ivy
-  home, or FLOWLAKE_IVY_CACHE), so only the first run downloads them. On a
-  cluster master it ships the package to the executors itself.
+  home, or FLOWLAKE_IVY_CACHE) once: later sessions start with the jars it
+  resolved. On a cluster master it ships the package to the executors itself.
 
 Credentials never go into Spark's configuration at start, which PySpark passes
 on the JVM's command line for anyone running `ps` to read: s3a's settings are
@@ -17,11 +17,13 @@ put into the running session's Hadoop configuration (see configure_s3a).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
@@ -109,9 +111,44 @@ def runtime_conf() -> dict[str, str]:
 SESSION_SETTINGS = {"parquet.writer.version": "v2"}
 
 
+def ivy_home() -> Path:
+    """Where Ivy keeps the jars it resolves: FLOWLAKE_IVY_CACHE, else Spark's default."""
+    return Path(os.environ.get("FLOWLAKE_IVY_CACHE") or Path.home() / ".ivy2.5.2")
+
+
+def jar_list_file() -> Path:
+    """Where the jars Ivy resolved for PACKAGES are listed, beside them in the Ivy home."""
+    return ivy_home() / f"flowlake-jars-{hashlib.sha256(','.join(PACKAGES).encode()).hexdigest()[:16]}.txt"
+
+
+def resolved_jars() -> list[str] | None:
+    """The jars of PACKAGES resolved by an earlier session, when every one of them is still there."""
+    try:
+        jars = jar_list_file().read_text().split()
+    except FileNotFoundError:
+        return None
+    present = jars and all(Path(urlparse(jar).path).is_file() for jar in jars)
+    return jars if present else None
+
+
+def record_resolved_jars(jars: str) -> None:
+    """Lists the jars Ivy resolved (spark.jars of a session started with spark.jars.packages), written
+    whole or not at all: sessions may start side by side."""
+    target = jar_list_file()
+    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(handle, "w") as listing:
+        listing.write("\n".join(jar for jar in jars.split(",") if jar) + "\n")
+    os.replace(partial, target)
+
+
 def launch_conf() -> dict[str, str]:
-    """What spark-submit's own options would give: the jars, for a session that starts its JVM itself."""
-    conf = {"spark.jars.packages": ",".join(PACKAGES)}
+    """What spark-submit's own options would give: the jars, for a session that starts its JVM itself.
+
+    Ivy resolves PACKAGES once and the jars it resolved are listed (record_resolved_jars): later
+    sessions start with those jars and skip the resolution, some 2 s of each start.
+    """
+    jars = resolved_jars()
+    conf = {"spark.jars": ",".join(jars)} if jars else {"spark.jars.packages": ",".join(PACKAGES)}
     if os.environ.get("FLOWLAKE_IVY_CACHE"):
         conf["spark.jars.ivy"] = os.environ["FLOWLAKE_IVY_CACHE"]
     if os.environ.get("FLOWLAKE_DRIVER_MEMORY"):
@@ -184,6 +221,8 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     for key, value in {**conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    if "spark.jars.packages" in conf and spark.sparkContext.getConf().get("spark.jars"):
+        record_resolved_jars(spark.sparkContext.getConf().get("spark.jars"))
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
     configure_s3a(spark, s3a_settings())

@@ -102,7 +102,7 @@ def backfilled(scheduler):
         runs = airflow.get(f"/api/v2/dags/{DAG_ID}/dagRuns?run_type=backfill")["dag_runs"]
         return runs if len(runs) == HOURS and all(r["state"] in FINISHED for r in runs) else None
 
-    runs = sorted(airflow.wait_for("backfill runs finished", backfill_runs, RUNS_SECONDS, interval=10), key=start_of)
+    runs = sorted(airflow.wait_for("backfill runs finished", backfill_runs, RUNS_SECONDS), key=start_of)
     tasks = airflow.get(f"/api/v2/dags/{DAG_ID}/dagRuns/~/taskInstances?limit=100")["task_instances"]
     return {"runs": runs, "tasks": tasks}
 

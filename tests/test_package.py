@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlake import cli, dist
+from flowlake import cli, dist, spark_session
 from flowlake.contracts import contract_files
 from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
 
@@ -82,6 +82,30 @@ def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
         ["org.apache.hadoop", "hadoop-aws"],
     ]
     assert coordinates[0].endswith(":" + importlib.metadata.version("delta-spark"))
+
+
+def test_a_session_starts_with_the_jars_ivy_resolved_before_until_one_of_them_is_gone(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path))
+    monkeypatch.delenv("FLOWLAKE_DRIVER_MEMORY", raising=False)
+    resolve = {"spark.jars.packages": ",".join(dist.PACKAGES), "spark.jars.ivy": str(tmp_path)}
+    assert spark_session.launch_conf() == resolve
+    (tmp_path / "jars").mkdir()
+    jars = [tmp_path / "jars" / "io.delta_delta-spark.jar", tmp_path / "jars" / "hadoop-aws.jar"]
+    for jar in jars:
+        jar.write_bytes(b"PK")
+    spark_session.record_resolved_jars(",".join(jar.as_uri() for jar in jars))
+    assert spark_session.launch_conf() == {
+        "spark.jars": f"{jars[0].as_uri()},{jars[1].as_uri()}",
+        "spark.jars.ivy": str(tmp_path),
+    }
+    jars[1].unlink()
+    assert spark_session.launch_conf() == resolve
+
+
+def test_the_running_session_s_jars_are_listed_for_the_next_session(spark):
+    jars = spark.sparkContext.getConf().get("spark.jars").split(",")
+    assert spark_session.resolved_jars() == jars
+    assert any(jar.endswith("hadoop-aws-3.5.0.jar") for jar in jars), jars
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
