@@ -125,7 +125,7 @@ def resolved_jars() -> list[str] | None:
     """The jars of PACKAGES resolved by an earlier session, when every one of them is still there."""
     try:
         jars = jar_list_file().read_text().split()
-    except FileNotFoundError:
+    except OSError:
         return None
     present = jars and all(Path(urlparse(jar).path).is_file() for jar in jars)
     return jars if present else None
@@ -133,12 +133,16 @@ def resolved_jars() -> list[str] | None:
 
 def record_resolved_jars(jars: str) -> None:
     """Lists the jars Ivy resolved (spark.jars of a session started with spark.jars.packages), written
-    whole or not at all: sessions may start side by side."""
+    whole or not at all: sessions may start side by side. An Ivy home this user cannot write to (a
+    shared, read-only cache) only means the next session resolves again."""
     target = jar_list_file()
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(handle, "w") as listing:
-        listing.write("\n".join(jar for jar in jars.split(",") if jar) + "\n")
-    os.replace(partial, target)
+    try:
+        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(handle, "w") as listing:
+            listing.write("\n".join(jar for jar in jars.split(",") if jar) + "\n")
+        os.replace(partial, target)
+    except OSError as error:
+        log.info("the jars Ivy resolved are not listed in %s (%s): the next session resolves them again", target, error)
 
 
 def launch_conf() -> dict[str, str]:

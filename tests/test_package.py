@@ -102,10 +102,20 @@ def test_a_session_starts_with_the_jars_ivy_resolved_before_until_one_of_them_is
     assert spark_session.launch_conf() == resolve
 
 
+def test_an_ivy_home_that_cannot_be_written_to_leaves_the_jars_unlisted(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "ivy"
+    not_a_folder.write_text("a file where the Ivy home would be")
+    monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(not_a_folder))
+    spark_session.record_resolved_jars((tmp_path / "delta-spark.jar").as_uri())
+    assert spark_session.resolved_jars() is None
+
+
 def test_the_running_session_s_jars_are_listed_for_the_next_session(spark):
     jars = spark.sparkContext.getConf().get("spark.jars").split(",")
     assert spark_session.resolved_jars() == jars
-    assert any(jar.endswith("hadoop-aws-3.5.0.jar") for jar in jars), jars
+    # Ivy names a jar group_artifact-version.jar.
+    for group, artifact, version in (package.split(":") for package in dist.PACKAGES):
+        assert any(jar.endswith(f"/{group}_{artifact}-{version}.jar") for jar in jars), (artifact, jars)
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
