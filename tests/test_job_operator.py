@@ -114,3 +114,35 @@ def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the
         "spark-submit failed before the job's summary; Ivy's report, held back, was:",
         *(line.strip() for line in IVY_REPORT.splitlines()),
     ]
+
+
+@pytest.mark.parametrize(
+    ("connection", "listed", "option"),
+    [
+        ({"host": "local[*]"}, True, "--jars"),
+        ({"host": "local[*]"}, False, "--packages"),
+        ({"host": "spark://127.0.0.1", "port": 7077}, True, "--packages"),
+    ],
+    ids=["local mode, jars listed", "local mode, none listed", "cluster"],
+)
+def test_spark_submit_gets_the_jars_resolved_here_in_local_mode_and_the_packages_otherwise(
+    operator_printing, monkeypatch, tmp_path, connection, listed, option
+):
+    from flowlake.dist import packages
+    from flowlake.spark_session import record_resolved_jars
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", **connection}))
+    monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path / "ivy"))
+    jars = [tmp_path / "ivy" / "jars" / name for name in ("io.delta_delta-spark.jar", "hadoop-aws.jar")]
+    jars[0].parent.mkdir(parents=True)
+    if listed:
+        for jar in jars:
+            jar.write_bytes(b"PK")
+        record_resolved_jars(",".join(jar.as_uri() for jar in jars))
+    operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
+    with capture_logs() as events:
+        operator.execute({})
+    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    given = {"--jars": ",".join(jar.as_uri() for jar in jars), "--packages": packages()}
+    assert f" {option} {given[option]} " in command, command
+    assert ({"--jars", "--packages"} - {option}).isdisjoint(command.split()), command

@@ -55,7 +55,9 @@ def last_json_value(lines: Sequence[str]):
 
 class FlowlakeJobOperator(SparkSubmitOperator):
     """spark-submit of a flowlake job, the way the README's cluster section runs it by hand:
-    `spark-submit --py-files flowlake.zip --packages ... jobs/<command>.py ARGUMENTS`.
+    `spark-submit --py-files flowlake.zip --packages ... jobs/<command>.py ARGUMENTS` (in local mode,
+    `--jars` of the jars Ivy resolved on this machine before, when they are listed: see
+    flowlake.spark_session.resolved_jars).
 
     The zip is built from the flowlake package installed beside Airflow when the task
     runs, so the driver and the executors run exactly that code; the driver runs the
@@ -97,9 +99,9 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         from flowlake.connections import CONNECTIONS_FILE_VARIABLE, handed_connections, write_connections_file
         from flowlake.dist import build_zip, packages
         from flowlake.dq import DATA_DOCS_ASSETS_VARIABLE, data_docs_assets
+        from flowlake.spark_session import resolved_jars
 
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
-        self.packages = packages()
         master = self._get_hook()._connection["master"]
         self.env_vars = {
             "PYSPARK_DRIVER_PYTHON": sys.executable,
@@ -107,8 +109,16 @@ class FlowlakeJobOperator(SparkSubmitOperator):
             DATA_DOCS_ASSETS_VARIABLE: str(data_docs_assets()),
             **(self.env_vars or {}),
         }
+        listed = None
         if master.startswith("local"):
             self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
+            # The whole application runs here: the jars Ivy resolved here before serve as they are, and
+            # spark-submit skips resolving them again (2 s, and Ivy's report). A cluster gets --packages.
+            listed = resolved_jars()
+        if listed:
+            self.jars, self.packages = ",".join(listed), None
+        else:
+            self.packages = packages()
         with tempfile.TemporaryDirectory(prefix="flowlake-dist-") as folder:
             self.py_files = str(build_zip(Path(folder) / "flowlake.zip"))
             # Read here, where Airflow answers; the job's driver runs on this machine (client mode).
