@@ -14,6 +14,8 @@ import argparse
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # delta-spark's jar is built per Spark minor version: keep it in step with the
@@ -45,23 +47,30 @@ def package_files(folder: Path) -> list[Path]:
     )
 
 
-def build_zip(target: Path = DEFAULT_ZIP) -> Path:
-    """Writes the package to target (atomically: a reader never sees half a zip); returns target."""
-    folder = package_folder()
-    target.parent.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A new file beside target to write, put in target's place when the block ends (a reader never
+    sees half of it) and removed if the block fails."""
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     os.close(handle)
     try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in package_files(folder):
-                entry = zipfile.ZipInfo(path.relative_to(folder.parent).as_posix(), date_time=_ENTRY_TIME)
-                entry.compress_type = zipfile.ZIP_DEFLATED
-                entry.external_attr = 0o644 << 16
-                archive.writestr(entry, path.read_bytes())
+        yield Path(partial)
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+def build_zip(target: Path = DEFAULT_ZIP) -> Path:
+    """Writes the package to target (atomically: a reader never sees half a zip); returns target."""
+    folder = package_folder()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with written_whole(target) as partial, zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in package_files(folder):
+            entry = zipfile.ZipInfo(path.relative_to(folder.parent).as_posix(), date_time=_ENTRY_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, path.read_bytes())
     return target
 
 

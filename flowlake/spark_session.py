@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from pyspark.sql import SparkSession
 
 from flowlake.contracts import table_names, table_schema
-from flowlake.dist import PACKAGES, build_zip
+from flowlake.dist import PACKAGES, build_zip, written_whole
 from flowlake.rules import register_sql_functions
 
 log = logging.getLogger(__name__)
@@ -137,10 +137,8 @@ def record_resolved_jars(jars: str) -> None:
     shared, read-only cache) only means the next session resolves again."""
     target = jar_list_file()
     try:
-        handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(handle, "w") as listing:
-            listing.write("\n".join(jar for jar in jars.split(",") if jar) + "\n")
-        os.replace(partial, target)
+        with written_whole(target) as partial:
+            partial.write_text("\n".join(jar for jar in jars.split(",") if jar) + "\n")
     except OSError as error:
         log.info("the jars Ivy resolved are not listed in %s (%s): the next session resolves them again", target, error)
 
@@ -225,8 +223,9 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     for key, value in {**conf, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    if "spark.jars.packages" in conf and spark.sparkContext.getConf().get("spark.jars"):
-        record_resolved_jars(spark.sparkContext.getConf().get("spark.jars"))
+    resolved = spark.sparkContext.getConf().get("spark.jars")
+    if "spark.jars.packages" in conf and resolved:
+        record_resolved_jars(resolved)
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
     configure_s3a(spark, s3a_settings())
