@@ -16,15 +16,18 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
 
 from flowlake import nat_inventory as inventory
 from flowlake import privacy
 from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
-from flowlake.ingest import FLOW_LOGS
+from flowlake.contracts import field_catalogue
+from flowlake.ingest import FLOW_LOGS, SOURCE_OBJECTS
 from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
@@ -32,12 +35,79 @@ from flowlake.window import Window, add_window_arguments, job_arguments, require
 
 log = logging.getLogger("flowlake.aggregate")
 
+# Columns every record has whatever its format: the object's name gives them when the format does not.
+_FROM_OBJECT_NAME = ("account_id", "region")
+# Objects this far around a window are taken to carry its records (see columns_without_values).
+_OBJECTS_AROUND_WINDOW = timedelta(hours=1)
+
 
 def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
     path = table_path(lake, FLOW_LOGS)
     if not table_exists(spark, path):
         raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
     return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
+
+
+def columns_without_values(spark: SparkSession, lake: str, window: Window) -> tuple[str, ...]:
+    """The RECORD_COLUMNS that no format of the objects read around the window has a field for.
+
+    A record has a value only in the fields of its object's format (source_objects.log_format), so
+    these are NULL in the window's records, going by the objects of the window's hours and the hour
+    either side. A guess, not a fact (a late record can come from an object further away, or a format
+    can be unrecorded yet): cache_records checks it while it caches the records.
+    """
+    path = table_path(lake, SOURCE_OBJECTS)
+    if not table_exists(spark, path):
+        return ()
+    around = Window(window.start - _OBJECTS_AROUND_WINDOW, window.end + _OBJECTS_AROUND_WINDOW)
+    formats = [
+        row.log_format
+        for row in spark.read.format("delta")
+        .load(path)
+        .where(around.predicate("object_time"))
+        .where(F.col("log_format").isNotNull())
+        .select("log_format")
+        .distinct()
+        .collect()
+    ]
+    if not formats:
+        return ()
+    column_of = {name: field.column for field in field_catalogue() for name in (field.name, field.column)}
+    named = {column_of.get(name) for log_format in formats for name in log_format.split()}
+    format_columns = set(column_of.values()) - set(_FROM_OBJECT_NAME)
+    return tuple(c for c in RECORD_COLUMNS if c in format_columns and c not in named)
+
+
+class CachedRecords(NamedTuple):
+    cache: DataFrame  # what to unpersist
+    records: DataFrame  # RECORD_COLUMNS of the window's records, read from the cache
+    count: int
+    without_values: tuple[str, ...]  # columns not kept in memory: NULL in every record
+
+
+def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedRecords:
+    """The records kept in memory for every table, but for the columns assumed empty, which they carry as
+    typed NULLs instead: when every record is of a format without them (the default format lacks 13 of
+    RECORD_COLUMNS), keeping them cost a 5M-record day some 7 s, and NULL constants let Spark drop what
+    only they feed (transit gateway figures). Whether they are empty is counted while the cache is built;
+    when one is not, every column is cached after all."""
+    level = StorageLevel.MEMORY_AND_DISK
+    if assumed_empty:
+        check = Observation()
+        kept = [c for c in records.columns if c not in assumed_empty]
+        cache = records.observe(check, *[F.count(c).alias(c) for c in assumed_empty]).select(*kept).persist(level)
+        count = cache.count()
+        with_values = sorted(column for column, values in check.get.items() if values)
+        if not with_values:
+            empty = {c: F.lit(None).cast(records.schema[c].dataType).alias(c) for c in assumed_empty}
+            return CachedRecords(cache, cache.select(*[empty.get(c, c) for c in records.columns]), count, assumed_empty)
+        log.warning(
+            "records have %s, which no format of the objects around the window names: every column is cached",
+            ", ".join(with_values),
+        )
+        cache.unpersist()
+    cache = records.persist(level)
+    return CachedRecords(cache, cache, cache.count(), ())
 
 
 def table_rows(
@@ -80,7 +150,20 @@ def run_aggregate(
         if hasattr(module_for(table), "read_inputs")
     }
     # One read of the window serves every table: the columns they use, kept until the last is written.
-    flow_logs = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    cached = cache_records(
+        read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS), columns_without_values(spark, lake, window)
+    )
+    flow_logs = cached.records
+    log.info(
+        "read %d records of [%s, %s) in %.1fs%s",
+        cached.count,
+        window.start,
+        window.end,
+        time.monotonic() - started,
+        f" ({len(cached.without_values)} columns without values: {', '.join(cached.without_values)})"
+        if cached.without_values
+        else "",
+    )
     # The tables other tables are computed from (FROM_TABLES), each computed once and kept for all.
     users: dict[str, set[str]] = {}
     for table in tables:
@@ -103,8 +186,6 @@ def run_aggregate(
         return replace_hours
 
     try:
-        records = flow_logs.count()
-        log.info("read %d records of [%s, %s) in %.1fs", records, window.start, window.end, time.monotonic() - started)
         for table, frame in shared.items():
             # Computed before the tables that use it are planned, so that Spark plans their joins by its
             # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
@@ -112,7 +193,7 @@ def run_aggregate(
             log.info("computed %d rows of %s for %s", frame.count(), table, ", ".join(sorted(users[table])))
         rows = write_concurrently({table: write(table) for table in tables})
     finally:
-        for frame in (*shared.values(), flow_logs):
+        for frame in (*shared.values(), cached.cache):
             frame.unpersist()
     # After every table is written: what a table does with its new rows (security_findings: alerts).
     after = {
@@ -126,6 +207,7 @@ def run_aggregate(
         "hours": int((window.end - window.start) / timedelta(hours=1)),
         "rows": rows,
         "nat_inventory": nat_source,
+        "columns_without_values": list(cached.without_values),
         "pseudonymized": sorted(set(tables) & set(privacy.PSEUDONYMIZED)) if pseudonymizer else [],
         **({"after_write": after} if after else {}),
         "seconds": round(time.monotonic() - started, 2),

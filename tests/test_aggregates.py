@@ -548,6 +548,86 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
         assert after.count() == after.select("hour", *module_for(table).KEYS).distinct().count()
 
 
+DEFAULT_FORMAT = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+)
+# RECORD_COLUMNS a default-format record has no field for (account and region come from the object's name).
+NOT_IN_THE_DEFAULT_FORMAT = [
+    "vpc_id",
+    "flow_direction",
+    "reject_reason",
+    "pkt_src_aws_service",
+    "pkt_dst_aws_service",
+    "resource_type",
+    "tgw_id",
+    "tgw_attachment_id",
+    "tgw_pair_attachment_id",
+    "packets_lost_no_route",
+    "packets_lost_blackhole",
+    "packets_lost_mtu_exceeded",
+    "packets_lost_ttl_expired",
+]
+
+
+def write_source_objects(spark, lake: str, log_formats: list[str]) -> None:
+    """source_objects rows of objects of hour 10 in those formats, as ingest records them."""
+    objects = [
+        {
+            "source_file": f"file:/source/object-{n}.log.gz",
+            "object_key": f"object-{n}.log.gz",
+            "object_time": H10 + timedelta(minutes=5 * n),
+            "account_id": ACCOUNT,
+            "region": REGION,
+            "flow_log_id": "fl-1",
+            "file_format": "text",
+            "log_format": log_format,
+            "status": "ok",
+        }
+        for n, log_format in enumerate(log_formats)
+    ]
+    append(frame(spark, "source_objects", objects), lake, "source_objects")
+
+
+def vpc_ids_by_hour(spark, lake: str) -> dict:
+    return dict(rows(read(spark, lake, "traffic_hourly").groupBy("hour").agg(F.sort_array(F.collect_set("vpc_id")))))
+
+
+def test_columns_no_format_of_the_windows_objects_names_are_not_kept_and_the_figures_stand(spark, tmp_path):
+    lake = str(tmp_path / "lake")
+    records = [
+        {c: v for c, v in row.items() if c not in NOT_IN_THE_DEFAULT_FORMAT} for row in HAND_WORKED + NAT_EXAMPLE
+    ]
+    write_flow_logs(spark, lake, records)
+    write_source_objects(spark, lake, [DEFAULT_FORMAT, DEFAULT_FORMAT + " vpc-id"])
+
+    summary = run_aggregate(
+        spark,
+        lake,
+        Window(H10, H12),
+        nat_inventory=write_inventory_csv(tmp_path / "nat.csv"),
+        tables=(*SUMMED_TABLES, "transit_gateway_hourly"),
+    )
+
+    assert summary["columns_without_values"] == NOT_IN_THE_DEFAULT_FORMAT[1:]  # vpc-id: the second format's
+    assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(records))
+    assert vpc_ids_by_hour(spark, lake) == {H10: [], H11: []}
+    assert summary["rows"]["transit_gateway_hourly"] == 0
+
+
+def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_path):
+    """source_objects says the default format, yet the records have VPCs and directions (a late record
+    of an object further away, say): every column is cached and no figure loses them."""
+    lake = str(tmp_path / "lake")
+    write_flow_logs(spark, lake, HAND_WORKED)
+    write_source_objects(spark, lake, [DEFAULT_FORMAT])
+
+    summary = run_aggregate(spark, lake, Window(H10, H12), tables=SUMMED_TABLES)
+
+    assert summary["columns_without_values"] == []
+    assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(HAND_WORKED))
+    assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
+
+
 def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, NAT_EXAMPLE)
