@@ -96,7 +96,7 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
         check = Observation()
         kept = [c for c in records.columns if c not in assumed_empty]
         cache = records.observe(check, *[F.count(c).alias(c) for c in assumed_empty]).select(*kept).persist(level)
-        count = cache.count()
+        count = _counted(cache)
         with_values = sorted(column for column, values in check.get.items() if values)
         if not with_values:
             empty = {c: F.lit(None).cast(records.schema[c].dataType).alias(c) for c in assumed_empty}
@@ -107,7 +107,17 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
         )
         cache.unpersist()
     cache = records.persist(level)
-    return CachedRecords(cache, cache, cache.count(), ())
+    return CachedRecords(cache, cache, _counted(cache), ())
+
+
+def _counted(cache: DataFrame) -> int:
+    """The cache's count, which builds it; released when that fails (a bad data file), since the caller
+    gets no handle to release it by."""
+    try:
+        return cache.count()
+    except BaseException:
+        cache.unpersist()
+        raise
 
 
 def table_rows(
@@ -169,10 +179,7 @@ def run_aggregate(
     for table in tables:
         for source in getattr(module_for(table), "FROM_TABLES", ()):
             users.setdefault(source, set()).add(table)
-    shared = {
-        table: table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
-        for table in sorted(users)
-    }
+    shared: dict[str, DataFrame] = {}
 
     def write(table: str) -> Callable[[], int]:
         def replace_hours() -> int:
@@ -186,6 +193,8 @@ def run_aggregate(
         return replace_hours
 
     try:
+        for table in sorted(users):
+            shared[table] = table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
         for table, frame in shared.items():
             # Computed before the tables that use it are planned, so that Spark plans their joins by its
             # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random

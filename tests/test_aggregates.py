@@ -628,6 +628,25 @@ def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_
     assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
 
 
+def cached_frames_of(spark) -> bool:
+    return not spark._jsparkSession.sharedState().cacheManager().isEmpty()
+
+
+@pytest.mark.parametrize("log_formats", [[], [DEFAULT_FORMAT]], ids=["all columns cached", "columns left out"])
+def test_a_window_whose_records_cannot_be_read_fails_and_leaves_nothing_cached(spark, tmp_path, log_formats):
+    lake = str(tmp_path / "lake")
+    write_flow_logs(spark, lake, HAND_WORKED)
+    write_source_objects(spark, lake, log_formats)
+    for data_file in (tmp_path / "lake" / "flow_logs").rglob("*.parquet"):
+        data_file.write_bytes(b"not parquet")
+    assert not cached_frames_of(spark)
+
+    with pytest.raises(Exception, match="parquet"):
+        run_aggregate(spark, lake, Window(H10, H12), tables=SUMMED_TABLES)
+
+    assert not cached_frames_of(spark)
+
+
 def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, NAT_EXAMPLE)
