@@ -25,6 +25,7 @@ COMMANDS = {
     "demo": ("flowlake.demo", "main"),
     "dist": ("flowlake.dist", "main"),
     "packages": ("flowlake.dist", "main_packages"),
+    "jars": ("flowlake.spark_session", "main_jars"),
 }
 
 

@@ -17,6 +17,7 @@ put into the running session's Hadoop configuration (see configure_s3a).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 import os
@@ -129,6 +130,25 @@ def resolved_jars() -> list[str] | None:
         return None
     present = jars and all(Path(urlparse(jar).path).is_file() for jar in jars)
     return jars if present else None
+
+
+def main_jars(argv: list[str] | None = None) -> int:
+    """`flowlake jars`: the jars `make jars` resolved here, for spark-submit --jars."""
+    argparse.ArgumentParser(
+        prog="flowlake jars",
+        description="Prints the jars Ivy resolved on this machine (`make jars`), for spark-submit --jars: "
+        "unlike --packages, which spark-submit also ships as Python files, they reach each executor once.",
+    ).parse_args(argv)
+    jars = resolved_jars()
+    if not jars:
+        print(
+            f"no jars listed in {jar_list_file()} (or one of them is gone): run `make jars`, "
+            'or give spark-submit --packages "$(flowlake packages)" instead',
+            file=sys.stderr,
+        )
+        return 1
+    print(",".join(jars))
+    return 0
 
 
 def record_resolved_jars(jars: str) -> None:

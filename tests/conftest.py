@@ -23,6 +23,9 @@ from tests.spark_cluster import SITECUSTOMIZE, python_without_flowlake, standalo
 # developer's laptop (CI runs on UTC).
 os.environ["TZ"] = "America/New_York"
 time.tzset()
+# Every Spark JVM of the run, this session's and those of the processes it starts (jobs, Airflow's
+# tasks, the cluster's drivers), on 127.0.0.1: else Spark binds the host's own address.
+os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
 
 S3_ACCESS_KEY = "flowlake-test"
 S3_SECRET_KEY = "flowlake-test-secret"

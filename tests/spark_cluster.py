@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,6 +82,10 @@ def plain_environment(**settings: str) -> dict[str, str]:
     return {**env, "SPARK_LOCAL_IP": "127.0.0.1", **settings}
 
 
+# An executor's log line for each file it fetches from its driver's file server.
+_FETCHED = re.compile(r"Executor: Fetching spark://([^:/]+):\d+/(jars|files)/(\S+) with timestamp")
+
+
 @dataclass
 class StandaloneCluster:
     master_url: str
@@ -90,6 +95,16 @@ class StandaloneCluster:
     def status(self) -> dict:
         with urllib.request.urlopen(f"{self.web_url}/json/", timeout=10) as response:
             return json.loads(response.read())
+
+    def fetched(self, application: str | None = None) -> dict[Path, list[tuple[str, str, str]]]:
+        """What each executor (of one application, else of all) fetched from its driver: (driver's
+        address, jars or files, name), from the executor's log."""
+        logs = (
+            self.executor_logs()
+            if application is None
+            else [p for p in self.executor_logs() if p.parent.parent.name == application]
+        )
+        return {log: _FETCHED.findall(log.read_text()) for log in logs}
 
     def executor_logs(self) -> list[Path]:
         """The stderr of every executor the workers have run, one folder per application and executor."""

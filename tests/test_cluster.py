@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
+from flowlake.spark_session import resolved_jars
 from tests.conftest import S3_ACCESS_KEY, S3_SECRET_KEY
 from tests.flowlog_objects import ACCOUNT, write_object
 from tests.frames import ordered, rows
@@ -156,6 +159,19 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
         # <worker's work folder>/<application>/<executor>/flowlake.zip/flowlake/__init__.py
         shipped = origin.parent.parent
         assert shipped.name == "flowlake.zip" and shipped.parent.parent.parent in spark_cluster.work_dirs, origin
+
+
+def test_each_executor_fetched_each_jar_once_from_the_driver_on_127_0_0_1(submitted, spark_cluster):
+    status = spark_cluster.status()
+    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
+    jars = sorted(Path(urlparse(jar).path).name for jar in resolved_jars())
+    fetched = spark_cluster.fetched(application["id"])
+    assert len(fetched) == 2, fetched
+    for log, files in fetched.items():
+        assert {socket.gethostbyname(address) for address, _, _ in files} == {"127.0.0.1"}, log
+        # Not again as Python files, as spark-submit ships a Python application's --packages.
+        assert sorted(name for _, kind, name in files if kind == "jars") == jars, log
+        assert [name for _, kind, name in files if kind == "files"] == ["flowlake.zip"], log
 
 
 def test_the_cluster_writes_the_exact_rows_of_the_objects(spark_s3, submitted):

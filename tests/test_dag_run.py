@@ -10,6 +10,7 @@ same job writes in local mode.
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -214,6 +215,13 @@ def test_the_run_went_to_the_cluster_and_wrote_what_local_mode_writes(first_run,
     assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
     on_cluster = snapshot(spark, lake)
     assert run_hourly_pipeline(spark, lake.parent / "source", lake.parent / "local_lake") == on_cluster
+
+
+@pytest.mark.slow
+def test_the_cluster_s_executors_fetched_from_a_driver_on_127_0_0_1(first_run, spark_cluster):
+    fetched = spark_cluster.fetched()
+    assert fetched and all(files for files in fetched.values()), fetched
+    assert {socket.gethostbyname(address) for files in fetched.values() for address, _, _ in files} == {"127.0.0.1"}
 
 
 @pytest.mark.slow

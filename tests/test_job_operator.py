@@ -121,11 +121,12 @@ def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the
     [
         ({"host": "local[*]"}, True, "--jars"),
         ({"host": "local[*]"}, False, "--packages"),
-        ({"host": "spark://127.0.0.1", "port": 7077}, True, "--packages"),
+        ({"host": "spark://127.0.0.1", "port": 7077}, True, "--jars"),
+        ({"host": "spark://127.0.0.1", "port": 7077}, False, "--packages"),
     ],
-    ids=["local mode, jars listed", "local mode, none listed", "cluster"],
+    ids=["local mode, jars listed", "local mode, none listed", "cluster, jars listed", "cluster, none listed"],
 )
-def test_spark_submit_gets_the_jars_resolved_here_in_local_mode_and_the_packages_otherwise(
+def test_spark_submit_gets_the_jars_resolved_here_when_listed_and_the_packages_otherwise(
     operator_printing, monkeypatch, tmp_path, connection, listed, option
 ):
     from flowlake.dist import packages

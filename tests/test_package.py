@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
+import os
+import socket
 import subprocess
 import sys
 import zipfile
@@ -84,6 +86,21 @@ def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
     assert coordinates[0].endswith(":" + importlib.metadata.version("delta-spark"))
 
 
+def test_flowlake_jars_prints_the_jars_resolved_here_for_spark_submit_or_says_how_to_get_them(tmp_path):
+    flowlake = str(Path(sys.executable).parent / "flowlake")
+    env = {**os.environ, "FLOWLAKE_IVY_CACHE": str(tmp_path)}
+    unlisted = subprocess.run([flowlake, "jars"], capture_output=True, text=True, env=env)
+    assert (unlisted.returncode, unlisted.stdout) == (1, "")
+    assert "make jars" in unlisted.stderr and "--packages" in unlisted.stderr, unlisted.stderr
+    (tmp_path / "jars").mkdir()
+    jars = [tmp_path / "jars" / "io.delta_delta-spark.jar", tmp_path / "jars" / "hadoop-aws.jar"]
+    for jar in jars:
+        jar.write_bytes(b"PK")
+    (tmp_path / spark_session.jar_list_file().name).write_text("\n".join(jar.as_uri() for jar in jars) + "\n")
+    listed = subprocess.run([flowlake, "jars"], capture_output=True, text=True, env=env, check=True)
+    assert listed.stdout == f"{jars[0].as_uri()},{jars[1].as_uri()}\n"
+
+
 def test_a_session_starts_with_the_jars_ivy_resolved_before_until_one_of_them_is_gone(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path))
     monkeypatch.delenv("FLOWLAKE_DRIVER_MEMORY", raising=False)
@@ -116,6 +133,10 @@ def test_the_running_session_s_jars_are_listed_for_the_next_session(spark):
     # Ivy names a jar group_artifact-version.jar.
     for group, artifact, version in (package.split(":") for package in dist.PACKAGES):
         assert any(jar.endswith(f"/{group}_{artifact}-{version}.jar") for jar in jars), (artifact, jars)
+
+
+def test_the_tests_session_listens_on_127_0_0_1_only(spark):
+    assert socket.gethostbyname(spark.sparkContext.getConf().get("spark.driver.host")) == "127.0.0.1"
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):

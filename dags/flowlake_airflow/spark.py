@@ -55,8 +55,8 @@ def last_json_value(lines: Sequence[str]):
 
 class FlowlakeJobOperator(SparkSubmitOperator):
     """spark-submit of a flowlake job, the way the README's cluster section runs it by hand:
-    `spark-submit --py-files flowlake.zip --packages ... jobs/<command>.py ARGUMENTS` (in local mode,
-    `--jars` of the jars Ivy resolved on this machine before, when they are listed: see
+    `spark-submit --py-files flowlake.zip --jars ... jobs/<command>.py ARGUMENTS`: `--jars` of the jars Ivy
+    resolved on this machine before (`flowlake jars`), else `--packages` (see
     flowlake.spark_session.resolved_jars).
 
     The zip is built from the flowlake package installed beside Airflow when the task
@@ -109,12 +109,13 @@ class FlowlakeJobOperator(SparkSubmitOperator):
             DATA_DOCS_ASSETS_VARIABLE: str(data_docs_assets()),
             **(self.env_vars or {}),
         }
-        listed = None
         if master.startswith("local"):
             self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
-            # The whole application runs here: the jars Ivy resolved here before serve as they are, and
-            # spark-submit skips resolving them again (2 s, and Ivy's report). A cluster gets --packages.
-            listed = resolved_jars()
+        # The driver runs here (client mode): the jars Ivy resolved here before serve as they are, and a
+        # cluster's executors fetch them from the driver. spark-submit skips resolving them again (2 s, and
+        # Ivy's report), and each executor gets them once: spark-submit ships a Python application's
+        # --packages as Python files too, so they reached it twice (the AWS SDK bundle alone is 686 MB).
+        listed = resolved_jars()
         if listed:
             self.jars, self.packages = ",".join(listed), None
         else:
