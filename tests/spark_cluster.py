@@ -79,7 +79,7 @@ def python_without_flowlake(folder: Path) -> Path:
 def plain_environment(**settings: str) -> dict[str, str]:
     """This process's environment without what points Spark or Python at this interpreter, plus settings."""
     env = {k: v for k, v in os.environ.items() if k not in INHERITED_PYTHON_SETTINGS}
-    return {**env, "SPARK_LOCAL_IP": "127.0.0.1", **settings}
+    return {**env, **settings}
 
 
 # An executor's log line for each file it fetches from its driver's file server.
