@@ -14,6 +14,7 @@ from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
 from flowlake.contracts import table_schema
 from flowlake.window import Window, timestamp_literal
+from tests.flowlog_objects import DEFAULT_FORMAT
 from tests.frames import append, frame, read, rows
 
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
@@ -548,9 +549,6 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
         assert after.count() == after.select("hour", *module_for(table).KEYS).distinct().count()
 
 
-DEFAULT_FORMAT = (
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
-)
 # RECORD_COLUMNS a default-format record has no field for (account and region come from the object's name).
 NOT_IN_THE_DEFAULT_FORMAT = [
     "vpc_id",

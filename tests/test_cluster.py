@@ -116,6 +116,13 @@ def test_the_executors_python_cannot_import_flowlake(executor_python):
     assert present.returncode == 0, present.stderr
 
 
+def readme_application(spark_cluster) -> dict:
+    """The cluster's record of the README job's application (the cluster runs no other in this module)."""
+    status = spark_cluster.status()
+    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
+    return application
+
+
 def test_the_readme_job_runs_on_the_cluster(submitted):
     ingested = submitted["ingest"]
     assert (
@@ -144,8 +151,7 @@ def test_the_readme_job_runs_on_the_cluster(submitted):
 def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
     submitted, spark_cluster, executor_python
 ):
-    status = spark_cluster.status()
-    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
+    application = readme_application(spark_cluster)
     # The application had one executor on each worker: a JVM of its own, with its own work folder.
     folders = [work / application["id"] for work in spark_cluster.work_dirs]
     assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
@@ -162,8 +168,7 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
 
 
 def test_each_executor_fetched_each_jar_once_from_the_driver_on_127_0_0_1(submitted, spark_cluster):
-    status = spark_cluster.status()
-    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
+    application = readme_application(spark_cluster)
     jars = sorted(Path(urlparse(jar).path).name for jar in resolved_jars())
     fetched = spark_cluster.fetched(application["id"])
     assert len(fetched) == 2, fetched
