@@ -101,6 +101,10 @@ def runtime_conf() -> dict[str, str]:
         # the partition columns first (it sorts the rest beyond that): rows keep the order they come
         # in, which for flow_logs is the parser's, and 5M wide rows cost no sort (~4 s per million).
         "spark.sql.maxConcurrentOutputFileWriters": "16",
+        # Cached frames (the aggregate's window of records) kept as they are: building a compressed cache
+        # tries every encoding on every value, 14.5 s for a 5M-record day against 7.4 s, to save 62 MB
+        # (101 MB against 163 MB), and the tables read from either as fast.
+        "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # Vacuum below 7 days is refused unless the caller asks for it.
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
     }

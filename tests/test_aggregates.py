@@ -612,16 +612,18 @@ def test_columns_no_format_of_the_windows_objects_names_are_not_kept_and_the_fig
     assert summary["rows"]["transit_gateway_hourly"] == 0
 
 
-def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_path):
+def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_path, caplog):
     """source_objects says the default format, yet the records have VPCs and directions (a late record
-    of an object further away, say): every column is cached and no figure loses them."""
+    of an object further away, say): every column is cached, no figure loses them, and the run names them."""
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, HAND_WORKED)
     write_source_objects(spark, lake, [DEFAULT_FORMAT])
+    with_values = [c for c in NOT_IN_THE_DEFAULT_FORMAT if any(row.get(c) is not None for row in HAND_WORKED)]
 
     summary = run_aggregate(spark, lake, Window(H10, H12), tables=SUMMED_TABLES)
 
     assert summary["columns_without_values"] == []
+    assert f"records have {', '.join(with_values)}, which no format" in caplog.text
     assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(HAND_WORKED))
     assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
 
@@ -675,6 +677,43 @@ def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
         1000,
         30000,
         31000 / 1e9 * 0.1,
+    )
+
+
+def test_aggregate_cli_replaces_the_hours_of_the_tables_it_names_and_no_other(spark, tmp_path):
+    lake = str(tmp_path / "lake")
+    inventory = write_inventory_csv(tmp_path / "nat.csv")
+    first = HAND_WORKED + NAT_EXAMPLE
+    write_flow_logs(spark, lake, first)
+    run_aggregate(spark, lake, Window(H10, H12), nat_inventory=inventory, tables=SUMMED_TABLES)
+    late = [nat_record("10.0.1.7", "10.0.0.220", 7, 700, start=at(H10, 120), end=at(H10, 180))]
+    write_flow_logs(spark, lake, late)
+    window = ["--lake", lake, "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T12:00:00Z"]
+
+    summary = aggregate.main(
+        [*window, "--nat-inventory", inventory, "--tables", "nat_gateway_hourly, traffic_hourly"], spark=spark
+    )
+
+    assert list(summary["rows"]) == ["traffic_hourly", "nat_gateway_hourly"]
+    named = {"traffic_hourly", "nat_gateway_hourly"}
+    now, then = independent_figures(first + late), independent_figures(first)
+    assert table_figures(spark, lake) == without_packets_of_log_status(
+        {key: (now if key[0] in named else then)[key] for key in now}
+    )
+
+
+@pytest.mark.parametrize("tables", ["traffic_hourly,flow_logs", ","])
+def test_aggregate_cli_refuses_a_table_that_is_not_an_hourly_one(tmp_path, capsys, tables):
+    window = ["--lake", str(tmp_path), "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z"]
+
+    with pytest.raises(SystemExit) as stopped:
+        aggregate.main([*window, "--tables", tables])
+
+    assert stopped.value.code == 2
+    named = "flow_logs" if "flow_logs" in tables else "no table"
+    assert (
+        f"{named}: not a registered hourly table; choose among traffic_hourly, rejects_hourly,"
+        in capsys.readouterr().err
     )
 
 
