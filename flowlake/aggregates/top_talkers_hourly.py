@@ -20,32 +20,27 @@ GROUP = (*HOUR_KEYS, "account_id", "region", "direction")
 ADDRESS_OF_DIRECTION = {"source": "srcaddr", "destination": "dstaddr"}
 
 
-def _totals():
-    return (
-        F.sum("bytes").alias("bytes"),
-        F.sum("packets").alias("packets"),
-        F.sum("records").alias("records"),
-    )
-
-
 def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -> DataFrame:
     traffic = with_hour(flow_logs.where(is_vpc_traffic()))
-    sides = [
-        traffic.select(
+    # Each direction aggregated on its own, its name added to the few rows that come out: one aggregation
+    # of both directions' rows keyed by direction too took 30% longer (5M records: 4.5-5.7 s against
+    # 3.3-4.1 s on the realistic day, 39.5-42.8 s against 27.5-28.2 s on random traffic).
+    per_address = [
+        traffic.groupBy(*HOUR_KEYS, "account_id", "region", F.col(column).alias("address"))
+        .agg(F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), records())
+        .select(
             *HOUR_KEYS,
             "account_id",
             "region",
             F.lit(direction).alias("direction"),
-            F.col(column).alias("address"),
+            "address",
             "bytes",
             "packets",
-            F.lit(1).alias("records"),
+            "records",
+            F.lit(False).alias("is_total"),
         )
         for direction, column in ADDRESS_OF_DIRECTION.items()
     ]
-    per_address = (
-        sides[0].unionByName(sides[1]).groupBy(*GROUP, "address").agg(*_totals(), F.lit(False).alias("is_total"))
-    )
     # Every record has one source and one destination: a group's total is the same for both directions,
     # summed once over the records rather than over twice as many address rows. Ranked first, it is
     # kept with ranks up to N + 1 while Spark sorts, and one pass over those few rows turns it into
@@ -64,7 +59,7 @@ def transform(flow_logs: DataFrame, top_talkers: int = TOP_TALKERS, **options) -
         "records",
         F.lit(True).alias("is_total"),
     )
-    candidates = per_address.unionByName(group_totals)
+    candidates = per_address[0].unionByName(per_address[1]).unionByName(group_totals)
     ranking = Window.partitionBy(*GROUP).orderBy(
         F.desc("is_total"), F.desc_nulls_last("bytes"), F.asc_nulls_last("address")
     )
