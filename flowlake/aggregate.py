@@ -99,9 +99,9 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
         check = Observation()
         kept = [c for c in records.columns if c not in assumed_empty]
         with_values = F.count_if(functools.reduce(operator.or_, [F.col(c).isNotNull() for c in assumed_empty]))
-        cache = records.observe(check, with_values.alias("records")).select(*kept).persist(level)
+        cache = records.observe(check, with_values.alias("records_with_values")).select(*kept).persist(level)
         count, _ = _counted(cache)
-        if not check.get["records"]:
+        if not check.get["records_with_values"]:
             empty = {c: F.lit(None).cast(records.schema[c].dataType).alias(c) for c in assumed_empty}
             return CachedRecords(cache, cache.select(*[empty.get(c, c) for c in records.columns]), count, assumed_empty)
         cache.unpersist()
