@@ -290,13 +290,11 @@ def _record_rows(
     typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray
 ) -> pa.RecordBatch:
     """The records as flow_logs rows, each object's together in time order: the order flow_logs' files
-    keep them in (see its contract)."""
+    keep them in (see its contract). object_of_row does not decrease (the rows come object by object)."""
     count = len(line_numbers)
     given = _per_row(group, object_of_row)
     columns = dict(typed.columns)
-    # The record's own account and region, else the object key's.
-    for column in ("account_id", "region"):
-        columns[column] = pc.coalesce(columns[column], given[column]) if column in columns else given[column]
+    extra_fields = typed.extra_fields
     start = columns.get("start")
     object_time = given["object_time"]
     event_time = (
@@ -304,19 +302,29 @@ def _record_rows(
         if start is None
         else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), object_time)
     )
-    rows = _rows(
+    # Stable: records of the same time keep their line order. A record never moves to another object's
+    # rows, so only its own values are reordered, not the many columns its object's name gives: reordering
+    # whole batches was half the parse's time.
+    in_time_order = np.lexsort((event_time.cast(pa.int64()).to_numpy(zero_copy_only=False), object_of_row))
+    if not np.array_equal(in_time_order, np.arange(count)):
+        order = pa.array(in_time_order)
+        columns = {column: values.take(order) for column, values in columns.items()}
+        extra_fields = extra_fields if extra_fields.null_count == count else extra_fields.take(order)
+        event_time = event_time.take(order)
+        line_numbers = line_numbers[in_time_order]
+    # The record's own account and region, else the object key's.
+    for column in ("account_id", "region"):
+        columns[column] = pc.coalesce(columns[column], given[column]) if column in columns else given[column]
+    return _rows(
         count,
         given,
         row_kind=ROW_RECORD,
         line_number=pa.array(line_numbers),
-        extra_fields=typed.extra_fields,
+        extra_fields=extra_fields,
         event_time=event_time,
         event_date=event_time.cast(pa.date32()),
         **columns,
     )
-    # Stable: records of the same time keep their line order.
-    in_time_order = np.lexsort((event_time.cast(pa.int64()).to_numpy(zero_copy_only=False), object_of_row))
-    return rows if np.array_equal(in_time_order, np.arange(count)) else rows.take(pa.array(in_time_order))
 
 
 def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:
