@@ -488,7 +488,7 @@ def _parsed_objects(batches, *, records: bool, quarantine: bool):
     each into off-heap memory whole (a batch of a few big objects' records ran it out)."""
     # The worker's Arrow buffers come from the C library's allocator rather than Arrow's default
     # (mimalloc), which gives freed memory back to the kernel and faults it in again for the next batch:
-    # half the 5M-record day parsed in one process took 6.0-13.1 s with mimalloc, 4.8-6.8 s of it in the
+    # half the 5M-record day parsed in one process took 6.0-13.1 s with mimalloc, 1.8-6.8 s of it in the
     # kernel, and 5.0-6.1 s with the system allocator, 0.8-1.0 s in the kernel.
     pa.set_memory_pool(pa.system_memory_pool())
     for batch in batches:
