@@ -309,7 +309,7 @@ def _record_rows(
     if not np.array_equal(in_time_order, np.arange(count)):
         order = pa.array(in_time_order)
         columns = {column: values.take(order) for column, values in columns.items()}
-        extra_fields = extra_fields if extra_fields.null_count == count else extra_fields.take(order)
+        extra_fields = extra_fields.take(order)
         event_time = event_time.take(order)
         line_numbers = line_numbers[in_time_order]
     # The record's own account and region, else the object key's.
