@@ -175,9 +175,6 @@ def run_hour(env: dict, hour: datetime) -> dict:
 
 def airflow_for(root: Path) -> dict:
     """The environment of a dag.test() on root/source and root/lake, its Airflow home prepared."""
-    env = {
-        **airflow_environment(root / "airflow", 8793, root / "source", root / "lake"),
-        "FLOWLAKE_SHUFFLE_PARTITIONS": "2",
-    }
+    env = airflow_environment(root / "airflow", 8793, root / "source", root / "lake")
     prepare(env)
     return env

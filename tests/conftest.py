@@ -26,11 +26,16 @@ time.tzset()
 # Every Spark JVM of the run, this session's and those of the processes it starts (jobs, Airflow's
 # tasks, the cluster's drivers), on 127.0.0.1: else Spark binds the host's own address.
 os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+# Two shuffle partitions (and Delta log replays in two tasks) for the run's session and every job it
+# starts: the tests' rows fit in one, and eight tasks per shuffle cost each job seconds.
+os.environ["FLOWLAKE_SHUFFLE_PARTITIONS"] = "2"
 # Every other JVM the run starts (jobs, Airflow's tasks, the cluster's master, workers, drivers and
 # executors, spark-submit's launcher) lives for a minute at most on a few rows: compiled by C1 alone it
 # spends a quarter less CPU (an hourly job: 78-94 s of user time against 93-129 s), most of it C2's
-# compiling. The session's own JVM, which serves the whole run, keeps both compilers (see spark()).
-os.environ["JAVA_TOOL_OPTIONS"] = "-XX:TieredStopAtLevel=1"
+# compiling. C1 alone also shrinks the code cache from 240 MB to 48 MB, which an hourly job outgrew
+# ("Out of space in CodeCache for adapters" killed its executor): the cache keeps its usual size.
+# The session's own JVM, which serves the whole run, keeps both compilers (see spark()).
+os.environ["JAVA_TOOL_OPTIONS"] = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
 S3_ACCESS_KEY = "flowlake-test"
 S3_SECRET_KEY = "flowlake-test-secret"
@@ -43,10 +48,8 @@ def spark():
     session = get_spark(
         "flowlake-tests",
         extra_conf={
-            "spark.sql.shuffle.partitions": "2",
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
-            "spark.databricks.delta.snapshotPartitions": "2",
             # One driver serves every test: its 1 GiB default ran out late in a full run (the JVM
             # died under the last tests), and Delta keeps up to 10,000 tables' logs cached in it.
             "spark.driver.memory": "3g",

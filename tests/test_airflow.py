@@ -74,7 +74,6 @@ def scheduler(tmp_path_factory, webhook):
         # Holds the run the scheduler starts for the current hour at its sensor (deferred, in the
         # triggerer, holding no slot) for the whole module; the backfilled hours are long past their lag.
         "FLOWLAKE_DELIVERY_LAG_MINUTES": "720",
-        "FLOWLAKE_SHUFFLE_PARTITIONS": "2",
     }
     with running_airflow(root, source, lake, extra_env) as airflow:
         airflow.wait_for(

@@ -96,7 +96,6 @@ def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
         AWS_ACCESS_KEY_ID=S3_ACCESS_KEY,
         AWS_SECRET_ACCESS_KEY=S3_SECRET_KEY,
         FLOWLAKE_DATA_DOCS=str(tmp_path_factory.mktemp("cluster_data_docs")),
-        FLOWLAKE_SHUFFLE_PARTITIONS="2",
     )
     script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), spark_cluster.master_url, source, lake)
     result = subprocess.run(

@@ -9,6 +9,7 @@ expired objects' rows on purpose.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -49,13 +50,27 @@ def traffic(spark, lake) -> list[tuple]:
     return rows(read(spark, lake, "traffic_hourly"), "hour", "records", "bytes")
 
 
-@pytest.fixture
-def ingested(spark, tmp_path):
-    source, lake = tmp_path / "source", tmp_path / "lake"
+@pytest.fixture(scope="module")
+def ingested_once(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ingested")
+    source, lake = root / "source", root / "lake"
     objects = write_hour(source)
     run(spark, source, lake)
     assert traffic(spark, lake) == ordered([(utc(2026, 11, 1, 9), 1, 1), (utc(2026, 11, 1, 10), 3, 14)])
     return source, lake, objects
+
+
+@pytest.fixture
+def ingested(ingested_once, tmp_path):
+    """A copy of the hour's source and lake (times of change kept), for one test to change."""
+    source, lake, objects = ingested_once
+    shutil.copytree(source, tmp_path / "source")
+    shutil.copytree(lake, tmp_path / "lake")
+    return (
+        tmp_path / "source",
+        tmp_path / "lake",
+        {name: tmp_path / "source" / path.relative_to(source) for name, path in objects.items()},
+    )
 
 
 def test_a_rerun_reads_only_new_objects_and_leaves_the_others_rows_alone(spark, ingested):

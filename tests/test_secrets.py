@@ -94,7 +94,6 @@ def test_a_failed_validation_alerting_by_webhook_and_email_leaks_no_secret_and_c
             "FLOWLAKE_SMTP_PASSWORD": SMTP_PASSWORD,
             "FLOWLAKE_SMTP_CA_FILE": str(tls.ca),
             "FLOWLAKE_SMTP_TO": "oncall@example.com",
-            "FLOWLAKE_SHUFFLE_PARTITIONS": "2",
             # Whatever in the job speaks HTTP the usual way asks this proxy, which fetches nothing;
             # the webhook and SMTP servers on 127.0.0.1 are reached directly.
             **{name: proxy.url for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")},
