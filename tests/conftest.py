@@ -31,9 +31,10 @@ os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
 os.environ["FLOWLAKE_SHUFFLE_PARTITIONS"] = "2"
 # Every other JVM the run starts (jobs, Airflow's tasks, the cluster's master, workers, drivers and
 # executors, spark-submit's launcher) lives for a minute at most on a few rows: compiled by C1 alone it
-# spends a quarter less CPU (an hourly job: 78-94 s of user time against 93-129 s), most of it C2's
-# compiling. C1 alone also shrinks the code cache from 240 MB to 48 MB, which an hourly job outgrew
-# ("Out of space in CodeCache for adapters" killed its executor): the cache keeps its usual size.
+# spends a quarter less CPU (an hourly job: 78-94 s of user time against 93-129 s): C2's compiling,
+# which its few rows never repay. C1 alone also shrinks the code cache from 240 MB to 48 MB, which an
+# hourly job outgrew ("Out of space in CodeCache for adapters" killed its executor): the cache keeps
+# its usual size.
 # The session's own JVM, which serves the whole run, keeps both compilers (see spark()).
 os.environ["JAVA_TOOL_OPTIONS"] = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
 
@@ -55,9 +56,9 @@ def spark():
             "spark.driver.memory": "3g",
             "spark.databricks.delta.delta.log.cacheSize": "64",
             # C2 too, overriding JAVA_TOOL_OPTIONS (compiled by C1 alone this JVM's tests ran slower), but
-            # only for what runs ten times as often as by default: C2 otherwise spends as much CPU compiling
-            # Spark's planning code as the tests spend running it (tests/test_ingest.py, alternating: 142 s of
-            # user time against 158 s, wall 95 s against 100 s).
+            # only for what runs ten times as often as by default: with the defaults its compiler threads
+            # took 71 of its 174 CPU-seconds over tests/test_aggregates.py. tests/test_ingest.py, alternating:
+            # 142 s of user time against 158 s, wall 95 s against 100 s.
             "spark.driver.extraJavaOptions": " ".join(
                 (
                     "-XX:TieredStopAtLevel=4",
