@@ -37,6 +37,8 @@ os.environ["FLOWLAKE_SHUFFLE_PARTITIONS"] = "2"
 # its usual size.
 # The session's own JVM, which serves the whole run, keeps both compilers (see spark()).
 os.environ["JAVA_TOOL_OPTIONS"] = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
+# Spark's defaults for every Spark JVM of the run, the session's too: no generated code (see the file).
+os.environ["SPARK_CONF_DIR"] = str(Path(__file__).resolve().parent / "spark_conf")
 
 S3_ACCESS_KEY = "flowlake-test"
 S3_SECRET_KEY = "flowlake-test-secret"
