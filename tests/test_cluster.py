@@ -98,12 +98,22 @@ def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
         FLOWLAKE_DATA_DOCS=str(tmp_path_factory.mktemp("cluster_data_docs")),
     )
     script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), spark_cluster.master_url, source, lake)
+    earlier = applications(spark_cluster)
     result = subprocess.run(
         ["bash", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-6000:])
     (summary,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    return {"lake": lake, **summary}
+    # The cluster is the run's: other modules' jobs (tests/test_dag_run.py's, by the same name) run on it too.
+    ((application, name),) = applications(spark_cluster).items() - earlier.items()
+    assert name == README_JOB, name
+    return {"lake": lake, "application": application, **summary}
+
+
+def applications(spark_cluster) -> dict[str, str]:
+    """The cluster's applications, each id with its name."""
+    status = spark_cluster.status()
+    return {app["id"]: app["name"] for app in status["completedapps"] + status["activeapps"]}
 
 
 def test_the_executors_python_cannot_import_flowlake(executor_python):
@@ -113,13 +123,6 @@ def test_the_executors_python_cannot_import_flowlake(executor_python):
     assert missing.returncode != 0 and "No module named 'flowlake'" in missing.stderr
     present = subprocess.run([str(python), "-c", "import pyspark, pyarrow, pandas, numpy, yaml"], capture_output=True)
     assert present.returncode == 0, present.stderr
-
-
-def readme_application(spark_cluster) -> dict:
-    """The cluster's record of the README job's application (the cluster runs no other in this module)."""
-    status = spark_cluster.status()
-    (application,) = [app for app in status["completedapps"] + status["activeapps"] if app["name"] == README_JOB]
-    return application
 
 
 def test_the_readme_job_runs_on_the_cluster(submitted):
@@ -150,12 +153,14 @@ def test_the_readme_job_runs_on_the_cluster(submitted):
 def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
     submitted, spark_cluster, executor_python
 ):
-    application = readme_application(spark_cluster)
+    application = submitted["application"]
     # The application had one executor on each worker: a JVM of its own, with its own work folder.
-    folders = [work / application["id"] for work in spark_cluster.work_dirs]
-    assert all(any(folder.glob("*/stderr")) for folder in folders), application["id"]
+    folders = [work / application for work in spark_cluster.work_dirs]
+    assert all(any(folder.glob("*/stderr")) for folder in folders), application
     python, log = executor_python
-    imports = [json.loads(line) for line in log.read_text().splitlines()]
+    # Its executors' imports: each runs in <worker's work folder>/<application>/<executor>.
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    imports = [seen for seen in logged if Path(seen["cwd"]).parent.name == application]
     assert {Path(seen["executable"]) for seen in imports} == {python}
     # PySpark puts the shipped zip on the path relative to the executor's folder.
     found = [Path(seen["cwd"], seen["origin"]) for seen in imports if seen["origin"]]
@@ -167,9 +172,8 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
 
 
 def test_each_executor_fetched_each_jar_once_from_the_driver_on_127_0_0_1(submitted, spark_cluster):
-    application = readme_application(spark_cluster)
     jars = sorted(Path(urlparse(jar).path).name for jar in resolved_jars())
-    fetched = spark_cluster.fetched(application["id"])
+    fetched = spark_cluster.fetched(submitted["application"])
     assert len(fetched) == 2, fetched
     for log, files in fetched.items():
         assert {socket.gethostbyname(address) for address, _, _ in files} == {"127.0.0.1"}, log
