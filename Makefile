@@ -57,8 +57,12 @@ demo: setup
 sql: setup
 	$(VENV)/bin/flowlake sql --lake $(LAKE) "$(Q)"
 
+# Two processes, each taking whole test modules (a module's Airflow, cluster job or lake is set up once):
+# the suite keeps both cores busy where one process left them idle a quarter of the time.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

@@ -19,6 +19,8 @@ from tests.frames import read
 
 pytestmark = pytest.mark.slow
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The crash's new objects: a task writes their records for some seconds, which the kill falls into.
+RECORDS_PER_NEW_OBJECT = 25_000
 
 
 def ingest_process(source: Path, lake: Path, start: str, end: str) -> subprocess.Popen:
@@ -94,7 +96,12 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_tables_as_they_were(spark, 
 
     # Enough new data that writing it takes a while; the re-run is killed once it has started writing files.
     for i in range(4):
-        write_object(source, hour.replace(minute=10 + 5 * i), [record(start, 7)] * 100_000, object_hash=f"1111{i:04d}")
+        write_object(
+            source,
+            hour.replace(minute=10 + 5 * i),
+            [record(start, 7)] * RECORDS_PER_NEW_OBJECT,
+            object_hash=f"1111{i:04d}",
+        )
     crashing = ingest_process(source, lake, "2025-11-01T10:00:00Z", "2025-11-01T11:00:00Z")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and crashing.poll() is None:
@@ -112,5 +119,9 @@ def test_a_crash_in_the_middle_of_a_write_leaves_the_tables_as_they_were(spark, 
 
     # A re-run after the crash completes the window: it reads the four objects the crash left unrecorded.
     summary = run_ingest(spark, str(source), str(lake), window, datetime(2026, 11, 27, tzinfo=UTC))
-    assert (summary["objects_read"], summary["objects_unchanged"], summary["records_written"]) == (4, 1, 4 * 100_000)
-    assert read(spark, lake, "flow_logs").count() == 2 + 4 * 100_000
+    assert (summary["objects_read"], summary["objects_unchanged"], summary["records_written"]) == (
+        4,
+        1,
+        4 * RECORDS_PER_NEW_OBJECT,
+    )
+    assert read(spark, lake, "flow_logs").count() == 2 + 4 * RECORDS_PER_NEW_OBJECT
