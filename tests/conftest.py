@@ -1,4 +1,5 @@
-"""One SparkSession for the whole run, in a zone other than UTC, and a real S3-compatible server on 127.0.0.1.
+"""One SparkSession for each process of the run (`make test` runs two, each taking whole modules), in a zone
+other than UTC, and a real S3-compatible server on 127.0.0.1.
 
 The S3 server is moto's standalone server (moto[server], from PyPI): a real HTTP
 endpoint that speaks the S3 and EC2 APIs, so s3a and boto3 talk to it exactly
