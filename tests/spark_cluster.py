@@ -96,6 +96,11 @@ class StandaloneCluster:
         with urllib.request.urlopen(f"{self.web_url}/json/", timeout=10) as response:
             return json.loads(response.read())
 
+    def applications(self) -> dict[str, str]:
+        """Every application the master knows, running or completed: its id and its name."""
+        status = self.status()
+        return {app["id"]: app["name"] for app in status["completedapps"] + status["activeapps"]}
+
     def fetched(self, application: str | None = None) -> dict[Path, list[tuple[str, str, str]]]:
         """What each executor (of one application, else of all) fetched from its driver: (driver's
         address, jars or files, name), from the executor's log."""

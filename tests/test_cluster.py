@@ -98,22 +98,16 @@ def submitted(spark_cluster, objects, s3_endpoint, tmp_path_factory) -> dict:
         FLOWLAKE_DATA_DOCS=str(tmp_path_factory.mktemp("cluster_data_docs")),
     )
     script = "set -euo pipefail\n" + with_settings(readme_cluster_block(), spark_cluster.master_url, source, lake)
-    earlier = applications(spark_cluster)
+    earlier = spark_cluster.applications()
     result = subprocess.run(
         ["bash", "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1200
     )
     assert result.returncode == 0, (result.stdout[-3000:], result.stderr[-6000:])
     (summary,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     # The cluster is the run's: other modules' jobs (tests/test_dag_run.py's, by the same name) run on it too.
-    ((application, name),) = applications(spark_cluster).items() - earlier.items()
+    ((application, name),) = spark_cluster.applications().items() - earlier.items()
     assert name == README_JOB, name
     return {"lake": lake, "application": application, **summary}
-
-
-def applications(spark_cluster) -> dict[str, str]:
-    """The cluster's applications, each id with its name."""
-    status = spark_cluster.status()
-    return {app["id"]: app["name"] for app in status["completedapps"] + status["activeapps"]}
 
 
 def test_the_executors_python_cannot_import_flowlake(executor_python):

@@ -211,8 +211,7 @@ def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
 @pytest.mark.slow
 def test_the_run_went_to_the_cluster_and_wrote_what_local_mode_writes(first_run, airflow_run, spark_cluster, spark):
     _, lake = airflow_run
-    status = spark_cluster.status()
-    assert "flowlake-hourly" in {app["name"] for app in status["completedapps"] + status["activeapps"]}
+    assert "flowlake-hourly" in spark_cluster.applications().values()
     on_cluster = snapshot(spark, lake)
     assert run_hourly_pipeline(spark, lake.parent / "source", lake.parent / "local_lake") == on_cluster
 
