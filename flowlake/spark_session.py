@@ -44,6 +44,9 @@ def shuffle_partitions() -> str:
     return os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8")
 
 
+VERIFY_COMMITS_OUTSIDE_UTC = "spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled"
+
+
 def runtime_conf() -> dict[str, str]:
     """Settings every flowlake application needs, however it was started."""
     return {
@@ -107,6 +110,11 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # Vacuum below 7 days is refused unless the caller asks for it.
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
+        # Where the JVM's zone is not UTC, Delta checks every commit's file list against a state
+        # reconstruction of the whole table: a Spark job per commit that a UTC host never runs (the
+        # check is there for timestamps before 1883; flowlake's session zone is UTC). Checkpoints
+        # still check it, as they do on a UTC host.
+        VERIFY_COMMITS_OUTSIDE_UTC: "false",
     }
 
 

@@ -1,0 +1,35 @@
+"""What a commit to a table costs does not depend on the host's zone."""
+
+from __future__ import annotations
+
+import uuid
+
+from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC
+
+
+def jobs_of_an_append(spark, path: str) -> int:
+    """The Spark jobs one append of three rows to the table runs, Delta's own after the commit included."""
+    group = f"append-{uuid.uuid4()}"
+    spark.sparkContext.setLocalProperty("spark.jobGroup.id", group)
+    try:
+        spark.range(3).write.format("delta").mode("append").save(path)
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+
+
+def test_a_commit_outside_utc_runs_no_reconstruction_of_the_table(spark, tmp_path):
+    # tests/conftest.py puts every process of the run, this session's JVM too, in another zone than UTC.
+    assert spark.sparkContext._jvm.java.util.TimeZone.getDefault().getID() == "America/New_York"
+    path = str(tmp_path / "table")
+    spark.range(3).write.format("delta").save(path)
+    as_configured = spark.conf.get(VERIFY_COMMITS_OUTSIDE_UTC)
+    flowlake_default = jobs_of_an_append(spark, path)
+    # Delta's own default outside UTC: each commit's file list checked against the whole table's state.
+    spark.conf.set(VERIFY_COMMITS_OUTSIDE_UTC, "true")
+    try:
+        verified = jobs_of_an_append(spark, path)
+    finally:
+        spark.conf.set(VERIFY_COMMITS_OUTSIDE_UTC, as_configured)
+    assert flowlake_default < verified
+    assert as_configured == "false"
