@@ -110,10 +110,10 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.inMemoryColumnarStorage.compressed": "false",
         # Vacuum below 7 days is refused unless the caller asks for it.
         "spark.databricks.delta.retentionDurationCheck.enabled": "true",
-        # Where the JVM's zone is not UTC, Delta checks every commit's file list against a state
-        # reconstruction of the whole table: a Spark job per commit that a UTC host never runs (the
-        # check is there for timestamps before 1883; flowlake's session zone is UTC). Checkpoints
-        # still check it, as they do on a UTC host.
+        # Delta keeps the file list of a table of fewer than 50 files in each commit's checksum, and
+        # where the JVM's zone is not UTC it checks that list against a reconstruction of the table's
+        # state after every commit: Spark jobs a UTC host never runs (the check is for timestamps
+        # before 1883; flowlake's session zone is UTC). Checkpoints still check it, as on a UTC host.
         VERIFY_COMMITS_OUTSIDE_UTC: "false",
     }
 
