@@ -62,7 +62,9 @@ def conform(df: DataFrame, table: str) -> DataFrame:
     return df.select([F.col(c.name).cast(c.dataType) for c in table_schema(table).struct().fields])
 
 
+@cache
 def parse_type(spark_sql_type: str) -> T.DataType:
+    # Parsing asks the JVM, which costs more than the schema's every other step: a type is parsed once.
     return T._parse_datatype_string(spark_sql_type)
 
 

@@ -9,6 +9,8 @@ aware UTC datetime computed from its microseconds since the epoch.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
@@ -123,3 +125,14 @@ def rows(df: DataFrame, *columns: str) -> list[tuple]:
 def rows_without(df: DataFrame, *ignored: str) -> list[tuple]:
     """rows() of every column but the ignored ones."""
     return rows(df, *(c for c in df.columns if c not in ignored))
+
+
+def spark_jobs(spark: SparkSession, action: Callable[[], object]) -> int:
+    """How many Spark jobs action() runs in this thread (a job group is the thread's own)."""
+    group = f"counted-{uuid.uuid4()}"
+    spark.sparkContext.setLocalProperty("spark.jobGroup.id", group)
+    try:
+        action()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC
+from tests.frames import spark_jobs
 
 
 def jobs_of_an_append(spark, path: str) -> int:
     """The Spark jobs one append of three rows to the table runs, Delta's own after the commit included."""
-    group = f"append-{uuid.uuid4()}"
-    spark.sparkContext.setLocalProperty("spark.jobGroup.id", group)
-    try:
-        spark.range(3).write.format("delta").mode("append").save(path)
-    finally:
-        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
-    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+    return spark_jobs(spark, lambda: spark.range(3).write.format("delta").mode("append").save(path))
 
 
 def test_a_commit_outside_utc_runs_no_reconstruction_of_the_table(spark, tmp_path):

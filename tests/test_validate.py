@@ -38,11 +38,15 @@ from flowlake.dq.checks import (
     Thresholds,
     flow_log_rows,
     hourly_delivery,
+    hourly_reconciliations,
+    in_memory,
     interface_reporting,
     object_reconciliation,
+    reconciliation,
     reconciliation_suite,
     schema_comparison,
     shares,
+    window_checks,
 )
 from flowlake.dq.gx_runner import (
     Outcome,
@@ -58,6 +62,7 @@ from flowlake.dq.gx_runner import (
 from flowlake.ingest import run_ingest
 from flowlake.lake import table_path
 from flowlake.layout import object_key
+from flowlake.nat_inventory import resolve as resolve_nat_inventory
 from flowlake.remove import objects_to_remove, remove_objects
 from flowlake.validate import (
     DQ_RESULTS,
@@ -65,14 +70,15 @@ from flowlake.validate import (
     alert_message,
     checked_run_id,
     main,
+    read_tables,
     result_rows,
     run_validate,
     write_results,
 )
-from flowlake.window import Window
+from flowlake.window import Window, timestamps_as_text
 from tests.browser import chromium, needs_chromium, requested_urls
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
-from tests.frames import collected, frame_of, ordered, read, rows, utc
+from tests.frames import frame_of, ordered, read, rows, spark_jobs, utc
 from tests.servers import RefusingProxy, SmtpServer, WebhookServer, body, tls_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -277,7 +283,7 @@ def test_great_expectations_imports_in_a_fresh_interpreter():
 
 def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
     found = frame_of(spark, [], "hour timestamp, account_id string, records int, extra_column string").schema
-    assert collected(schema_comparison(spark, "log_status_hourly", found)) == [
+    assert list(schema_comparison("log_status_hourly", found).itertuples(index=False, name=None)) == [
         ("hour", "timestamp", "timestamp"),
         ("account_id", "string", "string"),
         ("region", "string", None),
@@ -288,8 +294,8 @@ def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
         ("event_date", "date", None),
         ("extra_column", None, "string"),
     ]
-    missing_table = schema_comparison(spark, "log_status_hourly", None).collect()
-    assert {r.found for r in missing_table} == {None} and len(missing_table) == 8
+    missing_table = schema_comparison("log_status_hourly", None)
+    assert set(missing_table["found"]) == {None} and len(missing_table) == 8
 
 
 def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spark):
@@ -405,6 +411,78 @@ def test_shares_of_quarantined_lines_and_skipdata_records(spark):
             (utc(2026, 11, 1, 11), "fl-a", None, 0.0),
         ]
     )
+
+
+def test_hourly_reconciliations_count_each_record_for_every_table_whose_rule_takes_it(spark):
+    rules = [
+        Reconciliation(
+            table="accepted",
+            flow_logs_rows="action = 'ACCEPT'",
+            totals={
+                "records": {"table": "sum(records)", "flow_logs": "count(1)"},
+                "bytes": {"table": "sum(bytes)", "flow_logs": "sum(bytes)"},
+            },
+        ),
+        # The same total's name as above, another aggregate of other records.
+        Reconciliation(
+            table="all_bytes",
+            flow_logs_rows="true",
+            totals={"bytes": {"table": "sum(bytes)", "flow_logs": "coalesce(sum(bytes), 0)"}},
+        ),
+        Reconciliation(
+            table="entering_nat",
+            flow_logs_rows="true",
+            totals={"records": {"table": "sum(records)", "flow_logs": "count(1)"}},
+            entering_nat_gateway=True,
+        ),
+    ]
+    flow_logs = frame_of(
+        spark,
+        [
+            (utc(2026, 11, 1, 10, 5), "eni-1", "10.0.0.5", "ACCEPT", 100),
+            (utc(2026, 11, 1, 10, 20), "eni-1", "10.0.0.9", "REJECT", None),
+            (utc(2026, 11, 1, 11, 0), "eni-2", "10.0.0.5", "ACCEPT", 40),
+        ],
+        "event_time timestamp, interface_id string, dstaddr string, action string, bytes bigint",
+    )
+    # Listed twice: a record is still counted once.
+    nat_gateways = frame_of(
+        spark, [("eni-1", "10.0.0.5"), ("eni-1", "10.0.0.5")], "interface_id string, private_ip string"
+    )
+    tables = {
+        "accepted": frame_of(
+            spark,
+            [(utc(2026, 11, 1, 10), 1, 100), (utc(2026, 11, 1, 12), 5, 7)],
+            "hour timestamp, records bigint, bytes bigint",
+        ),
+        "all_bytes": frame_of(spark, [(utc(2026, 11, 1, 10), 90)], "hour timestamp, bytes bigint"),
+        "entering_nat": frame_of(spark, [(utc(2026, 11, 1, 11), 2)], "hour timestamp, records bigint"),
+    }
+    columns = ("reconciled_table", "hour", "table_records", "table_bytes", "flow_logs_records", "flow_logs_bytes")
+    h10, h11, h12 = (utc(2026, 11, 1, h) for h in (10, 11, 12))
+    assert rows(hourly_reconciliations(tables, flow_logs, rules, nat_gateways), *columns) == ordered(
+        [
+            ("accepted", h10, 1, 100, 1, 100),
+            ("accepted", h11, None, None, 1, 40),
+            ("accepted", h12, 5, 7, None, None),
+            ("all_bytes", h10, None, 90, None, 100),
+            ("all_bytes", h11, None, None, None, 40),
+            ("entering_nat", h10, None, None, 1, None),
+            ("entering_nat", h11, 2, None, None, None),
+        ]
+    )
+    without_inventory = hourly_reconciliations(tables, flow_logs, rules, None).where(
+        "reconciled_table = 'entering_nat'"
+    )
+    assert rows(without_inventory, *columns) == [("entering_nat", h11, 2, None, None, None)]
+    collected_once = in_memory(timestamps_as_text(hourly_reconciliations(tables, flow_logs, rules, nat_gateways)))
+    accepted = reconciliation(collected_once, rules[0])
+    assert list(accepted.columns) == ["hour", "table_records", "table_bytes", "flow_logs_records", "flow_logs_bytes"]
+    assert sorted(accepted.itertuples(index=False, name=None)) == [
+        ("2026-11-01T10:00:00Z", 1, 100, 1, 100),
+        ("2026-11-01T11:00:00Z", None, None, 1, 40),
+        ("2026-11-01T12:00:00Z", 5, 7, None, None),
+    ]
 
 
 def test_observed_value_names_the_offending_rows_or_the_error():
@@ -837,6 +915,24 @@ def test_clean_window_passes_and_every_result_is_recorded_once_per_run(spark, cl
     html = index.read_text()
     for suite in suite_names():
         assert suite in html
+
+
+def test_the_schema_checks_of_a_window_run_no_spark_job(spark, clean):
+    _, lake, nat_file = clean
+    window = Window(HOUR_11, NOON)
+    nat_gateways, _ = resolve_nat_inventory(spark, str(lake), str(nat_file))
+    with window_checks(spark, read_tables(spark, str(lake)), nat_gateways, window, Thresholds.load()) as checks:
+        schema_checks = [check for check in checks if check.suite == "schema"]
+        batches = []
+        jobs = spark_jobs(spark, lambda: batches.extend(gx_runner.prepare(check) for check in schema_checks))
+    assert jobs == 0
+    assert [check.batch for check in schema_checks] == [f"columns of {table}" for table in CONTRACT_TABLES]
+    # Every documented column of every table as found, and nothing else.
+    for table, batch in zip(CONTRACT_TABLES, batches, strict=True):
+        columns = table_schema(table).struct().fields
+        assert [tuple(row) for row in batch.data.itertuples(index=False)] == [
+            (f.name, f.dataType.simpleString(), f.dataType.simpleString()) for f in columns
+        ], table
 
 
 @pytest.mark.slow

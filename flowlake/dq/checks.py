@@ -1,4 +1,5 @@
-"""The frames the data-quality suites run on, one per check, built with Spark from the lake's tables.
+"""The frames the data-quality suites run on, one per check, built from the lake's tables: with Spark,
+or in pandas where the tables' schemas alone make the frame.
 
 Schema, domains and ranges are checked on the tables themselves; completeness
 and reconciliation are first computed here into small frames (one row per
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
+from functools import reduce
 
+import pandas as pd
 import yaml
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -28,12 +31,14 @@ from flowlake.dq import suite_file
 from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS
 from flowlake.parse import STATUS_CORRUPT
 from flowlake.rules import is_traffic
-from flowlake.window import Window, timestamp_literal
+from flowlake.window import Window, timestamp_literal, timestamps_as_text
 
 # Tables whose contract the schema suite checks: every table validate reads.
 CONTRACT_TABLES = (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, *HOURLY_TABLES)
 # Interfaces listed by name in one row of the interface check, at most.
 MAX_SILENT_INTERFACES_LISTED = 20
+RECONCILED_TABLE = "reconciled_table"
+_ENTERS_NAT_GATEWAY = "enters_nat_gateway"
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class Check:
 
     suite: str
     batch: str
-    frame: DataFrame
+    frame: DataFrame | pd.DataFrame  # pandas when made without Spark
     # Columns that name an offending row in the results (and so in alerts).
     index_columns: tuple[str, ...]
     # A frame of computed counts is small whatever the data. A frame of records grows with
@@ -95,24 +100,38 @@ def conformed(spark: SparkSession, table: str, found: DataFrame | None) -> LakeT
     contract = table_schema(table).struct()
     if found is None:
         return LakeTable(spark.createDataFrame([], contract), None)
+    found_types = {f.name: f.dataType for f in found.schema.fields}
+    # A cast of every column costs the plan's analysis more than the rest of a check frame: only
+    # drifted columns get one.
     columns = [
-        F.col(f.name).try_cast(f.dataType).alias(f.name)
-        if f.name in found.columns
+        F.col(f.name)
+        if found_types.get(f.name) == f.dataType
+        else F.col(f.name).try_cast(f.dataType).alias(f.name)
+        if f.name in found_types
         else F.lit(None).cast(f.dataType).alias(f.name)
         for f in contract.fields
     ]
     return LakeTable(found.select(columns), found.schema)
 
 
-def schema_comparison(spark: SparkSession, table: str, found: T.StructType | None) -> DataFrame:
-    """One row per column documented or found: its documented and found types, NULL where absent."""
+def schema_comparison(table: str, found: T.StructType | None) -> pd.DataFrame:
+    """One row per column documented or found: its documented and found types, None where absent.
+
+    Made of the schemas alone: no Spark job needed."""
     documented = {f.name: f.dataType.simpleString() for f in table_schema(table).struct().fields}
     actual = {f.name: f.dataType.simpleString() for f in (found.fields if found else [])}
     names = list(documented) + [name for name in actual if name not in documented]
-    return spark.createDataFrame(
+    return pd.DataFrame(
         [(name, documented.get(name), actual.get(name)) for name in names],
-        "column string, documented string, found string",
+        columns=["column", "documented", "found"],
+        dtype=object,
     )
+
+
+def in_memory(frame: DataFrame) -> pd.DataFrame:
+    """A small frame collected in one Spark job, its values as Python gives them: an integer column
+    with NULLs stays integers and None (pandas would make it floats, and 3 would show as 3.0)."""
+    return pd.DataFrame([tuple(row) for row in frame.collect()], columns=frame.columns, dtype=object)
 
 
 def flow_log_rows(flow_logs: DataFrame) -> DataFrame:
@@ -260,26 +279,59 @@ def reconciliation_suite(table: str) -> str:
     return f"reconcile_{table}"
 
 
-def hourly_reconciliation(
-    table_rows: DataFrame, flow_logs: DataFrame, rule: Reconciliation, nat_gateways: DataFrame | None
+def hourly_reconciliations(
+    tables_rows: dict[str, DataFrame],
+    flow_logs: DataFrame,
+    rules: list[Reconciliation],
+    nat_gateways: DataFrame | None,
 ) -> DataFrame:
-    """Per hour that either side has: the table's totals (table_<total>) and flow_logs' (flow_logs_<total>)."""
-    counted = flow_logs.where(F.expr(rule.flow_logs_rows))
-    if rule.entering_nat_gateway:
-        if nat_gateways is None:
-            counted = counted.limit(0)
-        else:
-            addresses = nat_gateways.select("interface_id", F.col("private_ip").alias("dstaddr"))
-            counted = counted.join(addresses, on=["interface_id", "dstaddr"], how="left_semi")
-    table_totals = table_rows.groupBy("hour").agg(
-        *[F.expr(total["table"]).alias(f"table_{name}") for name, total in rule.totals.items()]
+    """Per table and hour that either side has: the table's totals (table_<total>) and flow_logs'
+    (flow_logs_<total>), every rule's at once.
+
+    One aggregation of flow_logs serves every table: each record is counted once for each table whose
+    rule takes it. Columns: reconciled_table, hour, then the totals of all rules (NULL in the rows of a
+    table whose rule lacks them); reconciliation() cuts out one table's.
+    """
+    if nat_gateways is None:
+        marked = flow_logs.withColumn(_ENTERS_NAT_GATEWAY, F.lit(False))
+    else:
+        addresses = nat_gateways.select(
+            "interface_id", F.col("private_ip").alias("dstaddr"), F.lit(True).alias(_ENTERS_NAT_GATEWAY)
+        ).distinct()
+        marked = flow_logs.join(addresses, on=["interface_id", "dstaddr"], how="left")
+
+    def takes(rule: Reconciliation) -> Column:
+        taken = F.expr(rule.flow_logs_rows)
+        return taken & F.coalesce(_ENTERS_NAT_GATEWAY, F.lit(False)) if rule.entering_nat_gateway else taken
+
+    # The tables computed before the explode: Spark takes no SQL function (the rules') in a generator.
+    taken_by = with_hour(marked).withColumn(
+        RECONCILED_TABLE, F.array_compact(F.array(*[F.when(takes(r), F.lit(r.table)) for r in rules]))
     )
-    flow_logs_totals = (
-        with_hour(counted)
+    counted = taken_by.withColumn(RECONCILED_TABLE, F.explode(RECONCILED_TABLE))
+    names = list(dict.fromkeys(name for rule in rules for name in rule.totals))
+
+    def each_tables_own(name: str) -> Column:
+        # Grouped by table, a total is that table's own aggregate of its records.
+        branches = " ".join(f"WHEN '{r.table}' THEN {r.totals[name]['flow_logs']}" for r in rules if name in r.totals)
+        return F.expr(f"CASE {RECONCILED_TABLE} {branches} END").alias(f"flow_logs_{name}")
+
+    flow_logs_totals = counted.groupBy(RECONCILED_TABLE, "hour").agg(*[each_tables_own(name) for name in names])
+    table_totals = [
+        tables_rows[rule.table]
         .groupBy("hour")
-        .agg(*[F.expr(total["flow_logs"]).alias(f"flow_logs_{name}") for name, total in rule.totals.items()])
-    )
-    return table_totals.join(flow_logs_totals, on="hour", how="full")
+        .agg(*[F.expr(total["table"]).alias(f"table_{name}") for name, total in rule.totals.items()])
+        .withColumn(RECONCILED_TABLE, F.lit(rule.table))
+        for rule in rules
+    ]
+    all_tables = reduce(lambda one, other: one.unionByName(other, allowMissingColumns=True), table_totals)
+    return all_tables.join(flow_logs_totals, on=[RECONCILED_TABLE, "hour"], how="full")
+
+
+def reconciliation(reconciliations: pd.DataFrame, rule: Reconciliation) -> pd.DataFrame:
+    """One table's hours of hourly_reconciliations, collected: hour, table_<total>..., flow_logs_<total>..."""
+    columns = ["hour", *[f"table_{name}" for name in rule.totals], *[f"flow_logs_{name}" for name in rule.totals]]
+    return reconciliations.loc[reconciliations[RECONCILED_TABLE] == rule.table, columns].reset_index(drop=True)
 
 
 def _records_of_objects(flow_logs: DataFrame, window: Window) -> DataFrame:
@@ -299,10 +351,17 @@ def window_checks(
     window: Window,
     thresholds: Thresholds,
 ) -> Iterator[list[Check]]:
-    """build_checks, with the window's records read once and cached for every check that uses them."""
+    """build_checks, with the window's records read once and cached for every check that uses them,
+    and every table's reconciliation computed at once and collected (a few rows per hour)."""
     records = tables[FLOW_LOGS].rows.where(slice_predicate(window, "event_time")).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        yield build_checks(spark, tables, records, nat_gateways, window, thresholds)
+        reconciliations = hourly_reconciliations(
+            {table: tables[table].rows.where(slice_predicate(window, "hour")) for table in HOURLY_TABLES},
+            records,
+            [Reconciliation.of_suite(reconciliation_suite(table)) for table in HOURLY_TABLES],
+            nat_gateways,
+        )
+        yield build_checks(spark, tables, records, in_memory(timestamps_as_text(reconciliations)), window, thresholds)
     finally:
         records.unpersist()
 
@@ -311,18 +370,18 @@ def build_checks(
     spark: SparkSession,
     tables: dict[str, LakeTable],
     records: DataFrame,
-    nat_gateways: DataFrame | None,
+    reconciliations: pd.DataFrame,
     window: Window,
     thresholds: Thresholds,
 ) -> list[Check]:
     """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read; records:
-    flow_logs of the window's hours."""
+    flow_logs of the window's hours; reconciliations: hourly_reconciliations of the window."""
     flow_logs, objects = tables[FLOW_LOGS].rows, tables[SOURCE_OBJECTS].rows
     window_objects = objects.where(window.predicate("object_time"))
     delivery_from = Window(window.start - timedelta(hours=thresholds.delivery_lookback_hours), window.end)
     interfaces_from = Window(window.start - timedelta(hours=thresholds.interface_lookback_hours), window.end)
     checks = [
-        Check("schema", f"columns of {table}", schema_comparison(spark, table, tables[table].found), ("column",))
+        Check("schema", f"columns of {table}", schema_comparison(table, tables[table].found), ("column",))
         for table in CONTRACT_TABLES
     ]
     checks += [
@@ -363,12 +422,7 @@ def build_checks(
             Check(
                 suite,
                 f"{table} and flow_logs per hour",
-                hourly_reconciliation(
-                    tables[table].rows.where(slice_predicate(window, "hour")),
-                    records,
-                    Reconciliation.of_suite(suite),
-                    nat_gateways,
-                ),
+                reconciliation(reconciliations, Reconciliation.of_suite(suite)),
                 ("hour",),
             )
         )

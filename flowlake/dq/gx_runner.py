@@ -23,7 +23,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from flowlake.dq import suite_file
-from flowlake.dq.checks import Check
+from flowlake.dq.checks import Check, in_memory
 from flowlake.window import timestamps_as_text
 
 
@@ -139,6 +139,8 @@ class Batch:
 
 def prepare(check: Check) -> Batch:
     """The check's frame computed: in memory unless it holds records, and more than MAX_ROWS_IN_MEMORY."""
+    if isinstance(check.frame, pd.DataFrame):
+        return Batch(check.frame[columns_checked(check)])
     frame = timestamps_as_text(check.frame.select(*columns_checked(check)))
     if not check.grows_with_records:
         return Batch(in_memory(frame))
@@ -219,12 +221,6 @@ def _condition_columns(condition) -> list[str]:
         return []
     own = [condition["column"]["name"]] if isinstance(condition.get("column"), dict) else []
     return own + [name for inner in condition.get("conditions", []) for name in _condition_columns(inner)]
-
-
-def in_memory(frame: DataFrame) -> pd.DataFrame:
-    """A small frame collected in one Spark job, its values as Python gives them: an integer column
-    with NULLs stays integers and None (pandas would make it floats, and 3 would show as 3.0)."""
-    return pd.DataFrame([tuple(row) for row in frame.collect()], columns=frame.columns, dtype=object)
 
 
 def _outcome(check: Check, result) -> Outcome:
