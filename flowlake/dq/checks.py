@@ -355,13 +355,16 @@ def window_checks(
     and every table's reconciliation computed at once and collected (a few rows per hour)."""
     records = tables[FLOW_LOGS].rows.where(slice_predicate(window, "event_time")).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        reconciliations = hourly_reconciliations(
+        rules = [Reconciliation.of_suite(reconciliation_suite(table)) for table in HOURLY_TABLES]
+        every_table = hourly_reconciliations(
             {table: tables[table].rows.where(slice_predicate(window, "hour")) for table in HOURLY_TABLES},
             records,
-            [Reconciliation.of_suite(reconciliation_suite(table)) for table in HOURLY_TABLES],
+            rules,
             nat_gateways,
         )
-        yield build_checks(spark, tables, records, in_memory(timestamps_as_text(reconciliations)), window, thresholds)
+        collected = in_memory(timestamps_as_text(every_table))
+        reconciliations = {rule.table: reconciliation(collected, rule) for rule in rules}
+        yield build_checks(spark, tables, records, reconciliations, window, thresholds)
     finally:
         records.unpersist()
 
@@ -370,12 +373,12 @@ def build_checks(
     spark: SparkSession,
     tables: dict[str, LakeTable],
     records: DataFrame,
-    reconciliations: pd.DataFrame,
+    reconciliations: dict[str, pd.DataFrame],
     window: Window,
     thresholds: Thresholds,
 ) -> list[Check]:
     """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read; records:
-    flow_logs of the window's hours; reconciliations: hourly_reconciliations of the window."""
+    flow_logs of the window's hours; reconciliations: each hourly table's reconciliation of the window."""
     flow_logs, objects = tables[FLOW_LOGS].rows, tables[SOURCE_OBJECTS].rows
     window_objects = objects.where(window.predicate("object_time"))
     delivery_from = Window(window.start - timedelta(hours=thresholds.delivery_lookback_hours), window.end)
@@ -416,14 +419,8 @@ def build_checks(
         ),
         Check("shares", "shares per hour and flow log", shares(window_objects, records), ("hour", "flow_log_id")),
     ]
-    for table in HOURLY_TABLES:
-        suite = reconciliation_suite(table)
-        checks.append(
-            Check(
-                suite,
-                f"{table} and flow_logs per hour",
-                reconciliation(reconciliations, Reconciliation.of_suite(suite)),
-                ("hour",),
-            )
-        )
+    checks += [
+        Check(reconciliation_suite(table), f"{table} and flow_logs per hour", reconciliations[table], ("hour",))
+        for table in HOURLY_TABLES
+    ]
     return checks
