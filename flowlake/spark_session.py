@@ -23,9 +23,11 @@ import logging
 import os
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pyspark
 from pyspark.sql import SparkSession
 
 from flowlake.contracts import table_names, table_schema
@@ -168,21 +170,94 @@ def record_resolved_jars(jars: str) -> None:
     whole or not at all: sessions may start side by side. An Ivy home this user cannot write to (a
     shared, read-only cache) only means the next session resolves again."""
     target = jar_list_file()
+    listed = [jar for jar in jars.split(",") if jar]
     try:
         with written_whole(target) as partial:
-            partial.write_text("\n".join(jar for jar in jars.split(",") if jar) + "\n")
+            partial.write_text("\n".join(listed) + "\n")
     except OSError as error:
         log.info("the jars Ivy resolved are not listed in %s (%s): the next session resolves them again", target, error)
+        return
+    local_class_path(listed)
 
 
-def launch_conf() -> dict[str, str]:
+def spark_jars_folder() -> Path:
+    """The jars of the Spark that starts this machine's JVMs: SPARK_HOME's, else PySpark's own."""
+    return Path(os.environ.get("SPARK_HOME") or Path(pyspark.__file__).parent) / "jars"
+
+
+def _class_names(jar: Path) -> list[str]:
+    with zipfile.ZipFile(jar) as archive:
+        return [name for name in archive.namelist() if name.endswith(".class") and not name.startswith("META-INF/")]
+
+
+def jars_apart_from_spark(jars: list[str]) -> list[str]:
+    """The jars that hold no class Spark's own jars hold. Through spark.jars a class is looked up in
+    Spark's jars first; a jar holding none of Spark's classes is found the same way on the class path.
+    A jar that cannot be read is not among them."""
+    spark_classes = {name for jar in sorted(spark_jars_folder().glob("*.jar")) for name in _class_names(jar)}
+    apart = []
+    for jar in jars:
+        try:
+            names = _class_names(Path(urlparse(jar).path))
+        except (OSError, zipfile.BadZipFile):
+            continue
+        if spark_classes.isdisjoint(names):
+            apart.append(jar)
+    return apart
+
+
+def class_path_file(jars: list[str]) -> Path:
+    """Where the jars of jars_apart_from_spark are listed, for these jars and this Spark's."""
+    key = "\n".join([*jars, *sorted(jar.name for jar in spark_jars_folder().glob("*.jar"))])
+    return ivy_home() / f"flowlake-class-path-{hashlib.sha256(key.encode()).hexdigest()[:16]}.txt"
+
+
+def local_class_path(jars: list[str]) -> list[str]:
+    """jars_apart_from_spark(jars): reading every class name of the jars takes a few seconds, so the
+    answer is listed beside the jars once and read from there by later sessions."""
+    target = class_path_file(jars)
+    try:
+        return target.read_text().split()
+    except OSError:
+        pass
+    apart = jars_apart_from_spark(jars)
+    try:
+        with written_whole(target) as partial:
+            partial.write_text("".join(f"{jar}\n" for jar in apart))
+    except OSError as error:
+        log.info("the jars for a local driver's class path are not listed in %s (%s)", target, error)
+    return apart
+
+
+def jars_for_driver(master: str, jars: list[str]) -> tuple[list[str], list[str]]:
+    """(the jars to give as spark.jars, the files to put on the driver's class path) for a driver on master.
+
+    In local mode the executor, in the driver's JVM, copies each of spark.jars into a temporary folder
+    before its first task: 744 MB here (the AWS SDK bundle alone is 686 MB), some 3 s and 5 CPU-seconds of
+    every start, and left behind when the JVM is killed. The jars apart from Spark's go on the driver's
+    class path instead, where that JVM's tasks find them uncopied. A cluster's executors fetch every jar
+    from spark.jars.
+    """
+    if not tasks_run_in_the_driver(master):
+        return jars, []
+    on_class_path = local_class_path(jars)
+    return [jar for jar in jars if jar not in on_class_path], [urlparse(jar).path for jar in on_class_path]
+
+
+def launch_conf(master: str) -> dict[str, str]:
     """What spark-submit's own options would give: the jars, for a session that starts its JVM itself.
 
     Ivy resolves PACKAGES once and the jars it resolved are listed (record_resolved_jars): later
     sessions start with those jars and skip the resolution, some 2 s of each start.
     """
     jars = resolved_jars()
-    conf = {"spark.jars": ",".join(jars)} if jars else {"spark.jars.packages": ",".join(PACKAGES)}
+    if jars:
+        shipped, class_path = jars_for_driver(master, jars)
+        conf = {"spark.jars": ",".join(shipped)} if shipped else {}
+        if class_path:
+            conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
+    else:
+        conf = {"spark.jars.packages": ",".join(PACKAGES)}
     if os.environ.get("FLOWLAKE_IVY_CACHE"):
         conf["spark.jars.ivy"] = os.environ["FLOWLAKE_IVY_CACHE"]
     if os.environ.get("FLOWLAKE_DRIVER_MEMORY"):
@@ -234,6 +309,11 @@ def is_local(master: str) -> bool:
     return master.startswith("local")
 
 
+def tasks_run_in_the_driver(master: str) -> bool:
+    """local or local[N]; not local-cluster, whose executors are JVMs of their own."""
+    return master == "local" or master.startswith("local[")
+
+
 def ship_package(spark: SparkSession) -> None:
     """Sends the package to the executors of a cluster the session started on itself."""
     target = Path(tempfile.mkdtemp(prefix="flowlake-dist-")) / "flowlake.zip"
@@ -248,7 +328,7 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     if not by_spark_submit:
         master = os.environ.get("FLOWLAKE_SPARK_MASTER", "local[*]")
         builder = builder.master(master)
-        conf.update(launch_conf())
+        conf.update(launch_conf(master))
         if is_local(master):
             # Python workers must run the interpreter that has flowlake installed.
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

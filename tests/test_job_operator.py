@@ -14,6 +14,7 @@ import os
 import pytest
 from structlog.testing import capture_logs
 
+from tests.jar_files import SPARK_CLASS, jar_holding
 from tests.spark_cluster import PROJECT_ROOT
 
 IVY_REPORT = """\
@@ -117,33 +118,42 @@ def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the
 
 
 @pytest.mark.parametrize(
-    ("connection", "listed", "option"),
+    ("connection", "listed", "options"),
     [
-        ({"host": "local[*]"}, True, "--jars"),
-        ({"host": "local[*]"}, False, "--packages"),
-        ({"host": "spark://127.0.0.1", "port": 7077}, True, "--jars"),
-        ({"host": "spark://127.0.0.1", "port": 7077}, False, "--packages"),
+        ({"host": "local[*]"}, True, ("--jars", "--driver-class-path")),
+        ({"host": "local[*]"}, False, ("--packages",)),
+        ({"host": "spark://127.0.0.1", "port": 7077}, True, ("--jars",)),
+        ({"host": "spark://127.0.0.1", "port": 7077}, False, ("--packages",)),
     ],
     ids=["local mode, jars listed", "local mode, none listed", "cluster, jars listed", "cluster, none listed"],
 )
 def test_spark_submit_gets_the_jars_resolved_here_when_listed_and_the_packages_otherwise(
-    operator_printing, monkeypatch, tmp_path, connection, listed, option
+    operator_printing, monkeypatch, tmp_path, connection, listed, options
 ):
     from flowlake.dist import packages
     from flowlake.spark_session import record_resolved_jars
 
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", **connection}))
     monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path / "ivy"))
-    jars = [tmp_path / "ivy" / "jars" / name for name in ("io.delta_delta-spark.jar", "hadoop-aws.jar")]
-    jars[0].parent.mkdir(parents=True)
+    folder = tmp_path / "ivy" / "jars"
+    sharing = jar_holding(folder / "commons-logging.jar", SPARK_CLASS)
+    apart = [
+        jar_holding(folder / "io.delta_delta-spark.jar", "io/delta/tables/DeltaTable.class"),
+        jar_holding(folder / "hadoop-aws.jar", "org/apache/hadoop/fs/s3a/S3AFileSystem.class"),
+    ]
     if listed:
-        for jar in jars:
-            jar.write_bytes(b"PK")
-        record_resolved_jars(",".join(jar.as_uri() for jar in jars))
+        record_resolved_jars(",".join(jar.as_uri() for jar in (sharing, *apart)))
     operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
     with capture_logs() as events:
         operator.execute({})
     (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
-    given = {"--jars": ",".join(jar.as_uri() for jar in jars), "--packages": packages()}
-    assert f" {option} {given[option]} " in command, command
-    assert ({"--jars", "--packages"} - {option}).isdisjoint(command.split()), command
+    # In local mode the jars holding no class of Spark's go on the driver's class path (not copied).
+    local = "--driver-class-path" in options
+    given = {
+        "--jars": ",".join(jar.as_uri() for jar in ((sharing,) if local else (sharing, *apart))),
+        "--driver-class-path": os.pathsep.join(str(jar) for jar in apart),
+        "--packages": packages(),
+    }
+    for option in options:
+        assert f" {option} {given[option]} " in command, command
+    assert (set(given) - set(options)).isdisjoint(command.split()), command

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
 from flowlake import cli, dist, spark_session
 from flowlake.contracts import contract_files
+from tests.jar_files import SPARK_CLASS, jar_holding
 from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
 
 JOBS = PROJECT_ROOT / "jobs"
@@ -105,18 +107,40 @@ def test_a_session_starts_with_the_jars_ivy_resolved_before_until_one_of_them_is
     monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path))
     monkeypatch.delenv("FLOWLAKE_DRIVER_MEMORY", raising=False)
     resolve = {"spark.jars.packages": ",".join(dist.PACKAGES), "spark.jars.ivy": str(tmp_path)}
-    assert spark_session.launch_conf() == resolve
-    (tmp_path / "jars").mkdir()
-    jars = [tmp_path / "jars" / "io.delta_delta-spark.jar", tmp_path / "jars" / "hadoop-aws.jar"]
-    for jar in jars:
-        jar.write_bytes(b"PK")
-    spark_session.record_resolved_jars(",".join(jar.as_uri() for jar in jars))
-    assert spark_session.launch_conf() == {
-        "spark.jars": f"{jars[0].as_uri()},{jars[1].as_uri()}",
+    assert spark_session.launch_conf("local[*]") == resolve
+    sharing = jar_holding(
+        tmp_path / "jars" / "commons-logging.jar", "org/apache/commons/logging/Log.class", SPARK_CLASS
+    )
+    apart = jar_holding(tmp_path / "jars" / "io.delta_delta-spark.jar", "io/delta/tables/DeltaTable.class")
+    spark_session.record_resolved_jars(f"{sharing.as_uri()},{apart.as_uri()}")
+    # Executors of their own fetch every jar; in local mode only those holding a class of Spark's are
+    # copied for the driver's own executor, the others are on its class path.
+    for master in ("spark://127.0.0.1:7077", "local-cluster[2,1,1024]"):
+        assert spark_session.launch_conf(master) == {
+            "spark.jars": f"{sharing.as_uri()},{apart.as_uri()}",
+            "spark.jars.ivy": str(tmp_path),
+        }
+    assert spark_session.launch_conf("local[*]") == {
+        "spark.jars": sharing.as_uri(),
+        "spark.driver.extraClassPath": str(apart),
         "spark.jars.ivy": str(tmp_path),
     }
-    jars[1].unlink()
-    assert spark_session.launch_conf() == resolve
+    sharing.unlink()
+    assert spark_session.launch_conf("local[*]") == resolve
+
+
+def test_the_jars_apart_from_spark_s_are_listed_once_for_later_sessions(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWLAKE_IVY_CACHE", str(tmp_path))
+    unreadable = tmp_path / "jars" / "not-a-zip.jar"
+    apart = jar_holding(tmp_path / "jars" / "hadoop-aws.jar", "org/apache/hadoop/fs/s3a/S3AFileSystem.class")
+    unreadable.write_bytes(b"PK")
+    jars = [unreadable.as_uri(), apart.as_uri()]
+    assert spark_session.local_class_path(jars) == [apart.as_uri()]
+    listed = spark_session.class_path_file(jars)
+    assert listed.read_text() == f"{apart.as_uri()}\n"
+    # Read from the list, not the jars, from then on.
+    apart.write_bytes(b"PK")
+    assert spark_session.local_class_path(jars) == [apart.as_uri()]
 
 
 def test_an_ivy_home_that_cannot_be_written_to_leaves_the_jars_unlisted(tmp_path, monkeypatch):
@@ -128,11 +152,28 @@ def test_an_ivy_home_that_cannot_be_written_to_leaves_the_jars_unlisted(tmp_path
 
 
 def test_the_running_session_s_jars_are_listed_for_the_next_session(spark):
-    jars = spark.sparkContext.getConf().get("spark.jars").split(",")
-    assert spark_session.resolved_jars() == jars
+    conf = spark.sparkContext.getConf()
+    shipped = conf.get("spark.jars").split(",")
+    on_class_path = [Path(path).as_uri() for path in conf.get("spark.driver.extraClassPath").split(os.pathsep)]
+    assert sorted(spark_session.resolved_jars()) == sorted(shipped + on_class_path)
     # Ivy names a jar group_artifact-version.jar.
     for group, artifact, version in (package.split(":") for package in dist.PACKAGES):
-        assert any(jar.endswith(f"/{group}_{artifact}-{version}.jar") for jar in jars), (artifact, jars)
+        assert any(jar.endswith(f"/{group}_{artifact}-{version}.jar") for jar in on_class_path), (
+            artifact,
+            on_class_path,
+        )
+
+
+def test_a_local_session_copies_only_the_jars_that_share_a_class_with_spark(spark):
+    from pyspark import SparkFiles
+
+    spark.range(1).count()  # the driver's executor copies its jars before its first task
+    jars = spark_session.resolved_jars()
+    copied = {path.name for path in Path(SparkFiles.getRootDirectory()).glob("*.jar")}
+    names = {jar: Path(urlparse(jar).path).name for jar in jars}
+    apart = spark_session.jars_apart_from_spark(jars)
+    assert copied == {names[jar] for jar in jars if jar not in apart}
+    assert any(name.startswith("software.amazon.awssdk_bundle-") for jar, name in names.items() if jar in apart)
 
 
 def test_the_tests_session_listens_on_127_0_0_1_only(spark):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import tempfile
@@ -99,7 +100,7 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         from flowlake.connections import CONNECTIONS_FILE_VARIABLE, handed_connections, write_connections_file
         from flowlake.dist import build_zip, packages
         from flowlake.dq import DATA_DOCS_ASSETS_VARIABLE, data_docs_assets
-        from flowlake.spark_session import resolved_jars
+        from flowlake.spark_session import jars_for_driver, resolved_jars
 
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
         master = self._get_hook()._connection["master"]
@@ -115,9 +116,12 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         # cluster's executors fetch them from the driver. spark-submit skips resolving them again (2 s, and
         # Ivy's report), and each executor gets them once: spark-submit ships a Python application's
         # --packages as Python files too, so they reached it twice (the AWS SDK bundle alone is 686 MB).
+        # In local mode most of them go on the driver's class path, uncopied (see jars_for_driver).
         listed = resolved_jars()
         if listed:
-            self.jars, self.packages = ",".join(listed), None
+            shipped, class_path = jars_for_driver(master, listed)
+            self.jars, self.packages = ",".join(shipped) or None, None
+            self.driver_class_path = os.pathsep.join(p for p in (*class_path, self.driver_class_path) if p) or None
         else:
             self.packages = packages()
         with tempfile.TemporaryDirectory(prefix="flowlake-dist-") as folder:
