@@ -233,8 +233,8 @@ def jars_for_driver(master: str, jars: list[str]) -> tuple[list[str], list[str]]
     """(the jars to give as spark.jars, the files to put on the driver's class path) for a driver on master.
 
     In local mode the executor, in the driver's JVM, copies each of spark.jars into a temporary folder
-    before its first task: 744 MB here (the AWS SDK bundle alone is 686 MB), some 3 s and 5 CPU-seconds of
-    every start, and left behind when the JVM is killed. The jars apart from Spark's go on the driver's
+    before its first task: 744 MB here (the AWS SDK bundle alone is 686 MB), some 2 s of every start, and
+    left behind when the JVM is killed. The jars apart from Spark's go on the driver's
     class path instead, where that JVM's tasks find them uncopied. A cluster's executors fetch every jar
     from spark.jars.
     """
