@@ -140,7 +140,7 @@ def executor_python(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def spark_cluster(tmp_path_factory, executor_python):
-    """A Spark standalone master and two workers on 127.0.0.1, shared by every test that submits to one."""
+    """A Spark standalone master and a worker of two cores on 127.0.0.1, shared by every test that submits to one."""
     with standalone_cluster(tmp_path_factory.mktemp("cluster"), executor_python[0]) as running:
         yield running
 

@@ -1,10 +1,13 @@
 """A real Spark standalone cluster on 127.0.0.1, and a Python without flowlake for its executors.
 
 The cluster is started the way PySpark's pip package allows (it ships
-bin/spark-class but no sbin/start-*.sh): one master and two workers, each a JVM
-of its own, every executor a JVM of its own too. The executors run `python3`
-from the workers' PATH, which is a virtual environment that has flowlake's
-dependencies but not flowlake: they can only import the code spark-submit ships.
+bin/spark-class but no sbin/start-*.sh): one master and one worker of two cores,
+each a JVM of its own, and every application's executor a JVM of its own too.
+One executor of two cores, not two of one: a second executor fetched the
+driver's 744 MB of jars again and warmed a second JVM for the same few rows.
+Executors run `python3` from the worker's PATH, which is a virtual environment
+that has flowlake's dependencies but not flowlake: they can only import the code
+spark-submit ships.
 """
 
 from __future__ import annotations
@@ -141,8 +144,10 @@ def _wait(what: str, check, log: Path) -> None:
 
 
 @contextmanager
-def standalone_cluster(root: Path, executor_python: Path, workers: int = 2) -> Iterator[StandaloneCluster]:
-    """A master and `workers` workers of one core and 1 GiB each, until the block ends."""
+def standalone_cluster(
+    root: Path, executor_python: Path, workers: int = 1, cores: int = 2
+) -> Iterator[StandaloneCluster]:
+    """A master and `workers` workers of `cores` cores and 1 GiB each, until the block ends."""
     env = plain_environment(
         SPARK_HOME=str(SPARK_HOME),
         # The executors run `python3`: the one without flowlake.
@@ -171,7 +176,7 @@ def standalone_cluster(root: Path, executor_python: Path, workers: int = 2) -> I
                     root / f"worker-{n}.log",
                     "org.apache.spark.deploy.worker.Worker",
                     cluster.master_url,
-                    *("--host", "127.0.0.1", "--cores", "1", "--memory", "1G"),
+                    *("--host", "127.0.0.1", "--cores", str(cores), "--memory", "1G"),
                     *("--work-dir", str(work_dir), "--webui-port", "0"),
                 )
             )

@@ -1,6 +1,6 @@
 """The README's cluster commands, run as written against a real Spark standalone cluster on 127.0.0.1.
 
-A master and two workers (each executor a JVM of its own) whose executors run a
+A master and a worker (each application's executor a JVM of its own) whose executor runs a
 Python without flowlake; spark-submit gets the code only through --py-files.
 The tables the cluster writes hold exactly the rows worked out by hand from the
 objects (tests/test_dag_run.py compares a cluster run with local mode).
@@ -144,15 +144,13 @@ def test_the_readme_job_runs_on_the_cluster(submitted):
     assert submitted["validate"]["expectations"] > 0
 
 
-def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
-    submitted, spark_cluster, executor_python
-):
+def test_the_executor_ran_in_its_own_jvm_and_imported_only_the_shipped_zip(submitted, spark_cluster, executor_python):
     application = submitted["application"]
-    # The application had one executor on each worker: a JVM of its own, with its own work folder.
+    # The application had one executor on the worker: a JVM of its own, with its own work folder.
     folders = [work / application for work in spark_cluster.work_dirs]
     assert all(any(folder.glob("*/stderr")) for folder in folders), application
     python, log = executor_python
-    # Its executors' imports: each runs in <worker's work folder>/<application>/<executor>.
+    # Its executor's Python processes' imports: each runs in <worker's work folder>/<application>/<executor>.
     logged = [json.loads(line) for line in log.read_text().splitlines()]
     imports = [seen for seen in logged if Path(seen["cwd"]).parent.name == application]
     assert {Path(seen["executable"]) for seen in imports} == {python}
@@ -165,10 +163,10 @@ def test_the_executors_ran_in_their_own_jvms_and_imported_only_the_shipped_zip(
         assert shipped.name == "flowlake.zip" and shipped.parent.parent.parent in spark_cluster.work_dirs, origin
 
 
-def test_each_executor_fetched_each_jar_once_from_the_driver_on_127_0_0_1(submitted, spark_cluster):
+def test_the_executor_fetched_each_jar_once_from_the_driver_on_127_0_0_1(submitted, spark_cluster):
     jars = sorted(Path(urlparse(jar).path).name for jar in resolved_jars())
     fetched = spark_cluster.fetched(submitted["application"])
-    assert len(fetched) == 2, fetched
+    assert len(fetched) == 1, fetched
     for log, files in fetched.items():
         assert {socket.gethostbyname(address) for address, _, _ in files} == {"127.0.0.1"}, log
         # Not again as Python files, as spark-submit ships a Python application's --packages.
