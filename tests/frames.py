@@ -127,6 +127,23 @@ def rows_without(df: DataFrame, *ignored: str) -> list[tuple]:
     return rows(df, *(c for c in df.columns if c not in ignored))
 
 
+def lake_snapshot(lake, tables, *ignored: str) -> dict[str, list[tuple]]:
+    """Every row of each of the lake's tables but the ignored columns, sorted, read by delta-rs: for comparing
+    whole lakes with each other, not with rows(), since the values are Arrow's (a MAP is a list of pairs).
+
+    Spark would read each table through its snapshot and a scan, 3-5 Spark jobs: the 22 reads that compare
+    two lakes of two generated hours took 16.5 s in a session that had just written them, delta-rs 0.4 s.
+    """
+    from deltalake import DeltaTable
+
+    snapshot = {}
+    for table in tables:
+        data = DeltaTable(table_path(str(lake), table)).to_pyarrow_table()
+        kept = [data.column(name).to_pylist() for name in data.column_names if name not in ignored]
+        snapshot[table] = ordered(zip(*kept, strict=True))
+    return snapshot
+
+
 def spark_jobs(spark: SparkSession, action: Callable[[], object]) -> int:
     """How many Spark jobs action() runs in this thread (a job group is the thread's own)."""
     group = f"counted-{uuid.uuid4()}"

@@ -7,7 +7,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.frames import frame, frame_of, rows, utc
+from flowlake.contracts import table_schema
+from tests.frames import append, frame, frame_of, lake_snapshot, rows, utc
 
 
 def test_the_run_is_in_a_zone_other_than_utc():
@@ -45,3 +46,18 @@ def test_naive_datetimes_and_unknown_columns_are_refused(spark):
         frame_of(spark, [(datetime(2026, 11, 1, 10),)], "hour timestamp")
     with pytest.raises(KeyError, match="no column hours"):
         frame(spark, "traffic_hourly", [{"hours": utc(2026, 11, 1, 10)}])
+
+
+def test_a_lake_snapshot_holds_every_row_but_the_ignored_columns(spark, tmp_path):
+    objects = [
+        {"object_key": "a", "object_time": utc(2026, 11, 1, 5, 30), "lines_read": 1, "ingested_at": utc(2026, 12, 1)},
+        {"object_key": "b", "object_time": utc(2026, 11, 1, 6), "ingested_at": utc(2026, 12, 2)},
+    ]
+    append(frame(spark, "source_objects", objects), tmp_path / "lake", "source_objects")
+    (snapshot,) = lake_snapshot(tmp_path / "lake", ["source_objects"], "ingested_at").values()
+    kept = [c for c in table_schema("source_objects").column_names if c != "ingested_at"]
+    found = [dict(zip(kept, row, strict=True)) for row in snapshot]
+    assert [(r["object_key"], r["object_time"], r["lines_read"]) for r in found] == [
+        ("a", utc(2026, 11, 1, 5, 30), 1),
+        ("b", utc(2026, 11, 1, 6), None),
+    ]
