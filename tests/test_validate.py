@@ -704,15 +704,19 @@ def test_the_data_docs_index_lists_its_runs_in_a_browser_that_can_reach_no_netwo
     Opened from disk, as data_docs/index.html is read, in a browser whose every request for
     another host goes to a proxy that fetches nothing.
     """
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def row_texts(b):
+        rows = b.find_elements(By.CSS_SELECTOR, "table.ge-index-page-validation-results-table tbody tr")
+        return sorted(row.text for row in rows)
+
     with RefusingProxy() as proxy, chromium(f"--proxy-server={proxy.url}") as browser:
         browser.get(two_runs.as_uri())
-        rows = WebDriverWait(browser, 30).until(
-            lambda b: b.find_elements(By.CSS_SELECTOR, "table.ge-index-page-validation-results-table tbody tr")
-        )
-        texts = sorted(row.text for row in rows)
+        # bootstrap-table may draw the rows again while they are read: a row found can be gone a moment later.
+        wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
+        texts = wait.until(row_texts)
         icon_fonts = browser.execute_script(
             "return Array.from(document.fonts).filter(font => font.status == 'loaded').map(font => font.family)"
         )
