@@ -24,7 +24,7 @@ from flowlake.run import run_pipeline
 from flowlake.window import Window
 from tests.airflow_server import running_airflow
 from tests.browser import chromium, needs_chromium, page_text
-from tests.frames import lake_snapshot, read, rows
+from tests.frames import read, rows, rows_without
 from tests.servers import WebhookServer
 
 pytestmark = pytest.mark.slow
@@ -177,13 +177,13 @@ def test_backfilled_tables_equal_one_flowlake_run_of_the_same_window(backfilled,
         str(source / "nat_gateways.csv"),
         ingested_at=datetime.now(UTC),
     )
-    tables = ("flow_logs", "flow_logs_quarantine", "source_objects", *HOURLY_TABLES)
+    for table in ("flow_logs", "flow_logs_quarantine", *HOURLY_TABLES):
+        assert rows(read(spark, lake, table)) == rows(read(spark, direct, table)), table
     # When each object was ingested differs by design; everything else about it must not.
-    through_airflow = lake_snapshot(lake, tables, "ingested_at")
-    expected = lake_snapshot(direct, tables, "ingested_at")
-    for table in tables:
-        assert through_airflow[table] == expected[table], table
-    assert through_airflow["flow_logs"]
+    assert rows_without(read(spark, lake, "source_objects"), "ingested_at") == rows_without(
+        read(spark, direct, "source_objects"), "ingested_at"
+    )
+    assert read(spark, lake, "flow_logs").count() > 0
     statuses = rows(read(spark, lake, "source_objects"), "object_key", "status")
     assert [key for key, status in statuses if status != "ok"] == [str(scheduler["corrupt"].relative_to(source))]
 

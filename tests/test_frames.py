@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from flowlake.contracts import table_schema
-from tests.frames import append, frame, frame_of, lake_snapshot, rows, utc
+from tests.frames import append, frame, frame_of, read, rows, utc
 
 
 def test_the_run_is_in_a_zone_other_than_utc():
@@ -48,16 +48,30 @@ def test_naive_datetimes_and_unknown_columns_are_refused(spark):
         frame(spark, "traffic_hourly", [{"hours": utc(2026, 11, 1, 10)}])
 
 
-def test_a_lake_snapshot_holds_every_row_but_the_ignored_columns(spark, tmp_path):
-    objects = [
-        {"object_key": "a", "object_time": utc(2026, 11, 1, 5, 30), "lines_read": 1, "ingested_at": utc(2026, 12, 1)},
-        {"object_key": "b", "object_time": utc(2026, 11, 1, 6), "ingested_at": utc(2026, 12, 2)},
+def test_a_local_table_reads_as_spark_reads_it_nulls_maps_dates_and_partitions_alike(spark, tmp_path):
+    flow_logs = [
+        {
+            "event_time": utc(2026, 11, 1, 5, 30),
+            "event_date": date(2026, 11, 1),
+            "interface_id": "eni-1",
+            "bytes": 10,
+            "extra_fields": {"ecs-cluster-name": "web"},
+        },
+        {"event_time": utc(2026, 11, 2, 6), "event_date": date(2026, 11, 2), "interface_id": None, "bytes": None},
     ]
-    append(frame(spark, "source_objects", objects), tmp_path / "lake", "source_objects")
-    (snapshot,) = lake_snapshot(tmp_path / "lake", ["source_objects"], "ingested_at").values()
-    kept = [c for c in table_schema("source_objects").column_names if c != "ingested_at"]
-    found = [dict(zip(kept, row, strict=True)) for row in snapshot]
-    assert [(r["object_key"], r["object_time"], r["lines_read"]) for r in found] == [
-        ("a", utc(2026, 11, 1, 5, 30), 1),
-        ("b", utc(2026, 11, 1, 6), None),
+    append(frame(spark, "flow_logs", flow_logs), tmp_path / "lake", "flow_logs")
+    by_spark = spark.read.format("delta").load(str(tmp_path / "lake" / "flow_logs"))
+    found = read(spark, tmp_path / "lake", "flow_logs")
+    assert found.schema == by_spark.schema
+    assert rows(found.drop("extra_fields")) == rows(by_spark.drop("extra_fields"))
+    assert rows(found, "interface_id", "extra_fields") == [("eni-1", {"ecs-cluster-name": "web"}), (None, None)]
+    assert rows(found, "event_time", "event_date", "bytes") == [
+        (utc(2026, 11, 1, 5, 30), date(2026, 11, 1), 10),
+        (utc(2026, 11, 2, 6), date(2026, 11, 2), None),
     ]
+
+
+def test_a_local_table_without_rows_reads_as_an_empty_frame_of_its_columns(spark, tmp_path):
+    append(frame(spark, "flow_logs", []), tmp_path / "lake", "flow_logs")
+    found = read(spark, tmp_path / "lake", "flow_logs")
+    assert (found.columns, found.count()) == (table_schema("flow_logs").column_names, 0)
