@@ -45,7 +45,13 @@ def delta_encoded_columns() -> list[str]:
 
 
 def shuffle_partitions() -> str:
-    return os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "8")
+    return os.environ.get("FLOWLAKE_SHUFFLE_PARTITIONS", "32")
+
+
+def snapshot_partitions() -> str:
+    """Delta rebuilds a table's state from its log in this many tasks (50 by default): flowlake's logs are
+    small, and 50 tasks per table read cost seconds each."""
+    return str(min(int(shuffle_partitions()), 8))
 
 
 VERIFY_COMMITS_OUTSIDE_UTC = "spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled"
@@ -69,10 +75,15 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
         # Each gzip object is one task; small objects are packed together.
         "spark.sql.files.openCostInBytes": str(1024 * 1024),
+        # A task aggregates its part of a read or of a shuffle in memory: parts of at most 16 MB of files
+        # read and 8 MB of shuffled rows (adaptive execution joins smaller ones up to that, so a small
+        # shuffle is still one task). With Spark's 128 MB and 64 MB, the 5M records of the benchmark's
+        # random traffic were aggregated in 2 and then 7 tasks whose hash maps spilled gigabytes to disk
+        # in a 2 GiB heap.
+        "spark.sql.files.maxPartitionBytes": str(16 * 1024 * 1024),
+        "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(8 * 1024 * 1024),
         "spark.sql.shuffle.partitions": shuffle_partitions(),
-        # Delta rebuilds a table's state from its log in this many tasks (50 by default):
-        # flowlake's logs are small, and 50 tasks per table read cost seconds each.
-        "spark.databricks.delta.snapshotPartitions": shuffle_partitions(),
+        "spark.databricks.delta.snapshotPartitions": snapshot_partitions(),
         "spark.ui.showConsoleProgress": "false",
         # From the context's start, on the driver and the executors: a job's log is flowlake's progress
         # and summary, not Spark fetching each jar (hundreds of INFO lines per task in Airflow).

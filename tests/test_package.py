@@ -180,6 +180,27 @@ def test_the_tests_session_listens_on_127_0_0_1_only(spark):
     assert socket.gethostbyname(spark.sparkContext.getConf().get("spark.driver.host")) == "127.0.0.1"
 
 
+def test_a_task_aggregates_at_most_16_mb_of_files_read_or_8_mb_of_rows_shuffled(spark):
+    """With Spark's 128 MB and 64 MB, the benchmark's 5M records of random traffic were aggregated in 2 and
+    then 7 tasks whose hash maps spilled gigabytes to disk in a 2 GiB heap (bench/README.md)."""
+    assert int(spark.conf.get("spark.sql.files.maxPartitionBytes")) == 16 * 1024 * 1024
+    assert int(spark.conf.get("spark.sql.adaptive.advisoryPartitionSizeInBytes")) == 8 * 1024 * 1024
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+
+
+@pytest.mark.parametrize(("configured", "shuffle", "snapshot"), [(None, "32", "8"), ("2", "2", "2"), ("64", "64", "8")])
+def test_delta_rebuilds_a_table_s_state_in_8_tasks_at_most_whatever_the_shuffle_partitions(
+    monkeypatch, configured, shuffle, snapshot
+):
+    if configured is None:
+        monkeypatch.delenv("FLOWLAKE_SHUFFLE_PARTITIONS", raising=False)
+    else:
+        monkeypatch.setenv("FLOWLAKE_SHUFFLE_PARTITIONS", configured)
+    conf = spark_session.runtime_conf()
+    assert conf["spark.sql.shuffle.partitions"] == shuffle
+    assert conf["spark.databricks.delta.snapshotPartitions"] == snapshot
+
+
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
     """spark-submit --packages puts each jar on the driver's sys.path (PYTHONPATH); the job takes them off."""
     jars = [
