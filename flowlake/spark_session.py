@@ -24,6 +24,8 @@ import os
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -54,6 +56,22 @@ def snapshot_partitions() -> str:
     return str(min(int(shuffle_partitions()), 8))
 
 
+@contextmanager
+def session_settings(spark: SparkSession, settings: dict[str, str]) -> Iterator[None]:
+    """The session's SQL settings changed for the block, and put back as they were after it."""
+    before = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 VERIFY_COMMITS_OUTSIDE_UTC = "spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled"
 
 
@@ -75,12 +93,10 @@ def runtime_conf() -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "16",
         # Each gzip object is one task; small objects are packed together.
         "spark.sql.files.openCostInBytes": str(1024 * 1024),
-        # A task aggregates its part of a read or of a shuffle in memory: parts of at most 16 MB of files
-        # read and 8 MB of shuffled rows (adaptive execution joins smaller ones up to that, so a small
-        # shuffle is still one task). With Spark's 128 MB and 64 MB, the 5M records of the benchmark's
-        # random traffic were aggregated in 2 and then 7 tasks whose hash maps spilled gigabytes to disk
-        # in a 2 GiB heap.
-        "spark.sql.files.maxPartitionBytes": str(16 * 1024 * 1024),
+        # A task aggregates its part of a shuffle in memory: parts of at most 8 MB of shuffled rows
+        # (adaptive execution joins smaller ones up to that, so a small shuffle is still one task). With
+        # Spark's 64 MB, the 5M records of the benchmark's random traffic were aggregated by address in 7
+        # tasks whose hash maps spilled gigabytes to disk in a 2 GiB heap.
         "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(8 * 1024 * 1024),
         "spark.sql.shuffle.partitions": shuffle_partitions(),
         "spark.databricks.delta.snapshotPartitions": snapshot_partitions(),

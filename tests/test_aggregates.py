@@ -628,6 +628,27 @@ def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_
     assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
 
 
+def test_the_window_s_records_are_cached_in_parts_of_at_most_cached_part_bytes_of_files(spark, tmp_path, monkeypatch):
+    """A table aggregates each cached part in one task. The real bound is 16 MB; a kilobyte shows it on a few
+    rows: Spark's own (128 MB, or the files' bytes per core) keeps these rows in one or two parts."""
+    lake = str(tmp_path / "lake")
+    write_flow_logs(spark, lake, HAND_WORKED)
+    file_bytes = sum(f.stat().st_size for f in (tmp_path / "lake" / "flow_logs").rglob("*.parquet"))
+    monkeypatch.setattr(aggregate, "CACHED_PART_BYTES", 1024)
+    setting = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(setting, None)
+
+    cached = aggregate.read_window_records(spark, lake, Window(H10, H12))
+    try:
+        parts = cached.cache.rdd.getNumPartitions()
+    finally:
+        cached.cache.unpersist()
+
+    assert cached.count == len(HAND_WORKED)
+    assert parts >= file_bytes // 1024 > 2
+    assert spark.conf.get(setting, None) == before
+
+
 def cached_frames_of(spark) -> bool:
     return not spark._jsparkSession.sharedState().cacheManager().isEmpty()
 
