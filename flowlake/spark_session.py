@@ -99,6 +99,9 @@ def runtime_conf() -> dict[str, str]:
         # tasks whose hash maps spilled gigabytes to disk in a 2 GiB heap.
         "spark.sql.adaptive.advisoryPartitionSizeInBytes": str(8 * 1024 * 1024),
         "spark.sql.shuffle.partitions": shuffle_partitions(),
+        # A kept (persisted) aggregation is joined up like any other: Spark 4 keeps it in as many parts as
+        # its shuffle had, and every later read of an hour's port figures ran 32 tasks.
+        "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
         "spark.databricks.delta.snapshotPartitions": snapshot_partitions(),
         "spark.ui.showConsoleProgress": "false",
         # From the context's start, on the driver and the executors: a job's log is flowlake's progress

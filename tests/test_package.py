@@ -187,6 +187,27 @@ def test_a_task_aggregates_at_most_8_mb_of_rows_shuffled(spark):
     assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
 
 
+def test_a_kept_aggregation_of_a_few_rows_is_read_in_one_task_whatever_the_shuffle_partitions(spark):
+    """aggregate keeps the tables others are computed from (port_traffic_hourly for security_findings): kept in
+    as many parts as the shuffle had, each later read of an hour's few rows ran 32 tasks, and an hourly
+    aggregate took 5 s longer (bench/README.md)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    with spark_session.session_settings(spark, {"spark.sql.shuffle.partitions": "32"}):
+        kept = (
+            spark.range(100)
+            .groupBy((F.col("id") % 7).alias("key"))
+            .agg(F.count(F.lit(1)).alias("rows"))
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        try:
+            assert sorted(kept.collect()) == [(key, 15 if key < 2 else 14) for key in range(7)]
+            assert kept.rdd.getNumPartitions() == 1
+        finally:
+            kept.unpersist()
+
+
 @pytest.mark.parametrize(("configured", "shuffle", "snapshot"), [(None, "32", "8"), ("2", "2", "2"), ("64", "64", "8")])
 def test_delta_rebuilds_a_table_s_state_in_8_tasks_at_most_whatever_the_shuffle_partitions(
     monkeypatch, configured, shuffle, snapshot
