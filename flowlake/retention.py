@@ -37,6 +37,7 @@ from flowlake.compact import MIN_RETENTION_HOURS
 from flowlake.ingest import FLOW_LOGS, QUARANTINE
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import normalize_uri
+from flowlake.spark_session import session_settings
 from flowlake.window import configure_logging, timestamp_literal
 from flowlake.writers import table_writer
 
@@ -78,9 +79,7 @@ def _vacuum(spark: SparkSession, lake: str, tables: list[str], hours: int) -> li
     were removed (what the run's deletes and updates left behind), with no listing of the table;
     FULL when the log no longer reaches back to the last vacuum. Without VACUUM's own START/END
     commits: the deletes are in each table's history, and those two commits cost more than the vacuum."""
-    previous = spark.conf.get("spark.databricks.delta.vacuum.logging.enabled", None)
-    spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", "false")
-    try:
+    with session_settings(spark, {"spark.databricks.delta.vacuum.logging.enabled": "false"}):
         for table in tables:
             path = table_path(lake, table).replace("`", "``")
             with table_writer(spark, table_path(lake, table)):
@@ -89,11 +88,6 @@ def _vacuum(spark: SparkSession, lake: str, tables: list[str], hours: int) -> li
                 except Exception as error:  # noqa: BLE001 - Delta asks for a full vacuum when LITE cannot tell
                     log.info("VACUUM LITE of %s not possible (%s): full VACUUM", table, type(error).__name__)
                     _delta(spark, lake, table).vacuum(hours)
-    finally:
-        if previous is None:
-            spark.conf.unset("spark.databricks.delta.vacuum.logging.enabled")
-        else:
-            spark.conf.set("spark.databricks.delta.vacuum.logging.enabled", previous)
     return tables
 
 

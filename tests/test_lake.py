@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC
+from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC, session_settings
 from tests.frames import spark_jobs
 
 
@@ -22,10 +22,7 @@ def test_a_commit_outside_utc_runs_no_reconstruction_of_the_table(spark, tmp_pat
     as_configured = spark.conf.get(VERIFY_COMMITS_OUTSIDE_UTC)
     flowlake_default = jobs_of_an_append(spark, path)
     # Delta's own default outside UTC: each commit's file list checked against the whole table's state.
-    spark.conf.set(VERIFY_COMMITS_OUTSIDE_UTC, "true")
-    try:
+    with session_settings(spark, {VERIFY_COMMITS_OUTSIDE_UTC: "true"}):
         verified = jobs_of_an_append(spark, path)
-    finally:
-        spark.conf.set(VERIFY_COMMITS_OUTSIDE_UTC, as_configured)
     assert flowlake_default < verified
     assert as_configured == "false"

@@ -12,6 +12,7 @@ import pytest
 
 from flowlake.ingest import run_ingest
 from flowlake.layout import object_key
+from flowlake.spark_session import session_settings
 from flowlake.window import Window
 from flowlake.writers import LEASE_FILE, LEASE_SECONDS, ConcurrentWriterError, needs_lease, table_writer
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION
@@ -75,8 +76,5 @@ def test_only_s3_tables_without_the_dynamodb_log_store_take_a_lease(spark_s3, tm
     assert needs_lease(spark_s3, f"s3://{BUCKET}/lake/flow_logs")
     assert not needs_lease(spark_s3, str(tmp_path / "lake" / "flow_logs"))
     assert not needs_lease(spark_s3, f"file:{tmp_path}/lake/flow_logs")
-    spark_s3.conf.set("spark.delta.logStore.s3a.impl", "io.delta.storage.S3DynamoDBLogStore")
-    try:
+    with session_settings(spark_s3, {"spark.delta.logStore.s3a.impl": "io.delta.storage.S3DynamoDBLogStore"}):
         assert not needs_lease(spark_s3, f"s3a://{BUCKET}/lake/flow_logs")
-    finally:
-        spark_s3.conf.unset("spark.delta.logStore.s3a.impl")
