@@ -5,7 +5,8 @@
 
 For each shape of data (bench.data: a few big objects of random traffic; a
 realistic day of 1,152 five-minute objects), in the same run:
-  flowlake: `flowlake ingest` of the day, then `flowlake aggregate` of the hours it touched;
+  flowlake: `flowlake ingest` of the day, then `flowlake aggregate` of the hours it touched,
+            then `flowlake validate` of them (timed apart: the plain job has no checks);
   plain:    the plain PySpark job a data engineer would write (bench.plain_job): Spark's
             CSV reader into Delta partitioned by day, then five group-bys from Delta;
   DuckDB:   the same five figures straight from the raw objects (bench.duckdb_job).
@@ -249,6 +250,13 @@ def bench_shape(shape: str, records: int, work: Path, processes: int) -> dict:
         env,
         logs / "flowlake_aggregate.log",
     )  # fmt: skip
+    print(f"bench [{shape}]: flowlake validate", flush=True)
+    steps["flowlake_validate"] = run_process(
+        [str(BIN / "flowlake"), "validate", "--lake", str(flowlake_lake), *touched,
+         "--nat-inventory", generated["nat_inventory"]],
+        env,
+        logs / "flowlake_validate.log",
+    )  # fmt: skip
     print(f"bench [{shape}]: plain Spark job", flush=True)
     plain = [sys.executable, "-m", "bench.plain_job"]
     steps["plain_ingest"] = run_process(
@@ -304,7 +312,10 @@ def report(results: dict) -> None:
             f"[{shape}] flow_logs {r['flow_logs_to_gzip']:.2f} x the gzip input; DuckDB on flow_logs vs raw: "
             + ", ".join(f"{name} {q['speedup']:.0f}x" for name, q in r["queries"].items()),
             f"[{shape}] driver JVM peak RSS: ingest {s['flowlake_ingest']['jvm_peak_rss_bytes'] / GIB:.2f} GiB, "
-            f"aggregate {s['flowlake_aggregate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB (heap {DRIVER_MEMORY})",
+            f"aggregate {s['flowlake_aggregate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB, "
+            f"validate {s['flowlake_validate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB (heap {DRIVER_MEMORY})",
+            f"[{shape}] flowlake validate of the same hours {s['flowlake_validate']['seconds']:.1f} s, "
+            f"{len(s['flowlake_validate']['summary']['failed_critical'])} critical expectations failed",
             f"[{shape}] {r['traffic_groups_agreeing']:,} hourly traffic groups agree across the three",
         ]
     print("\n".join("bench: " + line for line in lines), flush=True)

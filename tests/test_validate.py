@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from flowlake import validate as validate_job
@@ -59,7 +60,7 @@ from flowlake.dq.gx_runner import (
     run_check,
     run_identifier,
 )
-from flowlake.ingest import run_ingest
+from flowlake.ingest import FLOW_LOGS, run_ingest
 from flowlake.lake import table_path
 from flowlake.layout import object_key
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
@@ -582,6 +583,39 @@ def test_each_domain_expectation_fails_on_its_own_bad_record(spark, tmp_path, mo
     }
 
 
+def test_records_judged_in_spark_are_not_cached_a_second_time(spark, tmp_path, monkeypatch):
+    # window_checks caches the window's records once: a second copy of a backfilled day's would not
+    # fit a 2 GiB driver, be it flowlake's or the one Great Expectations keeps by default.
+    monkeypatch.setattr(gx_runner, "MAX_ROWS_IN_MEMORY", 0)
+    records = frame_of(
+        spark,
+        [
+            (2, ACCOUNT, "eni-0a1", 443, 50000, 6, 10, 4000, 0, 60, "ACCEPT", "OK", None),
+            (3, *[None] * 10, "NODATA", None),
+        ],
+        "line_number int, account_id string, interface_id string, srcport int, dstport int, protocol int, "
+        "packets bigint, bytes bigint, start bigint, `end` bigint, action string, log_status string, "
+        "resource_type string",
+    )
+    check = Check("flow_logs", FLOW_LOGS, flow_log_rows(records), ("line_number",), grows_with_records=True)
+    batch = gx_runner.prepare(check)
+    assert not batch.in_memory
+    assert batch.data.storageLevel == StorageLevel.NONE
+    context = open_context(tmp_path / "docs")
+    # As flowlake made the project's Spark data source before: with Great Expectations' default.
+    context.data_sources.add_spark(gx_runner.DATA_SOURCES[False])
+    outcomes, _ = gx_runner.judge(
+        context,
+        check,
+        batch,
+        Thresholds.load().suite_parameters(),
+        run_identifier("t", VALIDATED_AT),
+    )
+    assert batch.data.storageLevel == StorageLevel.NONE
+    assert [(o.expectation, o.success) for o in outcomes if not o.success] == []
+    assert len(outcomes) == len(suite_file("flow_logs")["expectations"])
+
+
 def test_shares_above_their_thresholds_are_warnings_and_every_line_quarantined_is_critical(spark, tmp_path):
     frame = frame_of(
         spark,
@@ -1095,3 +1129,42 @@ def test_rows_deleted_from_flow_logs_fail_the_reconciliations(spark, clean, dama
         assert outcome(report, suite, f"table_{total}, flow_logs_{total}").observed_value == (
             f'1 of 1 unexpected: [{{{hour}, "table_{total}": {in_table}, "flow_logs_{total}": {in_flow_logs}}}]'
         )
+
+
+def test_a_window_caches_only_the_record_columns_its_checks_read(spark, clean):
+    _, lake, nat_file = clean
+    nat_gateways, _ = resolve_nat_inventory(spark, str(lake), str(nat_file))
+    with window_checks(
+        spark, read_tables(spark, str(lake)), nat_gateways, Window(HOUR_11, NOON), Thresholds.load()
+    ) as checks:
+        (records_check,) = [check for check in checks if check.suite == "flow_logs"]
+        cached = records_check.frame.columns
+    # The flow_logs suite's columns, the records' address, the keys of the counts per hour and flow
+    # log and of the NAT gateway match, and what the reconciliation rules add (resource type,
+    # direction, source address and the transit gateway's losses): 23 of the table's 65 columns.
+    assert cached == [
+        "account_id",
+        "interface_id",
+        "srcaddr",
+        "dstaddr",
+        "srcport",
+        "dstport",
+        "protocol",
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "action",
+        "log_status",
+        "flow_direction",
+        "resource_type",
+        "packets_lost_no_route",
+        "packets_lost_blackhole",
+        "packets_lost_mtu_exceeded",
+        "packets_lost_ttl_expired",
+        "event_time",
+        "flow_log_id",
+        "source_file",
+        "line_number",
+        "duration_seconds",
+    ]

@@ -10,6 +10,7 @@ Every function is a pure transform of DataFrames already read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -39,6 +40,12 @@ CONTRACT_TABLES = (FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, *HOURLY_TABLES)
 MAX_SILENT_INTERFACES_LISTED = 20
 RECONCILED_TABLE = "reconciled_table"
 _ENTERS_NAT_GATEWAY = "enters_nat_gateway"
+# A record's address in the results of the flow_logs suite.
+RECORD_INDEX = ("source_file", "line_number")
+# Columns the checks of the window's records read besides those their suites and rules name: shares and
+# reconciliations count per hour and flow log, NAT gateway traffic is matched by interface and address,
+# and flow_log_rows derives duration_seconds.
+_RECORD_KEYS = ("event_time", "flow_log_id", "log_status", "interface_id", "dstaddr", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ class Check:
     # Columns that name an offending row in the results (and so in alerts).
     index_columns: tuple[str, ...]
     # A frame of computed counts is small whatever the data. A frame of records grows with
-    # them: it is validated in Spark once it holds more than MAX_ROWS_IN_MEMORY rows.
+    # them: it is validated in Spark once it holds more than MAX_ROWS_IN_MEMORY rows, each
+    # expectation reading it again, so it must be made of cached rows.
     grows_with_records: bool = False
 
 
@@ -126,6 +134,23 @@ def schema_comparison(table: str, found: T.StructType | None) -> pd.DataFrame:
         columns=["column", "documented", "found"],
         dtype=object,
     )
+
+
+def suite_columns(suite: str) -> set[str]:
+    """The columns a suite's expectations name, those of their row conditions included."""
+    named = set()
+    for expectation in suite_file(suite)["expectations"]:
+        named |= {value for key, value in expectation["kwargs"].items() if key in ("column", "column_A", "column_B")}
+        named |= set(_condition_columns(expectation["kwargs"].get("row_condition")))
+    return named
+
+
+def _condition_columns(condition) -> list[str]:
+    """The columns a row condition reads ({"column": {"name": ...}}, nested in "and"/"or" conditions)."""
+    if not isinstance(condition, dict):
+        return []
+    own = [condition["column"]["name"]] if isinstance(condition.get("column"), dict) else []
+    return own + [name for inner in condition.get("conditions", []) for name in _condition_columns(inner)]
 
 
 def in_memory(frame: DataFrame) -> pd.DataFrame:
@@ -334,6 +359,20 @@ def reconciliation(reconciliations: pd.DataFrame, rule: Reconciliation) -> pd.Da
     return reconciliations.loc[reconciliations[RECONCILED_TABLE] == rule.table, columns].reset_index(drop=True)
 
 
+def record_columns_read(rules: list[Reconciliation]) -> list[str]:
+    """The flow_logs columns that the checks of the window's records read, in the table's order.
+
+    A word of a rule's SQL that names a column counts as read: one too many costs a little cache,
+    one too few fails every run at once."""
+    expressions = " ".join(
+        text
+        for rule in rules
+        for text in (rule.flow_logs_rows, *(total["flow_logs"] for total in rule.totals.values()))
+    )
+    named = {*suite_columns(FLOW_LOGS), *RECORD_INDEX, *_RECORD_KEYS, *re.findall(r"[A-Za-z_]\w*", expressions)}
+    return [name for name in table_schema(FLOW_LOGS).column_names if name in named]
+
+
 def _records_of_objects(flow_logs: DataFrame, window: Window) -> DataFrame:
     """The rows of the window's objects. A record lands in the date of its own start, which is near
     its object's name time: a day either side bounds the partitions read."""
@@ -352,10 +391,18 @@ def window_checks(
     thresholds: Thresholds,
 ) -> Iterator[list[Check]]:
     """build_checks, with the window's records read once and cached for every check that uses them,
-    and every table's reconciliation computed at once and collected (a few rows per hour)."""
-    records = tables[FLOW_LOGS].rows.where(slice_predicate(window, "event_time")).persist(StorageLevel.MEMORY_AND_DISK)
+    and every table's reconciliation computed at once and collected (a few rows per hour).
+
+    Only the columns the checks read are cached, and on disk: a backfilled day of millions of
+    records held in memory leaves the checks' own aggregations too little of a 2 GiB driver."""
+    rules = [Reconciliation.of_suite(reconciliation_suite(table)) for table in HOURLY_TABLES]
+    records = (
+        tables[FLOW_LOGS]
+        .rows.where(slice_predicate(window, "event_time"))
+        .select(*record_columns_read(rules))
+        .persist(StorageLevel.DISK_ONLY)
+    )
     try:
-        rules = [Reconciliation.of_suite(reconciliation_suite(table)) for table in HOURLY_TABLES]
         every_table = hourly_reconciliations(
             {table: tables[table].rows.where(slice_predicate(window, "hour")) for table in HOURLY_TABLES},
             records,
@@ -388,7 +435,7 @@ def build_checks(
         for table in CONTRACT_TABLES
     ]
     checks += [
-        Check("flow_logs", FLOW_LOGS, flow_log_rows(records), ("source_file", "line_number"), grows_with_records=True),
+        Check("flow_logs", FLOW_LOGS, flow_log_rows(records), RECORD_INDEX, grows_with_records=True),
         Check(
             "objects",
             "source_objects with the rows written from each",

@@ -19,11 +19,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
 from flowlake.dq import suite_file
-from flowlake.dq.checks import Check, in_memory
+from flowlake.dq.checks import Check, in_memory, suite_columns
 from flowlake.window import timestamps_as_text
 
 
@@ -107,12 +106,23 @@ def open_context(data_docs_dir: Path):
     return context
 
 
-def _batch_definition(context, asset_name: str, in_memory: bool):
+def _data_source(context, in_memory: bool):
     name = DATA_SOURCES[in_memory]
     try:
         source = context.data_sources.get(name)
     except KeyError:
-        source = context.data_sources.add_pandas(name) if in_memory else context.data_sources.add_spark(name)
+        source = None
+    if in_memory:
+        return source or context.data_sources.add_pandas(name)
+    # Great Expectations keeps a Spark frame it judges, deserialized, by default: a second copy of
+    # the records beside the cache they are read from (a project made before flowlake said so is updated).
+    if source is None or source.persist:
+        source = context.data_sources.add_or_update_spark(name, persist=False)
+    return source
+
+
+def _batch_definition(context, asset_name: str, in_memory: bool):
+    source = _data_source(context, in_memory)
     if asset_name in {asset.name for asset in source.assets}:
         asset = source.get_asset(asset_name)
     else:
@@ -124,17 +134,13 @@ def _batch_definition(context, asset_name: str, in_memory: bool):
 
 @dataclass(frozen=True)
 class Batch:
-    """A check's frame as Great Expectations judges it: collected into memory, or persisted in Spark."""
+    """A check's frame as Great Expectations judges it: collected into memory, or in Spark."""
 
     data: DataFrame | pd.DataFrame
 
     @property
     def in_memory(self) -> bool:
         return isinstance(self.data, pd.DataFrame)
-
-    def release(self) -> None:
-        if not self.in_memory:
-            self.data.unpersist()
 
 
 def prepare(check: Check) -> Batch:
@@ -144,40 +150,34 @@ def prepare(check: Check) -> Batch:
     frame = timestamps_as_text(check.frame.select(*columns_checked(check)))
     if not check.grows_with_records:
         return Batch(in_memory(frame))
-    # In Spark, each expectation is at least one job over the frame: computed once, kept for them all.
-    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    # Kept in Spark, each expectation is a job over the records the frame selects, which
+    # window_checks has cached: a second copy of millions of them would not fit a 2 GiB driver.
     if frame.count() > MAX_ROWS_IN_MEMORY:
         return Batch(frame)
-    try:
-        return Batch(in_memory(frame))
-    finally:
-        frame.unpersist()
+    return Batch(in_memory(frame))
 
 
 def judge(
     context, check: Check, batch: Batch, parameters: dict, run_identifier: RunIdentifier
 ) -> tuple[list[Outcome], ValidationResultIdentifier]:
     """The outcome of each expectation on the prepared batch, and where Great Expectations stored the results."""
-    try:
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(
-                name=f"{check.suite} on {check.batch}",
-                data=_batch_definition(context, check.batch, batch.in_memory),
-                suite=context.suites.add_or_update(load_suite(check.suite)),
-            )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(
+            name=f"{check.suite} on {check.batch}",
+            data=_batch_definition(context, check.batch, batch.in_memory),
+            suite=context.suites.add_or_update(load_suite(check.suite)),
         )
-        results = definition.run(
-            batch_parameters={"dataframe": batch.data},
-            expectation_parameters=parameters,
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": EXAMPLES,
-                "unexpected_index_column_names": list(check.index_columns),
-            },
-            run_id=run_identifier,
-        )
-    finally:
-        batch.release()
+    )
+    results = definition.run(
+        batch_parameters={"dataframe": batch.data},
+        expectation_parameters=parameters,
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": EXAMPLES,
+            "unexpected_index_column_names": list(check.index_columns),
+        },
+        run_id=run_identifier,
+    )
     stored_as = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=check.suite),
         run_id=run_identifier,
@@ -208,19 +208,8 @@ def run_checks(
 
 def columns_checked(check: Check) -> list[str]:
     """The frame's columns that the suite's expectations or the offending rows' index name, in frame order."""
-    named = set(check.index_columns)
-    for expectation in suite_file(check.suite)["expectations"]:
-        named |= {value for key, value in expectation["kwargs"].items() if key in ("column", "column_A", "column_B")}
-        named |= set(_condition_columns(expectation["kwargs"].get("row_condition")))
+    named = set(check.index_columns) | suite_columns(check.suite)
     return [column for column in check.frame.columns if column in named]
-
-
-def _condition_columns(condition) -> list[str]:
-    """The columns a row condition reads ({"column": {"name": ...}}, nested in "and"/"or" conditions)."""
-    if not isinstance(condition, dict):
-        return []
-    own = [condition["column"]["name"]] if isinstance(condition.get("column"), dict) else []
-    return own + [name for inner in condition.get("conditions", []) for name in _condition_columns(inner)]
 
 
 def _outcome(check: Check, result) -> Outcome:
