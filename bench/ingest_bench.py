@@ -243,20 +243,15 @@ def bench_shape(shape: str, records: int, work: Path, processes: int) -> dict:
     )
     hours = [datetime.fromisoformat(h) for h in steps["flowlake_ingest"]["summary"]["hours_touched"]]
     touched = ["--start", hours[0].isoformat(), "--end", (hours[-1] + timedelta(hours=1)).isoformat()]
-    print(f"bench [{shape}]: flowlake aggregate", flush=True)
-    steps["flowlake_aggregate"] = run_process(
-        [str(BIN / "flowlake"), "aggregate", "--lake", str(flowlake_lake), *touched,
-         "--nat-inventory", generated["nat_inventory"]],
-        env,
-        logs / "flowlake_aggregate.log",
-    )  # fmt: skip
-    print(f"bench [{shape}]: flowlake validate", flush=True)
-    steps["flowlake_validate"] = run_process(
-        [str(BIN / "flowlake"), "validate", "--lake", str(flowlake_lake), *touched,
-         "--nat-inventory", generated["nat_inventory"]],
-        env,
-        logs / "flowlake_validate.log",
-    )  # fmt: skip
+    # Validation takes the same options as the aggregate of the same hours.
+    for step in ("aggregate", "validate"):
+        print(f"bench [{shape}]: flowlake {step}", flush=True)
+        steps[f"flowlake_{step}"] = run_process(
+            [str(BIN / "flowlake"), step, "--lake", str(flowlake_lake), *touched,
+             "--nat-inventory", generated["nat_inventory"]],
+            env,
+            logs / f"flowlake_{step}.log",
+        )  # fmt: skip
     print(f"bench [{shape}]: plain Spark job", flush=True)
     plain = [sys.executable, "-m", "bench.plain_job"]
     steps["plain_ingest"] = run_process(
