@@ -113,7 +113,7 @@ def _data_source(context, in_memory: bool):
     except KeyError:
         source = None
     if in_memory:
-        return source or context.data_sources.add_pandas(name)
+        return source if source is not None else context.data_sources.add_pandas(name)
     # Great Expectations keeps a Spark frame it judges, deserialized, by default: a second copy of
     # the records beside the cache they are read from (a project made before flowlake said so is updated).
     if source is None or source.persist:
