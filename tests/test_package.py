@@ -208,17 +208,31 @@ def test_a_kept_aggregation_of_a_few_rows_is_read_in_one_task_whatever_the_shuff
             kept.unpersist()
 
 
-@pytest.mark.parametrize(("configured", "shuffle", "snapshot"), [(None, "32", "8"), ("2", "2", "2"), ("64", "64", "8")])
-def test_delta_rebuilds_a_table_s_state_in_8_tasks_at_most_whatever_the_shuffle_partitions(
-    monkeypatch, configured, shuffle, snapshot
+@pytest.mark.parametrize(
+    ("configured", "master", "parallelism", "shuffle", "snapshot"),
+    [
+        (None, "spark://127.0.0.1:7077", 2, "32", "8"),
+        ("2", "spark://127.0.0.1:7077", 16, "2", "2"),
+        ("64", "yarn", 64, "64", "8"),
+        (None, "local[*]", 2, "32", "2"),
+        (None, "local[16]", 16, "32", "8"),
+        ("1", "local[4]", 4, "1", "1"),
+    ],
+)
+def test_delta_rebuilds_a_table_s_state_in_8_tasks_at_most_and_no_more_than_local_cores(
+    monkeypatch, configured, master, parallelism, shuffle, snapshot
 ):
     if configured is None:
         monkeypatch.delenv("FLOWLAKE_SHUFFLE_PARTITIONS", raising=False)
     else:
         monkeypatch.setenv("FLOWLAKE_SHUFFLE_PARTITIONS", configured)
-    conf = spark_session.runtime_conf()
-    assert conf["spark.sql.shuffle.partitions"] == shuffle
-    assert conf["spark.databricks.delta.snapshotPartitions"] == snapshot
+    assert spark_session.runtime_conf()["spark.sql.shuffle.partitions"] == shuffle
+    assert spark_session.snapshot_partitions(master, parallelism) == snapshot
+
+
+def test_a_session_tells_delta_its_snapshot_partitions(spark):
+    # The run's session: local, two cores by spark.default.parallelism, FLOWLAKE_SHUFFLE_PARTITIONS=2.
+    assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "2"
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
