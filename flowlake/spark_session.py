@@ -56,8 +56,8 @@ SNAPSHOT_PARTITIONS = "spark.databricks.delta.snapshotPartitions"
 def snapshot_partitions(master: str, default_parallelism: int) -> str:
     """Delta rebuilds a table's state from its log in this many tasks (50 by default): flowlake's logs are
     small, and 50 tasks per table read cost seconds each. In local mode, no more tasks than the cores run
-    at once: on 2 cores, the 11 tables a validation reads took 11-12 s to rebuild in 8 tasks each, 6-7 s
-    in 2."""
+    at once: on 2 cores, the 11 tables a validation reads took 11-12 s to rebuild in 8 tasks each, about
+    7 s in 2."""
     partitions = min(int(shuffle_partitions()), 8)
     if is_local(master):
         partitions = min(partitions, default_parallelism)
@@ -383,7 +383,7 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     spark.conf.set(SNAPSHOT_PARTITIONS, snapshot_partitions(context.master, context.defaultParallelism))
     configure_s3a(spark, s3a_settings())
     register_sql_functions(spark)
-    if not by_spark_submit and not is_local(spark.sparkContext.master):
+    if not by_spark_submit and not is_local(context.master):
         ship_package(spark)
     return spark
 
