@@ -235,6 +235,11 @@ def test_a_session_tells_delta_its_snapshot_partitions(spark):
     assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "2"
 
 
+def test_a_session_keeps_the_compiled_code_of_a_thousand_queries(spark):
+    # Spark's 100 made an aggregate of every hourly table compile some of its ~350 code bodies twice.
+    assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "1000"
+
+
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
     """spark-submit --packages puts each jar on the driver's sys.path (PYTHONPATH); the job takes them off."""
     jars = [
