@@ -187,7 +187,8 @@ def query_speed(source: Path, lake: Path) -> dict:
         f"compression = 'gzip', auto_detect = false, "
         f"columns = {{{', '.join(f'{chr(39)}{n}{chr(39)}: {chr(39)}{t}{chr(39)}' for n, t in COLUMNS.items())}}})"
     )
-    lake_files = f"read_parquet({delta_files(lake / 'flow_logs')!r})"
+    # A file holds the columns its records' formats have: files of other formats may hold others.
+    lake_files = f"read_parquet({delta_files(lake / 'flow_logs')!r}, union_by_name = true)"
     import duckdb
 
     ((interface, hour),) = duckdb.sql(

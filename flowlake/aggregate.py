@@ -25,10 +25,9 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake import nat_inventory as inventory
-from flowlake import privacy
+from flowlake import parse, privacy
 from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
-from flowlake.contracts import field_catalogue
 from flowlake.ingest import FLOW_LOGS, SOURCE_OBJECTS
 from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
@@ -38,8 +37,6 @@ from flowlake.window import Window, add_window_arguments, job_arguments, require
 
 log = logging.getLogger("flowlake.aggregate")
 
-# Columns every record has whatever its format: the object's name gives them when the format does not.
-_FROM_OBJECT_NAME = ("account_id", "region")
 # Objects this far around a window are taken to carry its records (see columns_without_values).
 _OBJECTS_AROUND_WINDOW = timedelta(hours=1)
 # At most this much of flow_logs' files per part of the cached records: a table's aggregation takes each
@@ -80,10 +77,8 @@ def columns_without_values(spark: SparkSession, lake: str, window: Window) -> tu
     ]
     if not formats:
         return ()
-    column_of = {name: field.column for field in field_catalogue() for name in (field.name, field.column)}
-    named = {column_of.get(name) for log_format in formats for name in log_format.split()}
-    format_columns = set(column_of.values()) - set(_FROM_OBJECT_NAME)
-    return tuple(c for c in RECORD_COLUMNS if c in format_columns and c not in named)
+    omitted = parse.omitted_columns([log_format.split() for log_format in formats])
+    return tuple(c for c in RECORD_COLUMNS if c in omitted)
 
 
 class CachedRecords(NamedTuple):

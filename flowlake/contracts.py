@@ -57,9 +57,13 @@ class TableSchema:
         return T.StructType([T.StructField(c["name"], parse_type(c["type"]), nullable=True) for c in self.columns])
 
 
-def conform(df: DataFrame, table: str) -> DataFrame:
-    """The table's columns, in its documented order and types: the schema contract of a transform."""
-    return df.select([F.col(c.name).cast(c.dataType) for c in table_schema(table).struct().fields])
+def conform(df: DataFrame, table: str, present: list[str] | None = None) -> DataFrame:
+    """The table's columns, in its documented order and types: the schema contract of a transform.
+
+    present: of those, only these (a Delta table reads the others as NULL).
+    """
+    fields = table_schema(table).struct().fields
+    return df.select([F.col(c.name).cast(c.dataType) for c in fields if present is None or c.name in present])
 
 
 @cache

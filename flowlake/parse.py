@@ -76,10 +76,55 @@ _CONTRACT_ARROW_TYPES = {
 
 
 @functools.cache
-def parsed_schema() -> pa.Schema:
-    """Every row an object yields: the flow_logs columns, then what outcome rows add (row_kind says which)."""
-    flow_logs = [pa.field(c["name"], _CONTRACT_ARROW_TYPES[c["type"]]) for c in table_schema("flow_logs").columns]
+def parsed_schema(omitted: frozenset[str] = frozenset()) -> pa.Schema:
+    """Every row an object yields: the flow_logs columns but those omitted (see omitted_columns), then what
+    outcome rows add (row_kind says which)."""
+    flow_logs = [
+        pa.field(c["name"], _CONTRACT_ARROW_TYPES[c["type"]])
+        for c in table_schema("flow_logs").columns
+        if c["name"] not in omitted
+    ]
     return pa.schema([*flow_logs, *_OUTCOME_FIELDS])
+
+
+def header_fields(start: bytes) -> list[str] | None:
+    """The header fields of a gzip text object, from its first bytes, as its parse will find them; None when
+    they show no flow-log header (not gzip, not a header, or not the whole line)."""
+    try:
+        text = zlib.decompressobj(wbits=31).decompress(start, MAX_LINE_CHARS * 4)
+    except zlib.error:
+        return None
+    ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+    if not ends:
+        return None
+    try:
+        return _header(pa.array([text[: min(ends)].decode("utf-8", errors="replace")]))
+    except ObjectError:
+        return None
+
+
+# Format fields every record has whatever its format: the object's name gives them when the format does not.
+_FROM_OBJECT_NAME = frozenset({"account_id", "region"})
+
+
+def omitted_columns(headers: list[list[str] | None]) -> frozenset[str]:
+    """The flow_logs columns that records of objects with these headers leave NULL: the format fields no
+    header names, and extra_fields when every field is known. A header of None (not known before the
+    parse: a Parquet object, say) omits nothing."""
+    if any(fields is None for fields in headers):
+        return frozenset()
+    catalogue = _catalogue_by_name()
+    named = {field for fields in headers for field in fields}
+    filled = {catalogue[name].column for name in named if name in catalogue} | _FROM_OBJECT_NAME
+    omitted = {f.column for f in field_catalogue()} - filled
+    if all(name in catalogue for name in named):
+        omitted.add("extra_fields")
+    return frozenset(omitted)
+
+
+class ColumnsNotPlannedError(RuntimeError):
+    """Records have values in a column the parse's schema left out: their object's header is not the one
+    read for its flow log (ingest then parses again with every column)."""
 
 
 @functools.cache
@@ -482,10 +527,21 @@ def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) 
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def _parsed_objects(batches, *, records: bool, quarantine: bool):
+def _without(parsed: pa.RecordBatch, omitted: frozenset[str]) -> pa.RecordBatch:
+    """The rows in parsed_schema(omitted): the omitted columns must be NULL in every row."""
+    for column in sorted(omitted):
+        values = parsed.column(column)
+        if values.null_count != len(values):
+            objects = sorted(set(parsed.column("source_file").filter(pc.is_valid(values)).to_pylist()))
+            raise ColumnsNotPlannedError(f"{column} has values in {', '.join(objects)}, which was read without it")
+    return parsed.select(parsed_schema(omitted).names) if omitted else parsed
+
+
+def _parsed_objects(batches, *, records: bool, quarantine: bool, omitted: frozenset[str]):
     """The rows of the objects of each binaryFile batch (path, length, content), in batches of up to
-    MAX_ROWS_PER_BATCH rows: Spark takes a few large batches faster than many small ones, and reads
-    each into off-heap memory whole (a batch of a few big objects' records ran it out)."""
+    MAX_ROWS_PER_BATCH rows of parsed_schema(omitted): Spark takes a few large batches faster than many
+    small ones, and reads each into off-heap memory whole (a batch of a few big objects' records ran it
+    out)."""
     # The worker's Arrow buffers come from the C library's allocator rather than Arrow's default
     # (mimalloc), which gives freed memory back to the kernel and faults it in again for the next batch:
     # half the 5M-record day parsed in one process took 6.0-13.1 s with mimalloc, 1.8-6.8 s of it in the
@@ -500,16 +556,16 @@ def _parsed_objects(batches, *, records: bool, quarantine: bool):
         )
         rows = parse_objects(list(objects), records=records, quarantine=quarantine)
         if rows:
-            parsed = pa.concat_batches(rows)
+            parsed = _without(pa.concat_batches(rows), omitted)
             for offset in range(0, parsed.num_rows, MAX_ROWS_PER_BATCH):
                 yield parsed.slice(offset, MAX_ROWS_PER_BATCH)
 
 
-def records_and_objects(batches):
-    """mapInArrow body of ingest's first pass: every record and every object row (parsed_schema)."""
-    yield from _parsed_objects(batches, records=True, quarantine=False)
+def records_and_objects(batches, omitted: frozenset[str] = frozenset()):
+    """mapInArrow body of ingest's first pass: every record and every object row (parsed_schema(omitted))."""
+    yield from _parsed_objects(batches, records=True, quarantine=False, omitted=omitted)
 
 
-def quarantine_and_objects(batches):
+def quarantine_and_objects(batches, omitted: frozenset[str] = frozenset()):
     """mapInArrow body of the pass over objects with bad lines: their quarantined lines and object rows."""
-    yield from _parsed_objects(batches, records=False, quarantine=True)
+    yield from _parsed_objects(batches, records=False, quarantine=True, omitted=omitted)

@@ -627,3 +627,60 @@ def test_flow_logs_files_of_a_long_window_each_hold_a_span_of_hours(spark, tmp_p
     ]
     assert set().union(*hours_of_files) == {10, 11, 12}
     assert all(len(hours) == 1 for hours in hours_of_files), hours_of_files
+
+
+def data_file_columns(lake, table: str) -> set[str]:
+    """The columns of the table's Parquet files (every file of a table written once)."""
+    from pathlib import Path
+
+    return {name for path in (Path(lake) / table).rglob("*.parquet") for name in pq.read_schema(path).names}
+
+
+VPC_FORMAT = "interface-id srcaddr dstaddr dstport start end vpc-id"
+VPC_LINES = ["eni-0aaa 10.0.0.1 10.0.0.2 443 1761991500 1761991560 vpc-0abc"]
+
+
+def test_files_hold_the_columns_their_flow_logs_formats_have_and_the_table_reads_the_others_as_null(spark, tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2026, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="aaaa0001")
+    ingest(spark, source, lake, utc(2026, 11, 1, 10), utc(2026, 11, 1, 11))
+    default_columns = {*DEFAULT_FORMAT.replace("-", "_").split(), "region"}
+    given = {"source_file", "flow_log_id", "object_time", "line_number", "event_time", "event_date"}
+    assert data_file_columns(lake, "flow_logs") == default_columns | given
+
+    # Another flow log, whose format has the VPC: the files of its window have that column too.
+    write_object(source, utc(2026, 11, 1, 11, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="aaaa0002")
+    write_object(
+        source, utc(2026, 11, 1, 11, 5), VPC_LINES, header=VPC_FORMAT, flow_log_id="fl-5678ef00", object_hash="cc0003"
+    )
+    ingest(spark, source, lake, utc(2026, 11, 1, 11), utc(2026, 11, 1, 12))
+    assert data_file_columns(lake, "flow_logs") == default_columns | given | {"vpc_id"}
+    assert rows(
+        read(spark, lake, "flow_logs"), "object_time", "interface_id", "srcport", "vpc_id", "tcp_flags"
+    ) == ordered(
+        [
+            (utc(2026, 11, 1, 10, 5), "eni-1235b8ca123456789", 20641, None, None),
+            (utc(2026, 11, 1, 10, 5), "eni-1235b8ca123456789", 49761, None, None),
+            (utc(2026, 11, 1, 11, 5), "eni-0aaa", None, "vpc-0abc", None),
+            (utc(2026, 11, 1, 11, 5), "eni-1235b8ca123456789", 20641, None, None),
+            (utc(2026, 11, 1, 11, 5), "eni-1235b8ca123456789", 49761, None, None),
+        ]
+    )
+
+
+def test_an_object_of_another_format_than_its_flow_logs_first_keeps_every_value(spark, tmp_path):
+    # AWS writes a flow log's objects in the one format it was made with; a hand-made source may not.
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2026, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="aaaa0001")
+    write_object(source, utc(2026, 11, 1, 10, 10), VPC_LINES, header=VPC_FORMAT, object_hash="aaaa0002")
+
+    summary = ingest(spark, source, lake, utc(2026, 11, 1, 10), utc(2026, 11, 1, 11))
+
+    assert summary["records_written"] == 3
+    assert rows(read(spark, lake, "flow_logs"), "object_time", "interface_id", "srcport", "vpc_id") == ordered(
+        [
+            (utc(2026, 11, 1, 10, 5), "eni-1235b8ca123456789", 20641, None),
+            (utc(2026, 11, 1, 10, 5), "eni-1235b8ca123456789", 49761, None),
+            (utc(2026, 11, 1, 10, 10), "eni-0aaa", None, "vpc-0abc"),
+        ]
+    )

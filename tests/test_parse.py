@@ -8,6 +8,7 @@ import io
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from flowlake import parse
 from flowlake.parse import ROW_OBJECT, ROW_QUARANTINE, ROW_RECORD, STATUS_CORRUPT, STATUS_PARTIAL, parse_object
@@ -157,3 +158,41 @@ def test_spark_gets_the_rows_of_a_batch_of_objects_in_batches_of_bounded_size(mo
     assert [b.num_rows for b in batches] == [2, 2, 2]
     kinds = pa.Table.from_batches(batches).column("row_kind").to_pylist()
     assert sorted(kinds) == [ROW_OBJECT] * 2 + [ROW_RECORD] * 4
+
+
+def test_a_header_is_read_from_the_first_bytes_of_its_object_as_the_parse_reads_it():
+    whole = text_object(LINES)
+    assert parse.header_fields(whole[:200]) == HEADER.split()
+    assert parse.header_fields(gzip.compress(b"version srcaddr\r\n2 10.0.0.1\r\n")) == ["version", "srcaddr"]
+    # Not the whole line yet, not gzip, not a header: nothing to plan by.
+    assert parse.header_fields(gzip.compress(("version " * 50 + "\n").encode())[:20]) is None
+    assert parse.header_fields(b"version srcaddr\n") is None
+    assert parse.header_fields(gzip.compress(b"2 10.0.0.1 10.0.0.2\n")) is None
+
+
+def test_the_columns_omitted_are_those_no_header_fills():
+    catalogue = {f.column for f in parse.field_catalogue()}
+    default = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    omitted = parse.omitted_columns([default.split(), ["interface-id", "vpc-id"]])
+    filled = {*default.replace("-", "_").split(), "vpc_id"}
+    # The object's name gives account and region, whatever the format.
+    assert omitted == (catalogue - filled - {"region"}) | {"extra_fields"}
+    # An unknown field needs extra_fields; None plans every column.
+    assert {"account_id", "region", "extra_fields"}.isdisjoint(parse.omitted_columns([HEADER.split()]))
+    assert parse.omitted_columns([["srcaddr"], None]) == frozenset()
+
+
+def test_records_are_parsed_without_the_omitted_columns_and_refused_when_an_omitted_one_has_values():
+    batch = pa.RecordBatch.from_pylist(
+        [{"path": TEXT_URI, "content": text_object(LINES), "length": None}],
+        pa.schema([("path", pa.string()), ("content", pa.binary()), ("length", pa.int64())]),
+    )
+    everything = pa.Table.from_batches(parse.records_and_objects([batch]))
+    omitted = parse.omitted_columns([HEADER.split()])
+    narrow = pa.Table.from_batches(parse.records_and_objects([batch], omitted=omitted))
+    assert narrow.schema == parse.parsed_schema(omitted)
+    assert "vpc_id" in omitted and "vpc_id" not in narrow.column_names
+    assert narrow == everything.select(narrow.column_names)
+    with pytest.raises(parse.ColumnsNotPlannedError) as refused:
+        list(parse.records_and_objects([batch], omitted=omitted | {"srcport"}))
+    assert str(refused.value) == f"srcport has values in {TEXT_URI}, which was read without it"
