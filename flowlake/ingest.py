@@ -273,10 +273,11 @@ def write_records(
             # Epoch seconds, not timestamps: Python would read those in its own local zone.
             metrics={"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
         )
-    except Exception as error:  # Spark surfaces the Python worker's error as text
-        if not omitted or parse.ColumnsNotPlannedError.__name__ not in str(error):
+    except Exception as error:  # Spark surfaces the Python worker's error as text, in its stack trace
+        refusal = [line for line in str(error).splitlines() if parse.ColumnsNotPlannedError.__name__ in line]
+        if not omitted or not refusal:
             raise
-        log.warning("an object's format is not its flow log's first: parsed again with every column (%s)", error)
+        log.warning("an object's format is not its flow log's first, parsed again with every column: %s", refusal[-1])
         return write_records(spark, to_read, frozenset(), lake, predicate)
     summaries = [row.asDict() for row in objects.get["objects"]]
     log.info(
