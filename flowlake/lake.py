@@ -12,7 +12,6 @@ from typing import TypeVar
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
 
 from flowlake.contracts import table_schema
 from flowlake.writers import table_writer
@@ -103,22 +102,16 @@ def write_table_slice(
     """replace_where for a table of schemas/: its partitioning and Delta properties come from its contract.
 
     df may lack columns of the contract (Delta reads them as NULL): the table is then made with every column
-    first, since a first write makes the table of the columns it has.
+    first, by an empty write of the slice (which two runs into a new lake can both make), since a first write
+    makes the table of the columns it has.
     """
     schema = table_schema(table)
     path = table_path(lake, table)
     spark = df.sparkSession
     if set(schema.column_names) - set(df.columns) and not table_exists(spark, path):
-        create_table(spark, path, table, predicate)
+        empty = spark.createDataFrame([], schema.struct())
+        replace_where(empty, path, predicate, schema.partition_by, None, schema.properties)
     return replace_where(df, path, predicate, schema.partition_by, metrics, schema.properties)
-
-
-def create_table(spark: SparkSession, path: str, table: str, predicate: str) -> None:
-    """The table of the contract's columns (all nullable, as a first write makes them), partitioning and Delta
-    properties, with no rows: an empty write of the slice, which two runs into a new lake can both make."""
-    schema = table_schema(table)
-    columns = StructType([StructField(f.name, f.dataType, True) for f in schema.struct().fields])
-    replace_where(spark.createDataFrame([], columns), path, predicate, schema.partition_by, None, schema.properties)
 
 
 def write_concurrently(writes: dict[str, Callable[[], T]]) -> dict[str, T]:
