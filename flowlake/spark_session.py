@@ -311,31 +311,48 @@ def launch_conf(master: str) -> dict[str, str]:
     return conf
 
 
-# The JVM options that choose a garbage collector: a JVM given two of them refuses to start.
+# JVM options that choose a garbage collector (a JVM given two of them refuses to start), and that set
+# when the JIT compiles a method.
 _COLLECTOR_OPTION = re.compile(r"-XX:\+Use\w+GC\b")
-# A local JVM on at most this many cores collects garbage with the serial collector.
-SERIAL_COLLECTOR_MAX_CORES = 2
+_COMPILATION_OPTION = re.compile(r"-XX:(\w*Threshold\w*|TieredStopAtLevel)=")
+# A local JVM on at most this many cores gets local_java_conf's options.
+LOCAL_OPTIONS_MAX_CORES = 2
 
 
-def collector_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, str]:
-    """The garbage collector of a JVM that runs a session's tasks itself on few cores, where neither the
-    environment nor conf chooses one. On 2 cores the JVM picks G1, whose concurrent threads take the cores
-    the tasks run on: the serial collector, alternating on the benchmark's 5M-record day, cut the aggregate
-    from 62.7-67.9 s to 56.1-57.8 s (115-124 CPU-seconds to 98-100) and the ingest from 47.6-48.3 s to
-    44.9-46.1 s. Executors of their own are left the JVM's choice, as are more cores, where the serial
-    collector's pauses keep every task thread waiting while one core collects."""
-    if not tasks_run_in_the_driver(master) or cores > SERIAL_COLLECTOR_MAX_CORES:
+def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, str]:
+    """JVM options for a driver that runs its session's tasks itself on few cores, each unless the
+    environment or conf already sets its kind; measured alternating on the benchmark's 5M-record day:
+    - the serial collector: on 2 cores the JVM picks G1, whose concurrent threads take the cores the tasks
+      run on. The aggregate took 56.1-57.8 s instead of 62.7-67.9 s (98-100 CPU-seconds, not 115-124),
+      the ingest 44.9-46.1 s instead of 47.6-48.3 s;
+    - methods compiled after 5 times as many calls as the JVM's default: a job's JVM lives a minute or
+      two, and compiling Spark's generated classes early cost more than running them compiled saved. On
+      top of the serial collector: the aggregate 57.2-60.9 s against 60.7-62.6 s (96-103 CPU-seconds
+      against 106-110), the ingest 46.1-46.3 s against 47.5-48.6 s (JIT threads 14 CPU-seconds, not 23).
+    Executors of their own are left the JVM's choices, as are more cores (unmeasured; there the serial
+    collector's pauses would keep every task thread waiting while one core collects)."""
+    if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
     key = "spark.driver.defaultJavaOptions"
-    chosen = (
-        os.environ.get("JAVA_TOOL_OPTIONS", ""),
-        os.environ.get("JDK_JAVA_OPTIONS", ""),
-        conf.get(key, ""),
-        conf.get("spark.driver.extraJavaOptions", ""),
+    chosen = " ".join(
+        (
+            os.environ.get("JAVA_TOOL_OPTIONS", ""),
+            os.environ.get("JDK_JAVA_OPTIONS", ""),
+            conf.get(key, ""),
+            conf.get("spark.driver.extraJavaOptions", ""),
+        )
     )
-    if any(_COLLECTOR_OPTION.search(options) for options in chosen):
+    options = [
+        option
+        for option, kind in (
+            ("-XX:+UseSerialGC", _COLLECTOR_OPTION),
+            ("-XX:CompileThresholdScaling=5", _COMPILATION_OPTION),
+        )
+        if not kind.search(chosen)
+    ]
+    if not options:
         return {}
-    return {key: " ".join(option for option in ("-XX:+UseSerialGC", conf.get(key)) if option)}
+    return {key: " ".join([*options, *([conf[key]] if conf.get(key) else [])])}
 
 
 def launched_by_spark_submit() -> bool:
@@ -407,7 +424,7 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf.update(extra_conf or {})
     if not by_spark_submit:
-        conf.update(collector_conf(master, os.cpu_count() or 1, conf))
+        conf.update(local_java_conf(master, os.cpu_count() or 1, conf))
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -240,65 +240,69 @@ def test_a_session_keeps_the_compiled_code_of_a_thousand_queries(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "1000"
 
 
+SERIAL, LATER = "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=5"
+
+
 @pytest.mark.parametrize(
-    ("master", "cores", "environment", "conf", "expected"),
+    ("master", "cores", "environment", "conf", "options"),
     [
-        ("local[*]", 2, {}, {}, {"spark.driver.defaultJavaOptions": "-XX:+UseSerialGC"}),
-        ("local[2]", 1, {}, {}, {"spark.driver.defaultJavaOptions": "-XX:+UseSerialGC"}),
-        # A site's own default options are kept after the collector's.
-        (
-            "local",
-            2,
-            {},
-            {"spark.driver.defaultJavaOptions": "-Dsite=x"},
-            {"spark.driver.defaultJavaOptions": "-XX:+UseSerialGC -Dsite=x"},
-        ),
-        ("local[*]", 4, {}, {}, {}),
-        ("local-cluster[2,1,1024]", 2, {}, {}, {}),
-        ("spark://127.0.0.1:7077", 2, {}, {}, {}),
-        # A collector chosen anywhere else is the one: two of them and the JVM refuses to start.
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, {}),
-        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseParallelGC"}, {}, {}),
-        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, {}),
-        ("local[*]", 2, {}, {"spark.driver.defaultJavaOptions": "-XX:+UseShenandoahGC"}, {}),
+        ("local[*]", 2, {}, {}, f"{SERIAL} {LATER}"),
+        ("local[2]", 1, {}, {}, f"{SERIAL} {LATER}"),
+        # A site's own default options are kept after these.
+        ("local", 2, {}, {"spark.driver.defaultJavaOptions": "-Dsite=x"}, f"{SERIAL} {LATER} -Dsite=x"),
+        ("local[*]", 4, {}, {}, None),
+        ("local-cluster[2,1,1024]", 2, {}, {}, None),
+        ("spark://127.0.0.1:7077", 2, {}, {}, None),
+        # A collector chosen anywhere else is the one: given two, the JVM refuses to start.
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, LATER),
+        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseParallelGC"}, {}, LATER),
+        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, LATER),
         (
             "local[*]",
             2,
-            {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops"},
             {},
-            {"spark.driver.defaultJavaOptions": "-XX:+UseSerialGC"},
+            {"spark.driver.defaultJavaOptions": "-XX:+UseShenandoahGC"},
+            f"{LATER} -XX:+UseShenandoahGC",
         ),
+        # So are compilation thresholds set anywhere else.
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}, {}, SERIAL),
+        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:Tier4InvocationThreshold=50000"}, SERIAL),
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC -XX:CompileThresholdScaling=2"}, {}, None),
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops"}, {}, f"{SERIAL} {LATER}"),
     ],
 )
-def test_a_jvm_running_its_own_tasks_on_two_cores_collects_garbage_serially(
-    monkeypatch, master, cores, environment, conf, expected
+def test_a_jvm_running_its_own_tasks_on_two_cores_collects_serially_and_compiles_later(
+    monkeypatch, master, cores, environment, conf, options
 ):
     for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    assert spark_session.collector_conf(master, cores, conf) == expected
+    expected = {"spark.driver.defaultJavaOptions": options} if options else {}
+    assert spark_session.local_java_conf(master, cores, conf) == expected
 
 
 @pytest.mark.slow
-def test_a_local_session_s_jvm_runs_the_collector_its_cores_call_for(tmp_path):
-    """The option reaches the JVM PySpark starts: its collectors are the serial one's (Copy and
-    MarkSweepCompact) on 2 cores or fewer, G1's otherwise."""
+def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path):
+    """The options reach the JVM PySpark starts: on 2 cores or fewer its collectors are the serial one's
+    (Copy and MarkSweepCompact) and it compiles later; G1 and the JVM's thresholds otherwise."""
     environment = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "SPARK_CONF_DIR")}
     script = (
         "from flowlake.spark_session import get_spark\n"
-        "spark = get_spark('collector', {'spark.ui.enabled': 'false'})\n"
-        "beans = spark._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()\n"
-        "print(sorted(bean.getName() for bean in beans))\n"
+        "spark = get_spark('local-options', {'spark.ui.enabled': 'false'})\n"
+        "management = spark._jvm.java.lang.management.ManagementFactory\n"
+        "print(sorted(bean.getName() for bean in management.getGarbageCollectorMXBeans()))\n"
+        "diagnostics = management.getPlatformMXBean(spark._jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class)\n"
+        "print(diagnostics.getVMOption('CompileThresholdScaling').getValue())\n"
         "spark.stop()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    serial = ["Copy", "MarkSweepCompact"]
-    expected = serial if (os.cpu_count() or 1) <= 2 else ["G1 Old Generation", "G1 Young Generation"]
-    assert done.stdout.strip().splitlines()[-1] == str(expected)
+    few_cores = (os.cpu_count() or 1) <= 2
+    collectors = ["Copy", "MarkSweepCompact"] if few_cores else ["G1 Old Generation", "G1 Young Generation"]
+    assert done.stdout.strip().splitlines()[-2:] == [str(collectors), "5.0" if few_cores else "1.0"]
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
