@@ -422,10 +422,10 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
         if is_local(master):
             # Python workers must run the interpreter that has flowlake installed.
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    conf.update(extra_conf or {})
+    settings = {**conf, **(extra_conf or {})}
     if not by_spark_submit:
-        conf.update(local_java_conf(master, os.cpu_count() or 1, conf))
-    for key, value in conf.items():
+        settings.update(local_java_conf(master, os.cpu_count() or 1, settings))
+    for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     resolved = spark.sparkContext.getConf().get("spark.jars")
