@@ -17,6 +17,7 @@ import logging
 import operator
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -146,6 +147,35 @@ def table_rows(
     return module.transform(flow_logs, **options, **inputs.get(table, {}), **from_tables)
 
 
+class LakeInputs(NamedTuple):
+    options: dict  # what every table's transform is given: the NAT inventory, its price, the security settings
+    inputs: dict[str, dict]  # what a table reads from the lake besides the window's records, by table
+    nat_source: str  # where the NAT inventory came from
+
+
+def read_lake_inputs(
+    spark: SparkSession,
+    lake: str,
+    window: Window,
+    tables: tuple[str, ...],
+    nat_inventory: str | None,
+    nat_price_per_gb: float,
+    security: SecurityConfig | None,
+) -> LakeInputs:
+    nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
+    options = {
+        "nat_inventory": nat_gateways,
+        "nat_price_per_gb": nat_price_per_gb,
+        "security": security or SecurityConfig.load(),
+    }
+    inputs = {
+        table: module_for(table).read_inputs(spark, lake, window, **options)
+        for table in tables
+        if hasattr(module_for(table), "read_inputs")
+    }
+    return LakeInputs(options, inputs, nat_source)
+
+
 def run_aggregate(
     spark: SparkSession,
     lake: str,
@@ -162,59 +192,57 @@ def run_aggregate(
     require_whole_hours(window)
     lake = normalize_uri(lake)
     started = time.monotonic()
-    nat_gateways, nat_source = inventory.resolve(spark, lake, nat_inventory)
-    options = {
-        "nat_inventory": nat_gateways,
-        "nat_price_per_gb": nat_price_per_gb,
-        "security": security or SecurityConfig.load(),
-    }
     # Addresses of the tables analysts read are pseudonymized when a key is configured (never logged).
     pseudonymizer = privacy.configured()
-    # What a table reads from the lake besides the window's records, read before any table is written.
-    inputs = {
-        table: module_for(table).read_inputs(spark, lake, window, **options)
-        for table in tables
-        if hasattr(module_for(table), "read_inputs")
-    }
-    cached = read_window_records(spark, lake, window)
-    flow_logs = cached.records
-    log.info(
-        "read %d records of [%s, %s) in %.1fs%s",
-        cached.count,
-        window.start,
-        window.end,
-        time.monotonic() - started,
-        f" ({len(cached.without_values)} columns without values: {', '.join(cached.without_values)})"
-        if cached.without_values
-        else "",
-    )
+    # The lake inputs are read while the records are cached: their small jobs fill the cache's gaps.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-inputs") as pool:
+        reading = pool.submit(read_lake_inputs, spark, lake, window, tables, nat_inventory, nat_price_per_gb, security)
+        cached = read_window_records(spark, lake, window)
     # The tables other tables are computed from (FROM_TABLES), each computed once and kept for all.
     users: dict[str, set[str]] = {}
     for table in tables:
         for source in getattr(module_for(table), "FROM_TABLES", ()):
             users.setdefault(source, set()).add(table)
     shared: dict[str, DataFrame] = {}
-
-    def write(table: str) -> Callable[[], int]:
-        def replace_hours() -> int:
-            table_started = time.monotonic()
-            hours = shared[table] if table in shared else table_rows(table, flow_logs, options, inputs, shared)
-            hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
-            rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
-            log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
-            return rows
-
-        return replace_hours
-
     try:
-        for table in sorted(users):
-            shared[table] = table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
-        for table, frame in shared.items():
-            # Computed before the tables that use it are planned, so that Spark plans their joins by its
-            # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
-            # traffic and ran the driver out of memory.
-            log.info("computed %d rows of %s for %s", frame.count(), table, ", ".join(sorted(users[table])))
-        rows = write_concurrently({table: write(table) for table in tables})
+        options, inputs, nat_source = reading.result()
+        flow_logs = cached.records
+        log.info(
+            "read %d records of [%s, %s) in %.1fs%s",
+            cached.count,
+            window.start,
+            window.end,
+            time.monotonic() - started,
+            f" ({len(cached.without_values)} columns without values: {', '.join(cached.without_values)})"
+            if cached.without_values
+            else "",
+        )
+
+        def compute_shared() -> None:
+            for table in sorted(users):
+                shared[table] = table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
+                # Computed before the tables that use it are planned, so that Spark plans their joins by its
+                # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
+                # traffic and ran the driver out of memory.
+                log.info("computed %d rows of %s for %s", shared[table].count(), table, ", ".join(sorted(users[table])))
+
+        def write(table: str, shared_ready: Future) -> Callable[[], int]:
+            def replace_hours() -> int:
+                table_started = time.monotonic()
+                if table in users or getattr(module_for(table), "FROM_TABLES", ()):
+                    shared_ready.result()
+                hours = shared[table] if table in shared else table_rows(table, flow_logs, options, inputs, shared)
+                hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
+                rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
+                log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
+                return rows
+
+            return replace_hours
+
+        # The tables that need no shared one are written while the shared ones are computed.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-shared") as pool:
+            shared_ready = pool.submit(compute_shared)
+            rows = write_concurrently(spark, {table: write(table, shared_ready) for table in tables})
     finally:
         for frame in (*shared.values(), cached.cache):
             frame.unpersist()

@@ -34,6 +34,8 @@ _CONFLICTS = (
     "DELTA_PROTOCOL_CHANGED",
 )
 MAX_ATTEMPTS = 8
+# The thread's jobs run in the scheduler pool of this name (a local property of the thread).
+SCHEDULER_POOL = "spark.scheduler.pool"
 
 
 def table_path(lake: str, table: str) -> str:
@@ -114,15 +116,27 @@ def write_table_slice(
     return replace_where(df, path, predicate, schema.partition_by, metrics, schema.properties)
 
 
-def write_concurrently(writes: dict[str, Callable[[], T]]) -> dict[str, T]:
+def write_concurrently(spark: SparkSession, writes: dict[str, Callable[[], T]]) -> dict[str, T]:
     """Runs independent table writes at once, one thread each, and returns each one's result by name.
 
     Spark runs the jobs of several threads side by side: one table's planning,
-    commit and small jobs overlap the others' work. The first error is raised
-    once every write has ended.
+    commit and small jobs overlap the others' work. Each write's jobs go to a
+    scheduler pool named after it, and the session shares the cores fairly among
+    pools (spark_session.runtime_conf): one table's one-task jobs (Delta's file
+    lists and commits) then run between another's tasks instead of waiting for
+    its whole stage, and its thread goes on. The first error is raised once
+    every write has ended.
     """
+
+    def in_own_pool(name: str, write: Callable[[], T]) -> Callable[[], T]:
+        def run() -> T:
+            spark.sparkContext.setLocalProperty(SCHEDULER_POOL, name)
+            return write()
+
+        return run
+
     with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="flowlake-write") as pool:
-        futures = {name: pool.submit(write) for name, write in writes.items()}
+        futures = {name: pool.submit(in_own_pool(name, write)) for name, write in writes.items()}
         wait(futures.values())
     return {name: future.result() for name, future in futures.items()}
 

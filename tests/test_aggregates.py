@@ -668,6 +668,19 @@ def test_a_window_whose_records_cannot_be_read_fails_and_leaves_nothing_cached(s
     assert not cached_frames_of(spark)
 
 
+def test_an_unusable_nat_inventory_fails_the_run_and_leaves_nothing_cached(spark, tmp_path):
+    # The inventory is read while the records are cached: its error comes after the cache is built.
+    lake = str(tmp_path / "lake")
+    write_flow_logs(spark, lake, NAT_EXAMPLE)
+    inventory = tmp_path / "nat.csv"
+    inventory.write_text(f"nat_gateway_id,interface_id\nnat-0a1,{NAT_ENI}\n")
+
+    with pytest.raises(ValueError, match="missing columns private_ip"):
+        run_aggregate(spark, lake, Window(H10, H11), nat_inventory=str(inventory), tables=SUMMED_TABLES)
+
+    assert not cached_frames_of(spark)
+
+
 def test_aggregate_cli_reads_a_json_inventory_and_the_price(spark, tmp_path):
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, NAT_EXAMPLE)

@@ -1,9 +1,11 @@
-"""What a commit to a table costs does not depend on the host's zone."""
+"""What a commit to a table costs does not depend on the host's zone; concurrent writes share the cores."""
 
 from __future__ import annotations
 
 import os
+import uuid
 
+from flowlake.lake import write_concurrently
 from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC, session_settings
 from tests.frames import spark_jobs
 
@@ -26,3 +28,21 @@ def test_a_commit_outside_utc_runs_no_reconstruction_of_the_table(spark, tmp_pat
         verified = jobs_of_an_append(spark, path)
     assert flowlake_default < verified
     assert as_configured == "false"
+
+
+def test_concurrent_writes_run_their_jobs_each_in_a_scheduler_pool_of_its_own(spark):
+    names = [f"write-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+
+    def a_job() -> str:
+        spark.range(10).count()
+        return spark.sparkContext.getLocalProperty("spark.scheduler.pool")
+
+    pools = write_concurrently(spark, {name: a_job for name in names})
+
+    assert pools == {name: name for name in names}
+    context = spark.sparkContext._jsc.sc()
+    # The pools share the cores: the scheduler made one for each write when its job came.
+    assert context.getSchedulingMode().toString() == "FAIR"
+    assert [context.getPoolForName(name).isDefined() for name in names] == [True] * 3
+    # The caller's own thread names no pool.
+    assert spark.sparkContext.getLocalProperty("spark.scheduler.pool") is None
