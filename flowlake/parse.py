@@ -163,6 +163,8 @@ class _Object:
     names: list[str] = None  # its header's fields (or Parquet columns)
     values: dict[str, pa.Array] = None  # Parquet: its columns
     lines: pa.Array = None  # text: its data lines
+    # Text: whether it holds U+FFFD, the mark of bytes that are not UTF-8 (or, rarely, the character itself).
+    marked: bool = False
 
 
 def parse_objects(
@@ -185,7 +187,10 @@ def parse_objects(
                 read.names = list(read.values)
                 rows += _rows_of_objects([read], records=records, quarantine=quarantine)
             else:
-                lines = _split_lines(_decompress(content))
+                text = _decompress(content)
+                lines = _split_lines(text)
+                # A search that costs nothing in ASCII text, which cannot hold the character.
+                read.marked = "\ufffd" in text
                 read.names, read.lines = _header(lines), lines.slice(1)
                 groups.setdefault(tuple(read.names), []).append(read)
         except Exception as error:  # noqa: BLE001 - one object's fault, whatever it is, must not stop the others
@@ -254,10 +259,10 @@ def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -
     first = [2 if read.values is None else 1 for read in group]
     line_numbers = np.concatenate([np.arange(f, f + n, dtype=np.int32) for f, n in zip(first, lengths, strict=True)])
     if group[0].values is None:
-        values, good_index, reasons, raw_lines = _split_fields(group, names)
+        values, good_index, reasons, lines = _split_fields(group, names)
     else:
         (read,) = group
-        values, raw_lines = read.values, None
+        values, lines = read.values, None
         good_index, reasons = np.arange(lengths[0]), np.full(lengths[0], None, dtype=object)
     typed = _type_columns(values, names, good_index, reasons)
     rows = []
@@ -265,7 +270,7 @@ def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -
         rows.append(_record_rows(typed, group, object_of_row[typed.good_rows], line_numbers[typed.good_rows]))
     if quarantine and len(typed.bad_rows):
         bad = typed.bad_rows
-        shown = raw_lines.take(pa.array(bad)) if raw_lines is not None else _rendered_rows(values, names, bad)
+        shown = _as_kept(lines.take(pa.array(bad))) if lines is not None else _rendered_rows(values, names, bad)
         rows.append(
             _rows(
                 len(bad),
@@ -303,13 +308,19 @@ def _row_count(values: dict[str, pa.Array]) -> int:
 
 def _split_fields(group: list[_Object], names: list[str]):
     """The text lines of the group split into fields: (values of the well-formed lines by field,
-    their positions, each line's fault or None, the lines as kept in the quarantine)."""
+    their positions, each line's fault or None, the lines)."""
     data = pa.concat_arrays([read.lines for read in group]) if len(group) > 1 else group[0].lines
     tokens = pc.split_pattern(data, " ")
     counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     width = len(names)
-    too_long = pc.greater(pc.utf8_length(data), MAX_LINE_CHARS).to_numpy(zero_copy_only=False)
-    not_utf8 = pc.match_substring(data, "\ufffd").to_numpy(zero_copy_only=False)
+    # Each line's characters are counted, and searched for U+FFFD, only where it can matter: a line has no
+    # more characters than bytes, and an object without the character has no line with it.
+    too_long = np.zeros(len(data), dtype=bool)
+    if len(data) and pc.max(pc.binary_length(data)).as_py() > MAX_LINE_CHARS:
+        too_long = pc.greater(pc.utf8_length(data), MAX_LINE_CHARS).to_numpy(zero_copy_only=False)
+    not_utf8 = np.zeros(len(data), dtype=bool)
+    if any(read.marked for read in group):
+        not_utf8 = pc.match_substring(data, "\ufffd").to_numpy(zero_copy_only=False)
     well_formed = (counts == width) & ~too_long & ~not_utf8
     reasons = np.full(len(data), None, dtype=object)
     reasons[~well_formed] = [
@@ -318,8 +329,12 @@ def _split_fields(group: list[_Object], names: list[str]):
     ]
     flat = (tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()).cast(pa.string())
     values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
-    raw_lines = pc.utf8_slice_codeunits(data, 0, MAX_LINE_CHARS).cast(pa.string())
-    return values, np.flatnonzero(well_formed), reasons, raw_lines
+    return values, np.flatnonzero(well_formed), reasons, data
+
+
+def _as_kept(lines: pa.Array) -> pa.Array:
+    """Lines as the quarantine keeps them: up to MAX_LINE_CHARS characters."""
+    return pc.utf8_slice_codeunits(lines, 0, MAX_LINE_CHARS).cast(pa.string())
 
 
 def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Array]:

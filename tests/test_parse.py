@@ -196,3 +196,47 @@ def test_records_are_parsed_without_the_omitted_columns_and_refused_when_an_omit
     with pytest.raises(parse.ColumnsNotPlannedError) as refused:
         list(parse.records_and_objects([batch], omitted=omitted | {"srcport"}))
     assert str(refused.value) == f"srcport has values in {TEXT_URI}, which was read without it"
+
+
+def test_lines_too_long_or_not_utf8_are_quarantined_by_characters_not_bytes():
+    # Seven fields each: only the length or the bytes of a line are wrong.
+    long_action = "A" * parse.MAX_LINE_CHARS
+    wide_action = "\u00e9" * 40_000  # 80,000 bytes of UTF-8, 40,000 characters: not too long
+    lines = [
+        b"eni-a 443 100 1761991200 1761991260 ACCEPT x",
+        f"eni-b 443 100 1761991200 1761991260 {long_action} x".encode(),
+        f"eni-c 443 100 1761991200 1761991260 {wide_action} x".encode(),
+        b"eni-d 443 100 1761991200 1761991260 ACC\xffEPT x",
+        "eni-e 443 100 1761991200 1761991260 ACC\ufffdEPT x".encode(),
+    ]
+    content = gzip.compress(b"\n".join([HEADER.encode(), *lines]) + b"\n")
+
+    parsed = parse_object(TEXT_URI, content)
+
+    table = of_kind(parsed, ROW_RECORD)
+    assert table.column("interface_id").to_pylist() == ["eni-a", "eni-c"]
+    assert table.column("action").to_pylist() == ["ACCEPT", wide_action]
+    quarantine = of_kind(parsed, ROW_QUARANTINE)
+    assert quarantine.column("line_number").to_pylist() == [3, 5, 6]
+    assert quarantine.column("reason").to_pylist() == [
+        f"line longer than {parse.MAX_LINE_CHARS} characters",
+        "line is not valid UTF-8",
+        "line is not valid UTF-8",
+    ]
+    kept = quarantine.column("raw_line").to_pylist()
+    assert kept[0] == f"eni-b 443 100 1761991200 1761991260 {long_action} x"[: parse.MAX_LINE_CHARS]
+    assert kept[1:] == ["eni-d 443 100 1761991200 1761991260 ACC\ufffdEPT x", lines[4].decode()]
+
+
+def test_an_object_of_plain_lines_beside_one_with_bad_bytes_keeps_its_records():
+    # Objects of one header are typed together: the bad bytes of one object quarantine its line alone.
+    clean = gzip.compress(("\n".join([HEADER, "eni-a 443 100 1761991200 1761991260 ACCEPT x"]) + "\n").encode())
+    dirty = gzip.compress(HEADER.encode() + b"\neni-b 443 100 1761991200 1761991260 \xff x\n")
+    other_uri = TEXT_URI.replace("_aa.", "_bb.")
+
+    parsed = parse.parse_objects([(TEXT_URI, clean, None), (other_uri, dirty, None)])
+
+    assert of_kind(parsed, ROW_RECORD).column("source_file").to_pylist() == [TEXT_URI]
+    quarantine = of_kind(parsed, ROW_QUARANTINE)
+    assert quarantine.column("source_file").to_pylist() == [other_uri]
+    assert quarantine.column("reason").to_pylist() == ["line is not valid UTF-8"]
