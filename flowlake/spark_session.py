@@ -316,26 +316,32 @@ def launch_conf(master: str) -> dict[str, str]:
     return conf
 
 
-# JVM options that choose a garbage collector (a JVM given two of them refuses to start), and that set
-# when the JIT compiles a method.
+# JVM options that choose a garbage collector (a JVM given two of them refuses to start), that set when the
+# JIT compiles a method, and that set the class metadata which first triggers a collection.
 _COLLECTOR_OPTION = re.compile(r"-XX:\+Use\w+GC\b")
 _COMPILATION_OPTION = re.compile(r"-XX:(\w*Threshold\w*|TieredStopAtLevel)=")
+_METASPACE_OPTION = re.compile(r"-XX:MetaspaceSize=")
 # A local JVM on at most this many cores gets local_java_conf's options.
 LOCAL_OPTIONS_MAX_CORES = 2
 
 
 def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, str]:
     """JVM options for a driver that runs its session's tasks itself on few cores, each unless the
-    environment or conf already sets its kind; measured alternating on the benchmark's 5M-record day:
-    - the serial collector: on 2 cores the JVM picks G1, whose concurrent threads take the cores the tasks
-      run on. The aggregate took 56.1-57.8 s instead of 62.7-67.9 s (98-100 CPU-seconds, not 115-124),
-      the ingest 44.9-46.1 s instead of 47.6-48.3 s;
+    environment or conf already sets its kind:
+    - the parallel collector: on 2 cores the JVM picks G1, whose concurrent threads take the cores the tasks
+      run on (the aggregate of the benchmark's 5M-record day took 56.1-57.8 s with the serial collector,
+      62.7-67.9 s with G1), and the serial collector keeps every task thread waiting while it collects on
+      one core: the parallel one collects on both;
+    - no collection for class metadata below 256 MB: at the JVM's first threshold (about 20 MB) it collected
+      the whole heap five times in the session's first seconds, while Spark loads its classes;
     - methods compiled after 5 times as many calls as the JVM's default: a job's JVM lives a minute or
       two, and compiling Spark's generated classes early cost more than running them compiled saved. On
       top of the serial collector: the aggregate 57.2-60.9 s against 60.7-62.6 s (96-103 CPU-seconds
       against 106-110), the ingest 46.1-46.3 s against 47.5-48.6 s (JIT threads 14 CPU-seconds, not 23).
-    Executors of their own are left the JVM's choices, as are more cores (unmeasured; there the serial
-    collector's pauses would keep every task thread waiting while one core collects)."""
+    The first two against the serial collector, alternating on that day: the aggregate 45.5-46.1 s against
+    47.2-51.1 s (its collections paused 4.9-8.2 s serially, 2.7-2.9 s), the ingest 42.5-42.7 s against
+    42.6-44.3 s; on random traffic, the aggregate 69.9-70.3 s against 73.0-73.3 s. Executors of their own
+    are left the JVM's choices, as are more cores (unmeasured)."""
     if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
     key = "spark.driver.defaultJavaOptions"
@@ -350,7 +356,8 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
     options = [
         option
         for option, kind in (
-            ("-XX:+UseSerialGC", _COLLECTOR_OPTION),
+            ("-XX:+UseParallelGC", _COLLECTOR_OPTION),
+            ("-XX:MetaspaceSize=256m", _METASPACE_OPTION),
             ("-XX:CompileThresholdScaling=5", _COMPILATION_OPTION),
         )
         if not kind.search(chosen)

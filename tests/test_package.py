@@ -240,38 +240,52 @@ def test_a_session_keeps_the_compiled_code_of_a_thousand_queries(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "1000"
 
 
-SERIAL, LATER = "-XX:+UseSerialGC", "-XX:CompileThresholdScaling=5"
+PARALLEL, METASPACE, LATER = "-XX:+UseParallelGC", "-XX:MetaspaceSize=256m", "-XX:CompileThresholdScaling=5"
 
 
 @pytest.mark.parametrize(
     ("master", "cores", "environment", "conf", "options"),
     [
-        ("local[*]", 2, {}, {}, f"{SERIAL} {LATER}"),
-        ("local[2]", 1, {}, {}, f"{SERIAL} {LATER}"),
+        ("local[*]", 2, {}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
+        ("local[2]", 1, {}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
         # A site's own default options are kept after these.
-        ("local", 2, {}, {"spark.driver.defaultJavaOptions": "-Dsite=x"}, f"{SERIAL} {LATER} -Dsite=x"),
+        ("local", 2, {}, {"spark.driver.defaultJavaOptions": "-Dsite=x"}, f"{PARALLEL} {METASPACE} {LATER} -Dsite=x"),
         ("local[*]", 4, {}, {}, None),
         ("local-cluster[2,1,1024]", 2, {}, {}, None),
         ("spark://127.0.0.1:7077", 2, {}, {}, None),
         # A collector chosen anywhere else is the one: given two, the JVM refuses to start.
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, LATER),
-        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseParallelGC"}, {}, LATER),
-        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, LATER),
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, f"{METASPACE} {LATER}"),
+        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseSerialGC"}, {}, f"{METASPACE} {LATER}"),
+        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, f"{METASPACE} {LATER}"),
         (
             "local[*]",
             2,
             {},
             {"spark.driver.defaultJavaOptions": "-XX:+UseShenandoahGC"},
-            f"{LATER} -XX:+UseShenandoahGC",
+            f"{METASPACE} {LATER} -XX:+UseShenandoahGC",
         ),
-        # So are compilation thresholds set anywhere else.
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}, {}, SERIAL),
-        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:Tier4InvocationThreshold=50000"}, SERIAL),
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC -XX:CompileThresholdScaling=2"}, {}, None),
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops"}, {}, f"{SERIAL} {LATER}"),
+        # So are compilation thresholds and a metadata threshold set anywhere else.
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}, {}, f"{PARALLEL} {METASPACE}"),
+        (
+            "local[*]",
+            2,
+            {},
+            {"spark.driver.extraJavaOptions": "-XX:Tier4InvocationThreshold=50000"},
+            f"{PARALLEL} {METASPACE}",
+        ),
+        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:MetaspaceSize=64m"}, {}, f"{PARALLEL} {LATER}"),
+        (
+            "local[*]",
+            2,
+            {"JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC -XX:CompileThresholdScaling=2 -XX:MetaspaceSize=64m"},
+            {},
+            None,
+        ),
+        # Options of other kinds change nothing.
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops -Xss4m"}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
     ],
 )
-def test_a_jvm_running_its_own_tasks_on_two_cores_collects_serially_and_compiles_later(
+def test_a_jvm_running_its_own_tasks_on_two_cores_collects_in_parallel_and_compiles_later(
     monkeypatch, master, cores, environment, conf, options
 ):
     for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
@@ -284,8 +298,9 @@ def test_a_jvm_running_its_own_tasks_on_two_cores_collects_serially_and_compiles
 
 @pytest.mark.slow
 def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path):
-    """The options reach the JVM PySpark starts: on 2 cores or fewer its collectors are the serial one's
-    (Copy and MarkSweepCompact) and it compiles later; G1 and the JVM's thresholds otherwise."""
+    """The options reach the JVM PySpark starts: on 2 cores or fewer its collectors are the parallel one's
+    (PS Scavenge and PS MarkSweep), its first collection for class metadata waits for 256 MB and it compiles
+    later; G1 and the JVM's own choices otherwise."""
     environment = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "SPARK_CONF_DIR")}
     script = (
         "from flowlake.spark_session import get_spark\n"
@@ -293,16 +308,20 @@ def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path
         "management = spark._jvm.java.lang.management.ManagementFactory\n"
         "print(sorted(bean.getName() for bean in management.getGarbageCollectorMXBeans()))\n"
         "diagnostics = management.getPlatformMXBean(spark._jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class)\n"
-        "print(diagnostics.getVMOption('CompileThresholdScaling').getValue())\n"
+        "for option in ('MetaspaceSize', 'CompileThresholdScaling'):\n"
+        "    print(diagnostics.getVMOption(option).getValue())\n"
         "spark.stop()\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    few_cores = (os.cpu_count() or 1) <= 2
-    collectors = ["Copy", "MarkSweepCompact"] if few_cores else ["G1 Old Generation", "G1 Young Generation"]
-    assert done.stdout.strip().splitlines()[-2:] == [str(collectors), "5.0" if few_cores else "1.0"]
+    lines = done.stdout.strip().splitlines()[-3:]
+    if (os.cpu_count() or 1) <= 2:
+        assert lines == [str(["PS MarkSweep", "PS Scavenge"]), str(256 * 1024**2), "5.0"]
+    else:
+        assert lines[0] == str(["G1 Old Generation", "G1 Young Generation"])
+        assert lines[1] != str(256 * 1024**2) and lines[2] == "1.0"
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
