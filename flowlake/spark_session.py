@@ -339,9 +339,9 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
       top of the serial collector: the aggregate 57.2-60.9 s against 60.7-62.6 s (96-103 CPU-seconds
       against 106-110), the ingest 46.1-46.3 s against 47.5-48.6 s (JIT threads 14 CPU-seconds, not 23).
     The first two against the serial collector, alternating on that day: the aggregate 45.5-46.1 s against
-    47.2-51.1 s (its collections paused 4.9-8.2 s serially, 2.7-2.9 s), the ingest 42.5-42.7 s against
-    42.6-44.3 s; on random traffic, the aggregate 69.9-70.3 s against 73.0-73.3 s. Executors of their own
-    are left the JVM's choices, as are more cores (unmeasured)."""
+    47.2-51.1 s (its collections paused 4.9-8.2 s serially, 3.7-4.2 s with the parallel collector alone), the
+    ingest 42.5-42.7 s against 42.6-44.3 s; on random traffic, the aggregate 69.9-70.3 s against 73.0-73.3 s.
+    Executors of their own are left the JVM's choices, as are more cores (unmeasured)."""
     if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
     key = "spark.driver.defaultJavaOptions"
