@@ -29,9 +29,9 @@ from py4j.protocol import Py4JError
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake import parse
+from flowlake import parse, record_files
 from flowlake.contracts import conform, table_schema
-from flowlake.lake import table_exists, table_path, write_table_slice
+from flowlake.lake import commit_table_files, create_table, table_exists, table_path, write_table_slice
 from flowlake.layout import FlowLogObject, list_window, normalize_uri
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
@@ -49,6 +49,8 @@ READ_SPAN_BYTES = 8 * 1024 * 1024
 # is some 400 bytes of text), and objects read at once: the parse writes only the columns the formats have.
 HEADER_BYTES = 16 * 1024
 HEADER_READERS = 16
+# The Delta property naming the columns Delta keeps statistics on.
+STATS_COLUMNS = "delta.dataSkippingStatsColumns"
 # Objects named in warnings; the summary counts them all.
 NAMED_IN_LOG = 5
 
@@ -212,22 +214,9 @@ def quarantine_rows(parsed: DataFrame) -> DataFrame:
     return conform(_of_kind(parsed, parse.ROW_QUARANTINE), QUARANTINE)
 
 
-# What is kept of each object row while the records are written: source_objects is built from it.
-OBJECT_SUMMARY = (
-    "source_file",
-    "file_format",
-    "log_format",
-    "size_bytes",
-    "lines_read",
-    "records_written",
-    "lines_quarantined",
-    "status",
-)
-
-
 def object_summaries() -> Column:
     """An aggregate over parsed rows: each object row's summary, to observe while the records are written."""
-    summary = F.struct(*OBJECT_SUMMARY)
+    summary = F.struct(*parse.OBJECT_SUMMARY)
     return F.collect_list(F.when(F.col("row_kind") == parse.ROW_OBJECT, summary)).alias("objects")
 
 
@@ -261,25 +250,17 @@ def write_records(
     """Replaces the flow_logs rows matching predicate with the records of the objects, parsed without the
     omitted columns; returns what the write observed (rows, hours as epoch seconds) and the summary of every
     object parsed. When an object has values in an omitted column, the write is made again with every column."""
-    objects = Observation()
     started = time.monotonic()
-    parsed = parse_objects(read_objects(spark, to_read), parse.records_and_objects, omitted)
+    table = table_path(lake, FLOW_LOGS)
+    write = _records_in_own_files if record_files.writes_files_itself(table) else _records_through_spark
     try:
-        written = write_table_slice(
-            flow_log_rows(parsed.observe(objects, object_summaries())),
-            lake,
-            FLOW_LOGS,
-            predicate,
-            # Epoch seconds, not timestamps: Python would read those in its own local zone.
-            metrics={"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
-        )
+        written, summaries = write(spark, to_read, omitted, lake, predicate)
     except Exception as error:  # Spark surfaces the Python worker's error as text, in its stack trace
         refusal = [line for line in str(error).splitlines() if parse.ColumnsNotPlannedError.__name__ in line]
         if not omitted or not refusal:
             raise
         log.warning("an object's format is not its flow log's first, parsed again with every column: %s", refusal[-1])
         return write_records(spark, to_read, frozenset(), lake, predicate)
-    summaries = [row.asDict() for row in objects.get["objects"]]
     log.info(
         "wrote %d records of %d objects to %s in %.1fs",
         written["rows"],
@@ -287,6 +268,54 @@ def write_records(
         FLOW_LOGS,
         time.monotonic() - started,
     )
+    return written, summaries
+
+
+def _records_through_spark(
+    spark: SparkSession, to_read: list[FlowLogObject], omitted: frozenset[str], lake: str, predicate: str
+) -> tuple[dict, list[dict]]:
+    """Spark's writer, where the Python workers cannot write the table's folder themselves."""
+    objects = Observation()
+    parsed = parse_objects(read_objects(spark, to_read), parse.records_and_objects, omitted)
+    written = write_table_slice(
+        flow_log_rows(parsed.observe(objects, object_summaries())),
+        lake,
+        FLOW_LOGS,
+        predicate,
+        # Epoch seconds, not timestamps: Python would read those in its own local zone.
+        metrics={"hours": F.sort_array(F.collect_set(F.unix_seconds(F.date_trunc("hour", "event_time"))))},
+    )
+    return written, [row.asDict() for row in objects.get["objects"]]
+
+
+def _records_in_own_files(
+    spark: SparkSession, to_read: list[FlowLogObject], omitted: frozenset[str], lake: str, predicate: str
+) -> tuple[dict, list[dict]]:
+    """The parse writes the files (record_files) and the driver commits them: Spark makes no row of a record."""
+    schema = table_schema(FLOW_LOGS)
+    create_table(spark, lake, FLOW_LOGS, predicate)
+    write_files = functools.partial(
+        record_files.write_record_files,
+        folder=record_files.local_folder(table_path(lake, FLOW_LOGS)),
+        stats_columns=schema.properties[STATS_COLUMNS].split(","),
+        delta_encoded=frozenset(schema.delta_encoded),
+        omitted=omitted,
+    )
+    output = (
+        read_objects(spark, to_read)
+        .select("path", "length", "content")
+        .mapInArrow(write_files, _spark_schema(record_files.OUTPUT_SCHEMA))
+        .collect()
+    )
+    files = [row.asDict() for row in output if row.row_kind == record_files.ROW_FILE]
+    commit_table_files(spark, lake, FLOW_LOGS, files, predicate)
+    summaries = [
+        {name: row[name] for name in parse.OBJECT_SUMMARY} for row in output if row.row_kind == parse.ROW_OBJECT
+    ]
+    written = {
+        "rows": sum(file["records"] for file in files),
+        "hours": sorted({hour for file in files for hour in file["hours"]}),
+    }
     return written, summaries
 
 

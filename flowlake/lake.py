@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import random
 import time
@@ -74,20 +75,27 @@ def _replace_where(
     metrics: dict[str, Column] | None,
     properties: dict[str, str] | None,
 ) -> dict:
-    for attempt in itertools.count(1):
+    def write() -> dict:
         observation = Observation()
         observed = {"rows": F.count(F.lit(1)), **(metrics or {})}
+        (
+            df.observe(observation, *[column.alias(name) for name, column in observed.items()])
+            .write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", predicate)
+            .options(**(properties or {}))
+            .partitionBy(*partition_by)
+            .save(path)
+        )
+        return observation.get
+
+    return _retried_on_conflict(path, write)
+
+
+def _retried_on_conflict(path: str, write: Callable[[], T]) -> T:
+    for attempt in itertools.count(1):
         try:
-            (
-                df.observe(observation, *[column.alias(name) for name, column in observed.items()])
-                .write.format("delta")
-                .mode("overwrite")
-                .option("replaceWhere", predicate)
-                .options(**(properties or {}))
-                .partitionBy(*partition_by)
-                .save(path)
-            )
-            return observation.get
+            return write()
         except Exception as error:  # py4j surfaces Delta's Java exceptions as plain Exceptions
             if attempt == MAX_ATTEMPTS or not is_conflict(error):
                 raise
@@ -96,6 +104,81 @@ def _replace_where(
                 "concurrent write to %s (attempt %d), retrying in %.1fs: %s", path, attempt, delay, type(error).__name__
             )
             time.sleep(delay)
+
+
+def create_table(spark: SparkSession, lake: str, table: str, predicate: str) -> None:
+    """Makes a table of schemas/ with every column of its contract, if it is not there yet, by an empty write of
+    the slice (which two runs into a new lake can both make)."""
+    schema = table_schema(table)
+    path = table_path(lake, table)
+    if not table_exists(spark, path):
+        empty = spark.createDataFrame([], schema.struct())
+        replace_where(empty, path, predicate, schema.partition_by, None, schema.properties)
+
+
+def commit_table_files(spark: SparkSession, lake: str, table: str, files: list[dict], predicate: str) -> None:
+    """Replaces the rows matching predicate with the rows of Parquet files already written in the table's folder
+    (record_files: each a dict of file_path relative to the folder, its partition value, file_bytes, modified_ms
+    and Delta's stats), in one Delta commit, as replace_where does: the files that may hold matching rows are
+    removed, the rows of theirs that do not match written again, the new files added. Retried on conflicts,
+    files kept; the table must exist (create_table)."""
+    path = table_path(lake, table)
+    with table_writer(spark, path):
+        _retried_on_conflict(
+            path, lambda: _commit_files(spark, path, table_schema(table).partition_by, files, predicate)
+        )
+
+
+def _commit_files(
+    spark: SparkSession, path: str, partition_by: tuple[str, ...], files: list[dict], predicate: str
+) -> None:
+    jvm = spark.sparkContext._jvm
+    delta = jvm.org.apache.spark.sql.delta
+    scala = jvm.scala.jdk.javaapi.CollectionConverters
+
+    def scala_seq(values) -> object:
+        java_list = jvm.java.util.ArrayList()
+        for value in values:
+            java_list.add(value)
+        return scala.asScala(java_list).toSeq()
+
+    delta_log = delta.DeltaLog.forTable(spark._jsparkSession, path)
+    transaction = delta_log.startTransaction()
+    # The predicate resolved against the table's columns, as Delta skips files by it (and records it as read,
+    # so that a concurrent commit of files it matches is a conflict).
+    condition = spark.read.format("delta").load(path).where(predicate)._jdf.queryExecution().analyzed().condition()
+    # (The overload with keepNumRecords: the one-argument one of a Seq takes AddFiles, and erasure hides which.)
+    candidates = transaction.filterFiles(scala_seq([condition]), False)
+    actions = jvm.java.util.ArrayList()
+    if not candidates.isEmpty():
+        candidate_rows = DataFrame(
+            delta_log.createDataFrame(transaction.snapshot(), candidates, False, jvm.scala.Option.empty()), spark
+        )
+        # Rows the predicate does not make TRUE stay, as with replaceWhere.
+        kept = candidate_rows.where(~F.coalesce(F.expr(predicate), F.lit(False)))
+        actions.addAll(scala.asJava(transaction.writeFiles(kept._jdf)))
+        for candidate in scala.asJava(candidates):
+            actions.add(candidate.remove())
+    for file in files:
+        add = {
+            "path": file["file_path"],
+            "partitionValues": {column: file[column] for column in partition_by},
+            "size": file["file_bytes"],
+            "modificationTime": file["modified_ms"],
+            "dataChange": True,
+            "stats": file["stats"],
+        }
+        actions.add(delta.actions.Action.fromJson(json.dumps({"add": add})))
+    if actions.isEmpty():
+        return
+    none = jvm.scala.Option.empty()
+    operation = delta.DeltaOperations.Write(
+        jvm.org.apache.spark.sql.SaveMode.Overwrite,
+        jvm.scala.Option.apply(scala_seq(partition_by)),
+        jvm.scala.Option.apply(predicate),
+        *[none] * 6,
+    )
+    transaction.commit(scala.asScala(actions).toSeq(), operation)
 
 
 def write_table_slice(
@@ -108,12 +191,9 @@ def write_table_slice(
     makes the table of the columns it has.
     """
     schema = table_schema(table)
-    path = table_path(lake, table)
-    spark = df.sparkSession
-    if set(schema.column_names) - set(df.columns) and not table_exists(spark, path):
-        empty = spark.createDataFrame([], schema.struct())
-        replace_where(empty, path, predicate, schema.partition_by, None, schema.properties)
-    return replace_where(df, path, predicate, schema.partition_by, metrics, schema.properties)
+    if set(schema.column_names) - set(df.columns):
+        create_table(df.sparkSession, lake, table, predicate)
+    return replace_where(df, table_path(lake, table), predicate, schema.partition_by, metrics, schema.properties)
 
 
 def write_concurrently(spark: SparkSession, writes: dict[str, Callable[[], T]]) -> dict[str, T]:

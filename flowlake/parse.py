@@ -65,6 +65,18 @@ _OUTCOME_FIELDS = (
     pa.field("lines_quarantined", pa.int64()),
     pa.field("status", pa.string()),
 )
+OUTCOME_COLUMNS = frozenset(field.name for field in _OUTCOME_FIELDS)
+# What an object row says of its object: source_objects is built from it.
+OBJECT_SUMMARY = (
+    "source_file",
+    "file_format",
+    "log_format",
+    "size_bytes",
+    "lines_read",
+    "records_written",
+    "lines_quarantined",
+    "status",
+)
 _CONTRACT_ARROW_TYPES = {
     "string": pa.string(),
     "int": pa.int32(),

@@ -1,0 +1,198 @@
+"""flow_logs' Parquet files written by the parse itself, in Spark's Python workers.
+
+Spark's writer turns every parsed Arrow batch into JVM rows, encodes them into
+Parquet and gathers Delta's statistics row by row: on the benchmark's day of 5M
+records that was three quarters of the ingest JVM's CPU, and the ingest took 62-63 s
+against 37-38 s with the workers writing the files (pyarrow) and the driver only
+committing them (lake.commit_files). A task writes one file per event_date it has
+records of, in the order the parse hands them (each object's records together, in
+time order: see the flow_logs contract), and yields one row per file (where, how
+many records, Delta's statistics, the hours its records fall in) and one per object
+(its summary, as parse.ROW_OBJECT rows carry it). Nothing is visible before the
+commit: files of a failed task or run are never read, and vacuum removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from flowlake import parse
+
+# Where the workers can write a table's files themselves: a folder every worker sees at the same path
+# (one machine, or a shared mount). Other lakes are written by Spark's writer (ingest.write_records).
+WRITABLE_SCHEMES = ("file",)
+PARTITION_COLUMN = "event_date"
+# Rows of a Parquet row group: a day's file of the benchmark holds one, as Spark's 128 MB groups did.
+ROW_GROUP_ROWS = 1 << 20
+# parquet-java's default zstd level, which Spark's files have: 69.6 MB for the day against Spark's 68.2 MB.
+ZSTD_LEVEL = 3
+# Delta keeps string statistics up to this many characters; a longer value's column gets none in that file
+# (Delta then reads the file for any filter on it) rather than a bound of another making.
+STATS_STRING_CHARS = 32
+# What the parse of a task yields: ROW_OBJECT rows (parse.OBJECT_SUMMARY) and ROW_FILE rows (the rest).
+ROW_FILE = "file"
+OUTPUT_SCHEMA = pa.schema(
+    [
+        pa.field("row_kind", pa.string()),
+        *[parse.parsed_schema().field(name) for name in parse.OBJECT_SUMMARY],
+        pa.field("file_path", pa.string()),  # relative to the table's folder, as Delta's log names it
+        pa.field(PARTITION_COLUMN, pa.string()),
+        pa.field("file_bytes", pa.int64()),
+        pa.field("modified_ms", pa.int64()),
+        pa.field("records", pa.int64()),
+        pa.field("stats", pa.string()),  # Delta's statistics of the file, as JSON
+        pa.field("hours", pa.list_(pa.int64())),  # epoch seconds of the hours its records fall in
+    ]
+)
+
+
+def writes_files_itself(table_uri: str) -> bool:
+    return urlparse(table_uri).scheme in WRITABLE_SCHEMES
+
+
+def local_folder(table_uri: str) -> str:
+    return unquote(urlparse(table_uri).path)
+
+
+def _stats_value(value):
+    """A bound as Delta's JSON statistics write it; timestamps to the millisecond, rounded outward by the caller."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value
+
+
+class _Bounds:
+    """Running min, max and NULL count of a column over the batches of one file."""
+
+    def __init__(self):
+        self.low = self.high = None
+        self.nulls = 0
+
+    def add(self, values: pa.Array) -> None:
+        self.nulls += values.null_count
+        if values.null_count == len(values):
+            return
+        both = pc.min_max(values)
+        low, high = both["min"].as_py(), both["max"].as_py()
+        self.low = low if self.low is None else min(self.low, low)
+        self.high = high if self.high is None else max(self.high, high)
+
+    def bounds(self):
+        """(min, max) for Delta, or None when the file's values give none it could compare exactly."""
+        if self.low is None:
+            return None
+        if isinstance(self.low, str) and max(len(self.low), len(self.high)) > STATS_STRING_CHARS:
+            return None
+        if isinstance(self.low, datetime):
+            # Delta's statistics keep milliseconds: the low bound rounded down, the high one up.
+            low = self.low.replace(microsecond=self.low.microsecond // 1000 * 1000)
+            high = self.high + timedelta(microseconds=-self.high.microsecond % 1000)
+            return _stats_value(low), _stats_value(high)
+        return self.low, self.high
+
+
+class _DateFile:
+    """The open file of one event_date: batches buffered into row groups, statistics gathered as they come."""
+
+    def __init__(self, folder: str, date: str, schema: pa.Schema, stats_columns: list[str], delta_encoded: set[str]):
+        self.relative = f"{PARTITION_COLUMN}={date}/part-{uuid.uuid4()}.c000.zstd.parquet"
+        self.path = os.path.join(folder, self.relative)
+        self.date = date
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        names = schema.names
+        self.writer = pq.ParquetWriter(
+            self.path,
+            schema,
+            compression="zstd",
+            compression_level=ZSTD_LEVEL,
+            data_page_version="2.0",
+            use_dictionary=[name for name in names if name not in delta_encoded],
+            column_encoding={name: "DELTA_BINARY_PACKED" for name in names if name in delta_encoded},
+        )
+        self.stats_columns = stats_columns
+        self.bounds = {column: _Bounds() for column in stats_columns if column in names}
+        self.buffered: list[pa.RecordBatch] = []
+        self.buffered_rows = 0
+        self.records = 0
+        self.hours: set[int] = set()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        for column, bounds in self.bounds.items():
+            bounds.add(batch.column(column))
+        hours = pc.unique(pc.floor_temporal(batch.column("event_time"), unit="hour").cast(pa.int64()))
+        self.hours.update(micros // 1_000_000 for micros in hours.to_pylist())
+        self.records += batch.num_rows
+        self.buffered.append(batch)
+        self.buffered_rows += batch.num_rows
+        if self.buffered_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.buffered:
+            self.writer.write_table(pa.Table.from_batches(self.buffered), row_group_size=ROW_GROUP_ROWS)
+        self.buffered, self.buffered_rows = [], 0
+
+    def close(self) -> dict:
+        self._flush()
+        self.writer.close()
+        written = os.stat(self.path)
+        minimums, maximums, nulls = {}, {}, {}
+        for column in self.stats_columns:
+            bounds = self.bounds.get(column)
+            nulls[column] = bounds.nulls if bounds else self.records  # a column the file lacks is NULL
+            both = bounds.bounds() if bounds else None
+            if both:
+                minimums[column], maximums[column] = both
+        stats = {"numRecords": self.records, "minValues": minimums, "maxValues": maximums, "nullCount": nulls}
+        return {
+            "row_kind": ROW_FILE,
+            "file_path": self.relative,
+            PARTITION_COLUMN: self.date,
+            "file_bytes": written.st_size,
+            "modified_ms": written.st_mtime_ns // 1_000_000,
+            "records": self.records,
+            "stats": json.dumps(stats, separators=(",", ":")),
+            "hours": sorted(self.hours),
+        }
+
+
+def write_record_files(
+    batches,
+    *,
+    folder: str,
+    stats_columns: list[str],
+    delta_encoded: frozenset[str],
+    omitted: frozenset[str] = frozenset(),
+):
+    """mapInArrow body: binaryFile batches (path, length, content) -> OUTPUT_SCHEMA rows, the records written
+    to Parquet files under folder (the table's), partitioned by event_date."""
+    # The partition column stays in the files too, as Spark's writer leaves it: readers of the bare files have it.
+    record_columns = [name for name in parse.parsed_schema(omitted).names if name not in parse.OUTCOME_COLUMNS]
+    files: dict[str, _DateFile] = {}
+    summaries = []
+    for parsed in parse.records_and_objects(batches, omitted):
+        kinds = parsed.column("row_kind")
+        summaries.append(parsed.filter(pc.equal(kinds, parse.ROW_OBJECT)).select(list(parse.OBJECT_SUMMARY)))
+        records = parsed.filter(pc.equal(kinds, parse.ROW_RECORD))
+        if not records.num_rows:
+            continue
+        dates = records.column(PARTITION_COLUMN)
+        for date in pc.unique(dates).to_pylist():
+            of_date = records.filter(pc.equal(dates, pa.scalar(date, dates.type))).select(record_columns)
+            key = date.isoformat()
+            if key not in files:
+                files[key] = _DateFile(folder, key, of_date.schema, stats_columns, set(delta_encoded))
+            files[key].write(of_date)
+    rows = [file.close() for file in files.values()]
+    objects = pa.Table.from_batches(summaries).to_pylist() if summaries else []
+    output = [{"row_kind": parse.ROW_OBJECT, **summary} for summary in objects] + rows
+    if output:
+        yield pa.RecordBatch.from_pylist(output, schema=OUTPUT_SCHEMA)

@@ -1,0 +1,111 @@
+"""The parse's own flow_logs files (no Spark): one file per event_date a task has records of, with the
+statistics Delta's log needs, and every object's summary."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flowlake import parse, record_files
+
+URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T2355Z_aa.log.gz"
+HEADER = "interface-id srcaddr start end action log-status"
+# Two records before midnight (out of time order), one after it, and a NODATA record without addresses.
+LINES = [
+    "eni-b 10.0.0.2 1793577590 1793577600 REJECT OK",
+    "eni-a 10.0.0.1 1793577550 1793577560 ACCEPT OK",
+    "eni-a 10.0.0.9 1793577610 1793577620 ACCEPT OK",
+    "eni-c - 1793577595 1793577599 - NODATA",
+]
+STATS_COLUMNS = ["event_time", "start", "interface_id", "srcaddr", "vpc_id", "action"]
+INPUT_SCHEMA = pa.schema([("path", pa.string()), ("length", pa.int64()), ("content", pa.binary())])
+
+
+def written(tmp_path, lines: list[str]) -> list[dict]:
+    content = gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode())
+    batch = pa.RecordBatch.from_pylist([{"path": URI, "length": len(content), "content": content}], INPUT_SCHEMA)
+    omitted = parse.omitted_columns([HEADER.split()])
+    output = record_files.write_record_files(
+        [batch],
+        folder=str(tmp_path),
+        stats_columns=STATS_COLUMNS,
+        delta_encoded=frozenset({"start", "end", "event_time", "line_number"}),
+        omitted=omitted,
+    )
+    return pa.Table.from_batches(list(output), record_files.OUTPUT_SCHEMA).to_pylist()
+
+
+def test_each_event_date_gets_a_file_with_its_records_in_time_order_and_delta_statistics(tmp_path):
+    rows = written(tmp_path, LINES)
+    (summary,) = [row for row in rows if row["row_kind"] == parse.ROW_OBJECT]
+    assert (summary["source_file"], summary["lines_read"], summary["records_written"], summary["status"]) == (
+        URI,
+        4,
+        4,
+        parse.STATUS_OK,
+    )
+    files = {row["event_date"]: row for row in rows if row["row_kind"] == record_files.ROW_FILE}
+    assert sorted(files) == ["2026-11-01", "2026-11-02"]
+    before, after = files["2026-11-01"], files["2026-11-02"]
+    assert before["file_path"].startswith("event_date=2026-11-01/part-") and before["file_path"].endswith(".parquet")
+
+    records = pq.read_table(tmp_path / before["file_path"]).to_pylist()
+    assert [(r["interface_id"], r["srcaddr"], r["start"], r["line_number"]) for r in records] == [
+        ("eni-a", "10.0.0.1", 1793577550, 3),
+        ("eni-b", "10.0.0.2", 1793577590, 2),
+        ("eni-c", None, 1793577595, 5),
+    ]
+    assert {r["event_date"] for r in records} == {datetime(2026, 11, 1).date()}
+    assert before["records"] == 3 and before["file_bytes"] == (tmp_path / before["file_path"]).stat().st_size
+    assert before["hours"] == [1793574000]  # 2026-11-01T23:00Z
+    assert json.loads(before["stats"]) == {
+        "numRecords": 3,
+        "minValues": {
+            "event_time": "2026-11-01T23:59:10.000Z",
+            "start": 1793577550,
+            "interface_id": "eni-a",
+            "srcaddr": "10.0.0.1",
+            "action": "ACCEPT",
+        },
+        "maxValues": {
+            "event_time": "2026-11-01T23:59:55.000Z",
+            "start": 1793577595,
+            "interface_id": "eni-c",
+            "srcaddr": "10.0.0.2",
+            "action": "REJECT",
+        },
+        # vpc_id is in no file of this format: every record's is NULL.
+        "nullCount": {"event_time": 0, "start": 0, "interface_id": 0, "srcaddr": 1, "vpc_id": 3, "action": 1},
+    }
+    assert after["records"] == 1 and after["hours"] == [1793577600]
+    assert [r["line_number"] for r in pq.read_table(tmp_path / after["file_path"]).to_pylist()] == [4]
+
+
+def test_statistics_bound_every_value_or_are_left_out():
+    strings = record_files._Bounds()
+    strings.add(pa.array(["10.0.0.1", None]))
+    strings.add(pa.array(["2001:db8:1234:a100:8d6e:3477:df66:f105"]))
+    # Delta keeps 32 characters of a string; a longer value gets no bounds rather than a cut one.
+    assert strings.bounds() is None and strings.nulls == 1
+    times = record_files._Bounds()
+    times.add(pa.array([datetime(2026, 11, 1, 10, 0, 0, 1500, tzinfo=UTC)], pa.timestamp("us", tz="UTC")))
+    times.add(pa.array([datetime(2026, 11, 1, 10, 0, 59, 999001, tzinfo=UTC)], pa.timestamp("us", tz="UTC")))
+    # Milliseconds, rounded outward: the low bound down, the high one up (into the next minute).
+    assert times.bounds() == ("2026-11-01T10:00:00.001Z", "2026-11-01T10:01:00.000Z")
+    numbers = record_files._Bounds()
+    numbers.add(pa.array([None, None], pa.int64()))
+    assert numbers.bounds() is None and numbers.nulls == 2
+    numbers.add(pa.array([7, -3], pa.int64()))
+    assert numbers.bounds() == (-3, 7)
+
+
+def test_a_task_without_records_writes_no_file(tmp_path):
+    rows = written(tmp_path, ["eni-a not-a-line"])
+    assert [(row["row_kind"], row["records_written"], row["lines_quarantined"]) for row in rows] == [
+        (parse.ROW_OBJECT, 0, 1)
+    ]
+    assert not list(tmp_path.rglob("*.parquet"))
