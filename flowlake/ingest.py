@@ -274,7 +274,7 @@ def write_records(
 def _records_through_spark(
     spark: SparkSession, to_read: list[FlowLogObject], omitted: frozenset[str], lake: str, predicate: str
 ) -> tuple[dict, list[dict]]:
-    """Spark's writer, where the Python workers cannot write the table's folder themselves."""
+    """Spark's writer, where the Python workers cannot write the table's files themselves."""
     objects = Observation()
     parsed = parse_objects(read_objects(spark, to_read), parse.records_and_objects, omitted)
     written = write_table_slice(
@@ -296,7 +296,9 @@ def _records_in_own_files(
     create_table(spark, lake, FLOW_LOGS, predicate)
     write_files = functools.partial(
         record_files.write_record_files,
-        folder=record_files.local_folder(table_path(lake, FLOW_LOGS)),
+        storage=record_files.table_storage(
+            table_path(lake, FLOW_LOGS), spark.sparkContext._jsc.hadoopConfiguration().get
+        ),
         stats_columns=schema.properties[STATS_COLUMNS].split(","),
         delta_encoded=frozenset(schema.delta_encoded),
         omitted=omitted,

@@ -17,18 +17,22 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from flowlake import parse
 
-# Where the workers can write a table's files themselves: a folder every worker sees at the same path
-# (one machine, or a shared mount). Other lakes are written by Spark's writer (ingest.write_records).
-WRITABLE_SCHEMES = ("file",)
+# Where the workers can write a table's files themselves: a folder every worker sees at the same path (one
+# machine, or a shared mount), or S3 through pyarrow's client, set up as s3a is (table_storage). Other lakes
+# are written by Spark's writer (ingest.write_records).
+WRITABLE_SCHEMES = ("file", "s3a")
 PARTITION_COLUMN = "event_date"
 # Rows of a Parquet row group: a day's file of the benchmark holds one, as Spark's 128 MB groups did.
 ROW_GROUP_ROWS = 1 << 20
@@ -58,8 +62,59 @@ def writes_files_itself(table_uri: str) -> bool:
     return urlparse(table_uri).scheme in WRITABLE_SCHEMES
 
 
-def local_folder(table_uri: str) -> str:
-    return unquote(urlparse(table_uri).path)
+@dataclass(frozen=True)
+class TableStorage:
+    """Where a table's files go, as the workers reach it: its folder (a local path, or bucket/key on S3) and,
+    on S3, the client's settings (s3_options)."""
+
+    folder: str
+    s3: dict | None = field(default=None, repr=False)  # it can hold keys: never in a log or an error
+
+    def filesystem(self) -> pafs.FileSystem:
+        if self.s3 is None:
+            return pafs.LocalFileSystem()
+        options = dict(self.s3)
+        attempts = options.pop("attempts")
+        return pafs.S3FileSystem(
+            **options,
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=attempts),
+            connect_timeout=S3_CONNECT_SECONDS,
+            request_timeout=S3_REQUEST_SECONDS,
+        )
+
+
+# A connection or answer that stalls this long is abandoned and the request retried, as s3a does.
+S3_CONNECT_SECONDS = 30
+S3_REQUEST_SECONDS = 120
+
+
+def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> TableStorage:
+    """The table's storage for the workers. setting: a Hadoop configuration value by name (the driver's), from
+    which an S3 table gets s3a's endpoint, region, addressing, keys and attempts, its bucket's own first."""
+    parts = urlparse(table_uri)
+    if parts.scheme == "file":
+        return TableStorage(unquote(parts.path))
+    bucket = parts.netloc
+
+    def s3a(name: str) -> str | None:
+        return setting(f"fs.s3a.bucket.{bucket}.{name}") or setting(f"fs.s3a.{name}")
+
+    options: dict = {"attempts": int(s3a("attempts.maximum") or 5)}
+    endpoint = s3a("endpoint")
+    if endpoint:
+        secure = (s3a("connection.ssl.enabled") or "true").lower() != "false"
+        scheme, _, host = endpoint.rpartition("://")
+        options |= {"endpoint_override": host, "scheme": scheme or ("https" if secure else "http")}
+        options["force_virtual_addressing"] = (s3a("path.style.access") or "false").lower() != "true"
+    region = s3a("endpoint.region") or os.environ.get("AWS_REGION")
+    if region:
+        options["region"] = region
+    # Fixed keys when s3a has them; otherwise the AWS SDK's own chain (environment, profile, instance role).
+    if s3a("access.key") and s3a("secret.key"):
+        options |= {"access_key": s3a("access.key"), "secret_key": s3a("secret.key")}
+        if s3a("session.token"):
+            options["session_token"] = s3a("session.token")
+    return TableStorage(f"{bucket}/{parts.path.strip('/')}", options)
 
 
 def _stats_value(value):
@@ -102,15 +157,26 @@ class _Bounds:
 class _DateFile:
     """The open file of one event_date: batches buffered into row groups, statistics gathered as they come."""
 
-    def __init__(self, folder: str, date: str, schema: pa.Schema, stats_columns: list[str], delta_encoded: set[str]):
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        folder: str,
+        date: str,
+        schema: pa.Schema,
+        stats_columns: list[str],
+        delta_encoded: set[str],
+    ):
         self.relative = f"{PARTITION_COLUMN}={date}/part-{uuid.uuid4()}.c000.zstd.parquet"
-        self.path = os.path.join(folder, self.relative)
+        self.filesystem = filesystem
+        self.path = f"{folder}/{self.relative}"
         self.date = date
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        if isinstance(filesystem, pafs.LocalFileSystem):  # S3 has no folders to make
+            filesystem.create_dir(self.path.rsplit("/", 1)[0], recursive=True)
         names = schema.names
         self.writer = pq.ParquetWriter(
             self.path,
             schema,
+            filesystem=filesystem,
             compression="zstd",
             compression_level=ZSTD_LEVEL,
             data_page_version="2.0",
@@ -143,7 +209,7 @@ class _DateFile:
     def close(self) -> dict:
         self._flush()
         self.writer.close()
-        written = os.stat(self.path)
+        written = self.filesystem.get_file_info(self.path)
         minimums, maximums, nulls = {}, {}, {}
         for column in self.stats_columns:
             bounds = self.bounds.get(column)
@@ -156,8 +222,8 @@ class _DateFile:
             "row_kind": ROW_FILE,
             "file_path": self.relative,
             PARTITION_COLUMN: self.date,
-            "file_bytes": written.st_size,
-            "modified_ms": written.st_mtime_ns // 1_000_000,
+            "file_bytes": written.size,
+            "modified_ms": written.mtime_ns // 1_000_000,
             "records": self.records,
             "stats": json.dumps(stats, separators=(",", ":")),
             "hours": sorted(self.hours),
@@ -167,13 +233,14 @@ class _DateFile:
 def write_record_files(
     batches,
     *,
-    folder: str,
+    storage: TableStorage,
     stats_columns: list[str],
     delta_encoded: frozenset[str],
     omitted: frozenset[str] = frozenset(),
 ):
     """mapInArrow body: binaryFile batches (path, length, content) -> OUTPUT_SCHEMA rows, the records written
-    to Parquet files under folder (the table's), partitioned by event_date."""
+    to Parquet files in the table's storage, partitioned by event_date."""
+    filesystem = storage.filesystem()
     # The partition column stays in the files too, as Spark's writer leaves it: readers of the bare files have it.
     record_columns = [name for name in parse.parsed_schema(omitted).names if name not in parse.OUTCOME_COLUMNS]
     files: dict[str, _DateFile] = {}
@@ -189,7 +256,9 @@ def write_record_files(
             of_date = records.filter(pc.equal(dates, pa.scalar(date, dates.type))).select(record_columns)
             key = date.isoformat()
             if key not in files:
-                files[key] = _DateFile(folder, key, of_date.schema, stats_columns, set(delta_encoded))
+                files[key] = _DateFile(
+                    filesystem, storage.folder, key, of_date.schema, stats_columns, set(delta_encoded)
+                )
             files[key].write(of_date)
     rows = [file.close() for file in files.values()]
     objects = pa.Table.from_batches(summaries).to_pylist() if summaries else []

@@ -31,7 +31,7 @@ def written(tmp_path, lines: list[str]) -> list[dict]:
     omitted = parse.omitted_columns([HEADER.split()])
     output = record_files.write_record_files(
         [batch],
-        folder=str(tmp_path),
+        storage=record_files.TableStorage(str(tmp_path)),
         stats_columns=STATS_COLUMNS,
         delta_encoded=frozenset({"start", "end", "event_time", "line_number"}),
         omitted=omitted,
@@ -109,3 +109,33 @@ def test_a_task_without_records_writes_no_file(tmp_path):
         (parse.ROW_OBJECT, 0, 1)
     ]
     assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_an_s3_table_is_reached_as_s3a_is_set_up_its_buckets_own_settings_first():
+    hadoop = {
+        "fs.s3a.endpoint": "http://127.0.0.1:9000",
+        "fs.s3a.bucket.lake.endpoint": "https://127.0.0.1:9443",
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.endpoint.region": "eu-west-1",
+        "fs.s3a.access.key": "key",
+        "fs.s3a.secret.key": "secret",
+        "fs.s3a.attempts.maximum": "7",
+    }
+    storage = record_files.table_storage("s3a://lake/prod/flow_logs", hadoop.get)
+    assert storage.folder == "lake/prod/flow_logs"
+    assert storage.s3 == {
+        "attempts": 7,
+        "endpoint_override": "127.0.0.1:9443",
+        "scheme": "https",
+        "force_virtual_addressing": False,
+        "region": "eu-west-1",
+        "access_key": "key",
+        "secret_key": "secret",
+    }
+    assert "secret" not in repr(storage)
+    # Without an endpoint or keys: AWS itself, and the SDK's own credential chain.
+    plain = record_files.table_storage("s3a://other/flow_logs", {"fs.s3a.endpoint.region": "us-east-2"}.get)
+    assert plain.s3 == {"attempts": 5, "region": "us-east-2"}
+    assert record_files.table_storage("file:///tmp/my%20lake/flow_logs", hadoop.get) == record_files.TableStorage(
+        "/tmp/my lake/flow_logs"
+    )
