@@ -2,9 +2,9 @@
 
 Spark's writer turns every parsed Arrow batch into JVM rows, encodes them into
 Parquet and gathers Delta's statistics row by row: on the benchmark's day of 5M
-records that was three quarters of the ingest JVM's CPU, and the ingest took 62-63 s
-against 37-38 s with the workers writing the files (pyarrow) and the driver only
-committing them (lake.commit_files). A task writes one file per event_date it has
+records that was three quarters of the ingest JVM's CPU, and the ingest took 81 s
+against 52-55 s (the plain Spark job's 49 s) with the workers writing the files
+(pyarrow) and the driver only committing them (lake.commit_table_files). A task writes one file per event_date it has
 records of, in the order the parse hands them (each object's records together, in
 time order: see the flow_logs contract), and yields one row per file (where, how
 many records, Delta's statistics, the hours its records fall in) and one per object
