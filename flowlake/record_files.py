@@ -4,11 +4,12 @@ Spark's writer turns every parsed Arrow batch into JVM rows, encodes them into
 Parquet and gathers Delta's statistics row by row: on the benchmark's day of 5M
 records that was three quarters of the ingest JVM's CPU, and the ingest took 81 s
 against 52-55 s (the plain Spark job's 49 s) with the workers writing the files
-(pyarrow) and the driver only committing them (lake.commit_table_files). A task writes one file per event_date it has
-records of, in the order the parse hands them (each object's records together, in
-time order: see the flow_logs contract), and yields one row per file (where, how
-many records, Delta's statistics, the hours its records fall in) and one per object
-(its summary, as parse.ROW_OBJECT rows carry it). Nothing is visible before the
+(pyarrow) and the driver only committing them (lake.commit_table_files). A task
+writes one file per event_date it has records of, in the order the parse hands
+them (each object's records together, in time order: see the flow_logs contract),
+and yields one row per file (where, how many records, Delta's statistics, the
+hours its records fall in) and one per object (its summary, as parse.ROW_OBJECT
+rows carry it). Nothing is visible before the
 commit: files of a failed task or run are never read, and vacuum removes them.
 """
 
@@ -117,11 +118,9 @@ def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> Table
     return TableStorage(f"{bucket}/{parts.path.strip('/')}", options)
 
 
-def _stats_value(value):
-    """A bound as Delta's JSON statistics write it; timestamps to the millisecond, rounded outward by the caller."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return value
+def _stats_timestamp(moment: datetime) -> str:
+    """A timestamp bound as Delta's JSON statistics write it, to the millisecond (the caller rounds it outward)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class _Bounds:
@@ -150,7 +149,7 @@ class _Bounds:
             # Delta's statistics keep milliseconds: the low bound rounded down, the high one up.
             low = self.low.replace(microsecond=self.low.microsecond // 1000 * 1000)
             high = self.high + timedelta(microseconds=-self.high.microsecond % 1000)
-            return _stats_value(low), _stats_value(high)
+            return _stats_timestamp(low), _stats_timestamp(high)
         return self.low, self.high
 
 
