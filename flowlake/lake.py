@@ -147,17 +147,20 @@ def _commit_files(
     # The predicate resolved against the table's columns, as Delta skips files by it (and records it as read,
     # so that a concurrent commit of files it matches is a conflict).
     condition = spark.read.format("delta").load(path).where(predicate)._jdf.queryExecution().analyzed().condition()
-    # (The overload with keepNumRecords: the one-argument one of a Seq takes AddFiles, and erasure hides which.)
-    candidates = transaction.filterFiles(scala_seq([condition]), False)
+    # (The overload with keepNumRecords: the one-argument one of a Seq takes AddFiles, and erasure hides which.
+    # The record counts kept are the history's deleted and copied rows.)
+    candidates = transaction.filterFiles(scala_seq([condition]), True)
     actions = jvm.java.util.ArrayList()
-    if not candidates.isEmpty():
+    removed, rewritten = list(scala.asJava(candidates)), []
+    if removed:
         candidate_rows = DataFrame(
             delta_log.createDataFrame(transaction.snapshot(), candidates, False, jvm.scala.Option.empty()), spark
         )
         # Rows the predicate does not make TRUE stay, as with replaceWhere.
         kept = candidate_rows.where(~F.coalesce(F.expr(predicate), F.lit(False)))
-        actions.addAll(scala.asJava(transaction.writeFiles(kept._jdf)))
-        for candidate in scala.asJava(candidates):
+        rewritten = list(scala.asJava(transaction.writeFiles(kept._jdf)))
+        actions.addAll(rewritten)
+        for candidate in removed:
             actions.add(candidate.remove())
     for file in files:
         add = {
@@ -178,7 +181,40 @@ def _commit_files(
         jvm.scala.Option.apply(predicate),
         *[none] * 6,
     )
+    transaction.registerSQLMetrics(spark._jsparkSession, _history_metrics(spark, removed, rewritten, files))
     transaction.commit(scala.asScala(actions).toSeq(), operation)
+
+
+def _history_metrics(spark: SparkSession, removed: list, rewritten: list, files: list[dict]) -> object:
+    """The commit's figures for Delta's history (DESCRIBE HISTORY's operationMetrics), as replaceWhere records
+    them: files and rows written (the rows kept from removed files included), files and bytes removed, and the
+    removed files' rows that were copied or deleted (left out, as Delta does, when a removed file has no count).
+    """
+    jvm = spark.sparkContext._jvm
+
+    def records(action) -> int | None:
+        count = action.numLogicalRecords()
+        return count.get() if count.isDefined() else None
+
+    copied = sum(records(add) or 0 for add in rewritten if add.getClass().getSimpleName() == "AddFile")
+    added = [add for add in rewritten if add.getClass().getSimpleName() == "AddFile"]
+    figures = {
+        "numFiles": len(added) + len(files),
+        "numOutputRows": copied + sum(json.loads(file["stats"])["numRecords"] for file in files),
+        "numOutputBytes": sum(add.size() for add in added) + sum(file["file_bytes"] for file in files),
+        "numRemovedFiles": len(removed),
+        "numRemovedBytes": sum(file.size() for file in removed),
+        "numAddedChangeFiles": len(rewritten) - len(added),
+    }
+    removed_records = [records(file) for file in removed]
+    if None not in removed_records:
+        figures |= {"numCopiedRows": copied, "numDeletedRows": sum(removed_records) - copied}
+    metrics = jvm.java.util.HashMap()
+    for name, value in figures.items():
+        metric = jvm.org.apache.spark.sql.execution.metric.SQLMetrics.createMetric(spark.sparkContext._jsc.sc(), name)
+        metric.set(value)
+        metrics.put(name, metric)
+    return jvm.org.apache.spark.api.python.PythonUtils.toScalaMap(metrics)
 
 
 def write_table_slice(

@@ -8,6 +8,7 @@ expired objects' rows on purpose.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -120,6 +121,51 @@ def test_an_object_rewritten_under_its_key_is_read_again_and_every_hour_it_touch
     assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [4, 8, 32, 64]
     # Hour 9 lost its only record: it is aggregated again, to nothing.
     assert traffic(spark, lake) == [(utc(2026, 11, 1, 10), 4, 108)]
+
+
+def last_commit(table_folder) -> tuple[dict, list[dict], list[dict]]:
+    """The newest commit of a Delta table's log, read as the JSON it is: (commitInfo, its adds, its removes)."""
+    newest = max((table_folder / "_delta_log").glob("*.json"))
+    actions = [json.loads(line) for line in newest.read_text().splitlines()]
+    info = next(action["commitInfo"] for action in actions if "commitInfo" in action)
+    return info, [a["add"] for a in actions if "add" in a], [a["remove"] for a in actions if "remove" in a]
+
+
+def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_removed(spark, ingested):
+    source, lake, objects = ingested
+    info, adds, removes = last_commit(lake / "flow_logs")
+    # The first run wrote the hour's 4 records and removed nothing; the counts of files and bytes are the log's own.
+    assert info["operationMetrics"] == {
+        "numFiles": str(len(adds)),
+        "numOutputRows": "4",
+        "numOutputBytes": str(sum(add["size"] for add in adds)),
+        "numRemovedFiles": "0",
+        "numRemovedBytes": "0",
+        "numCopiedRows": "0",
+        "numDeletedRows": "0",
+        "numAddedChangeFiles": "0",
+    }
+    assert adds and not removes
+    # A rewritten with 2 other records: the file of A, B and C goes, B's and C's rows are written again.
+    write_object(
+        source,
+        utc(2026, 11, 1, 10, 5),
+        [record(32, utc(2026, 11, 1, 10, 1)), record(64, utc(2026, 11, 1, 10, 2))],
+    )
+    modified = objects["A"].stat().st_mtime + 60
+    os.utime(objects["A"], (modified, modified))
+    run_ingest(spark, str(source), str(lake), HOUR, datetime(2026, 12, 1, tzinfo=UTC))
+    info, adds, removes = last_commit(lake / "flow_logs")
+    assert info["operationMetrics"] == {
+        "numFiles": str(len(adds)),
+        "numOutputRows": "4",
+        "numOutputBytes": str(sum(add["size"] for add in adds)),
+        "numRemovedFiles": str(len(removes)),
+        "numRemovedBytes": str(sum(remove["size"] for remove in removes)),
+        "numCopiedRows": "2",
+        "numDeletedRows": "2",
+        "numAddedChangeFiles": "0",
+    }
 
 
 def test_removing_expired_objects_is_an_explicit_audited_action(spark, ingested, caplog):
