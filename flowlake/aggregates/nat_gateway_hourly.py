@@ -83,10 +83,13 @@ def transform(
         on=(F.col("interface_id") == F.col("gateway_interface_id")) & (F.col("dstaddr") == F.col("private_ip")),
         how="inner",
     )
-    source = ipv4_number(F.col("srcaddr"))
+    # The source's number is computed once per record: inside the lambda it would be computed twice per range.
+    source = F.col("source_number")
     from_source = F.coalesce(F.exists("inside_ranges", lambda r: source.between(r.low, r.high)), F.lit(False))
     classified = with_hour(
-        entering.withColumn("from_source", from_source).withColumn(
+        entering.withColumn("source_number", ipv4_number(F.col("srcaddr")))
+        .withColumn("from_source", from_source)
+        .withColumn(
             "far_service",
             F.when(F.col("from_source"), F.col("pkt_dst_aws_service")).otherwise(F.col("pkt_src_aws_service")),
         )
