@@ -139,12 +139,18 @@ def _counted(cache: DataFrame, columns: tuple[str, ...] = ()) -> tuple[int, dict
 
 
 def table_rows(
-    table: str, flow_logs: DataFrame, options: dict, inputs: dict, shared: dict[str, DataFrame]
+    table: str,
+    flow_logs: DataFrame,
+    options: dict,
+    inputs: dict,
+    shared: dict[str, DataFrame],
+    intermediates: dict[str, DataFrame] | None = None,
 ) -> DataFrame:
-    """The table's rows of the window: its transform of the records, its inputs and the shared tables it names."""
+    """The table's rows of the window: its transform of the records, its inputs, the shared tables it names and
+    its intermediates computed already."""
     module = module_for(table)
     from_tables = {source: shared[source] for source in getattr(module, "FROM_TABLES", ()) if source in shared}
-    return module.transform(flow_logs, **options, **inputs.get(table, {}), **from_tables)
+    return module.transform(flow_logs, **options, **inputs.get(table, {}), **from_tables, **(intermediates or {}))
 
 
 class LakeInputs(NamedTuple):
@@ -204,6 +210,7 @@ def run_aggregate(
         for source in getattr(module_for(table), "FROM_TABLES", ()):
             users.setdefault(source, set()).add(table)
     shared: dict[str, DataFrame] = {}
+    intermediates: dict[str, dict[str, DataFrame]] = {}
     try:
         options, inputs, nat_source = reading.result()
         flow_logs = cached.records
@@ -225,13 +232,26 @@ def run_aggregate(
                 # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
                 # traffic and ran the driver out of memory.
                 log.info("computed %d rows of %s for %s", shared[table].count(), table, ", ".join(sorted(users[table])))
+            for table in tables:
+                if hasattr(module_for(table), "intermediates"):
+                    frames = module_for(table).intermediates(flow_logs, **options, **inputs.get(table, {}))
+                    intermediates[table] = {
+                        name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in frames.items()
+                    }
+                    for name, frame in intermediates[table].items():
+                        log.info("computed %d rows of %s for %s", frame.count(), name, table)
 
         def write(table: str, shared_ready: Future) -> Callable[[], int]:
             def replace_hours() -> int:
                 table_started = time.monotonic()
-                if table in users or getattr(module_for(table), "FROM_TABLES", ()):
+                module = module_for(table)
+                if table in users or getattr(module, "FROM_TABLES", ()) or hasattr(module, "intermediates"):
                     shared_ready.result()
-                hours = shared[table] if table in shared else table_rows(table, flow_logs, options, inputs, shared)
+                hours = (
+                    shared[table]
+                    if table in shared
+                    else table_rows(table, flow_logs, options, inputs, shared, intermediates.get(table))
+                )
                 hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
                 rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
                 log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
@@ -239,12 +259,16 @@ def run_aggregate(
 
             return replace_hours
 
-        # The tables that need no shared one are written while the shared ones are computed.
+        # The tables that need no shared one nor intermediates are written while those are computed.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-shared") as pool:
             shared_ready = pool.submit(compute_shared)
             rows = write_concurrently(spark, {table: write(table, shared_ready) for table in tables})
     finally:
-        for frame in (*shared.values(), cached.cache):
+        for frame in (
+            *shared.values(),
+            *[f for frames in intermediates.values() for f in frames.values()],
+            cached.cache,
+        ):
             frame.unpersist()
     # After every table is written: what a table does with its new rows (security_findings: alerts).
     after = {

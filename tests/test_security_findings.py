@@ -17,8 +17,9 @@ from pyspark.testing import assertDataFrameEqual
 
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES, module_for, port_traffic_hourly
-from flowlake.aggregates.security_findings import transform
+from flowlake.aggregates.security_findings import intermediates, transform
 from flowlake.security import SecurityConfig
+from flowlake.spark_session import session_settings
 from flowlake.window import Window
 from tests.frames import append, frame, read, rows, utc
 from tests.servers import SmtpServer, WebhookServer, body
@@ -298,6 +299,37 @@ def test_spikes_come_from_the_port_traffic_rows_aggregate_passes(spark):
         port_traffic_hourly=port_traffic_hourly.transform(all_records),
     )
     assertDataFrameEqual(actual, frame(spark, "security_findings", EXPECTED))
+
+
+def joins(df) -> dict[str, int]:
+    """How many joins of each kind Spark plans for df (before adaptive execution re-plans any)."""
+    plan = df._jdf.queryExecution().executedPlan().toString()
+    return {kind: plan.count(kind) for kind in ("SortMergeJoin", "BroadcastHashJoin")}
+
+
+def test_candidates_computed_first_meet_the_records_in_a_broadcast_and_give_the_same_findings(spark):
+    # Records Spark takes for more than it may broadcast, and the candidates computed and counted first, as
+    # aggregate does (intermediates): planned by their real size, only the candidates are broadcast.
+    records = frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES)
+    history = frame(spark, "port_traffic_hourly", HISTORY)
+    small = {"spark.sql.autoBroadcastJoinThreshold": "2000"}
+    with session_settings(spark, small):
+        # Planned before the candidates are kept: Spark would otherwise find them in its cache.
+        planned_alone = joins(transform(records, port_history=history, security=CONFIG))
+    computed = {name: rows.persist() for name, rows in intermediates(records, security=CONFIG).items()}
+    try:
+        assert [row.srcaddr for row in computed["port_scan_candidates"].collect()] == [SCANNER]
+        with session_settings(spark, small):
+            given = transform(records, port_history=history, security=CONFIG, **computed)
+            # The port scans' join, and it alone, is planned otherwise.
+            assert joins(given) == {
+                "SortMergeJoin": planned_alone["SortMergeJoin"] - 1,
+                "BroadcastHashJoin": planned_alone["BroadcastHashJoin"] + 1,
+            }
+            assertDataFrameEqual(given, frame(spark, "security_findings", EXPECTED))
+    finally:
+        for kept in computed.values():
+            kept.unpersist()
 
 
 def test_normal_traffic_gives_no_finding(spark):

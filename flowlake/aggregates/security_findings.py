@@ -104,22 +104,40 @@ def _finding(
     )
 
 
-def port_scans(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
-    """One source touching many ports or addresses of one account and region in an hour, mostly rejected."""
-    keys = [*HOUR_KEYS, "account_id", "region", "srcaddr"]
-    sources = traffic.where(F.col("srcaddr").isNotNull())
-    # Sets cost far more to collect than counts. Only a source that is mostly rejected, with at least as
-    # many records as the distinct ports or addresses a scan needs, can be a scan: sets are collected
-    # for those sources alone.
+_SOURCE_KEYS = (*HOUR_KEYS, "account_id", "region", "srcaddr")
+
+
+def _sources(traffic: DataFrame) -> DataFrame:
+    return traffic.where(F.col("srcaddr").isNotNull())
+
+
+def port_scan_candidates(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
+    """The sources of an hour that may be scans, with their records and rejected records.
+
+    Sets cost far more to collect than counts. Only a source that is mostly rejected, with at least as
+    many records as the distinct ports or addresses a scan needs, can be a scan: sets are collected
+    for those sources alone.
+    """
     fewest_records = min(config.port_scan_min_distinct_ports, config.port_scan_min_distinct_addresses)
-    candidates = (
-        sources.groupBy(*keys)
+    return (
+        _sources(traffic)
+        .groupBy(*_SOURCE_KEYS)
         .agg(F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("action") == "REJECT", 1)).alias("rejected"))
         .where(
             (F.col("rejected") >= F.col("records") * config.port_scan_min_rejected_share)
             & (F.col("records") >= fewest_records)
         )
     )
+
+
+def port_scans(traffic: DataFrame, config: SecurityConfig, candidates: DataFrame | None = None) -> DataFrame:
+    """One source touching many ports or addresses of one account and region in an hour, mostly rejected.
+
+    candidates: port_scan_candidates of the same traffic, computed already (None: computed here)."""
+    keys = list(_SOURCE_KEYS)
+    sources = _sources(traffic)
+    if candidates is None:
+        candidates = port_scan_candidates(traffic, config)
     same_source = [F.col(f"source.{k}").eqNullSafe(F.col(f"candidate.{k}")) for k in keys]
     grouped = (
         sources.alias("source")
@@ -377,21 +395,38 @@ def with_finding_ids(findings: DataFrame) -> DataFrame:
     return findings.withColumn("finding_id", F.sha2(key, 256))
 
 
+def _traffic(flow_logs: DataFrame) -> DataFrame:
+    return with_hour(flow_logs.where(is_vpc_traffic()))
+
+
+def intermediates(flow_logs: DataFrame, security: SecurityConfig | None = None, **options) -> dict[str, DataFrame]:
+    """What `flowlake aggregate` computes and counts before the transform is planned, passed to it by name.
+
+    Planned with the candidates' real size, the port scans' join broadcasts them when they are few (an
+    hour of the realistic day has none) instead of shuffling every record to meet them; a flood of
+    candidates, too many to broadcast, still meets the records in a shuffle.
+    """
+    config = security or SecurityConfig.load()
+    return {"port_scan_candidates": port_scan_candidates(_traffic(flow_logs), config)}
+
+
 def transform(
     flow_logs: DataFrame,
     port_history: DataFrame | None = None,
     security: SecurityConfig | None = None,
     port_traffic_hourly: DataFrame | None = None,
+    port_scan_candidates: DataFrame | None = None,
     **options,
 ) -> DataFrame:
     """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history);
-    port_traffic_hourly: its rows of the window (None: computed from flow_logs)."""
+    port_traffic_hourly: its rows of the window (None: computed from flow_logs); port_scan_candidates: the
+    window's, from intermediates (None: computed from flow_logs)."""
     config = security or SecurityConfig.load()
-    traffic = with_hour(flow_logs.where(is_vpc_traffic()))
+    traffic = _traffic(flow_logs)
     if port_traffic_hourly is None:
         port_traffic_hourly = port_traffic.transform(flow_logs)
     findings = (
-        port_scans(traffic, config)
+        port_scans(traffic, config, port_scan_candidates)
         .unionByName(admin_exposures(traffic, config))
         .unionByName(traffic_spikes(port_traffic_hourly, port_history, config))
         .unionByName(packet_losses(transit_gateway_hourly.transform(flow_logs), config))
