@@ -233,8 +233,9 @@ def run_aggregate(
                 # traffic and ran the driver out of memory.
                 log.info("computed %d rows of %s for %s", shared[table].count(), table, ", ".join(sorted(users[table])))
             for table in tables:
-                if hasattr(module_for(table), "intermediates"):
-                    frames = module_for(table).intermediates(flow_logs, **options, **inputs.get(table, {}))
+                module = module_for(table)
+                if hasattr(module, "intermediates"):
+                    frames = module.intermediates(flow_logs, **options, **inputs.get(table, {}))
                     intermediates[table] = {
                         name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in frames.items()
                     }

@@ -118,8 +118,8 @@ def create_table(spark: SparkSession, lake: str, table: str, predicate: str) -> 
 
 def commit_table_files(spark: SparkSession, lake: str, table: str, files: list[dict], predicate: str) -> None:
     """Replaces the rows matching predicate with the rows of Parquet files already written in the table's folder
-    (record_files: each a dict of file_path relative to the folder, its partition value, file_bytes, modified_ms
-    and Delta's stats), in one Delta commit, as replace_where does: the files that may hold matching rows are
+    (record_files: each a dict of file_path relative to the folder, its partition value, file_bytes, modified_ms,
+    records and Delta's stats), in one Delta commit, as replace_where does: the files that may hold matching rows are
     removed, the rows of theirs that do not match written again, the new files added. Retried on conflicts,
     files kept; the table must exist (create_table)."""
     path = table_path(lake, table)
@@ -196,11 +196,11 @@ def _history_metrics(spark: SparkSession, removed: list, rewritten: list, files:
         count = action.numLogicalRecords()
         return count.get() if count.isDefined() else None
 
-    copied = sum(records(add) or 0 for add in rewritten if add.getClass().getSimpleName() == "AddFile")
     added = [add for add in rewritten if add.getClass().getSimpleName() == "AddFile"]
+    copied = sum(records(add) or 0 for add in added)
     figures = {
         "numFiles": len(added) + len(files),
-        "numOutputRows": copied + sum(json.loads(file["stats"])["numRecords"] for file in files),
+        "numOutputRows": copied + sum(file["records"] for file in files),
         "numOutputBytes": sum(add.size() for add in added) + sum(file["file_bytes"] for file in files),
         "numRemovedFiles": len(removed),
         "numRemovedBytes": sum(file.size() for file in removed),
