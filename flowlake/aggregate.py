@@ -225,29 +225,37 @@ def run_aggregate(
             else "",
         )
 
-        def compute_shared() -> None:
-            for table in sorted(users):
-                shared[table] = table_rows(table, flow_logs, options, inputs, {}).persist(StorageLevel.MEMORY_AND_DISK)
+        def needed_first(table: str) -> list[str]:
+            """The shared tables a table needs computed before it is planned: its sources, or itself."""
+            return sorted(({table} | set(getattr(module_for(table), "FROM_TABLES", ()))) & users.keys())
+
+        def compute_first(table: str) -> None:
+            for source in needed_first(table):
+                if source in shared:
+                    continue
+                shared[source] = table_rows(source, flow_logs, options, inputs, {}).persist(
+                    StorageLevel.MEMORY_AND_DISK
+                )
                 # Computed before the tables that use it are planned, so that Spark plans their joins by its
                 # real size: planned uncomputed, the spikes' join broadcast millions of rows of the 5M random
                 # traffic and ran the driver out of memory.
-                log.info("computed %d rows of %s for %s", shared[table].count(), table, ", ".join(sorted(users[table])))
-            for table in tables:
-                module = module_for(table)
-                if hasattr(module, "intermediates"):
-                    frames = module.intermediates(flow_logs, **options, **inputs.get(table, {}))
-                    intermediates[table] = {
-                        name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in frames.items()
-                    }
-                    for name, frame in intermediates[table].items():
-                        log.info("computed %d rows of %s for %s", frame.count(), name, table)
+                log.info(
+                    "computed %d rows of %s for %s", shared[source].count(), source, ", ".join(sorted(users[source]))
+                )
+            module = module_for(table)
+            if hasattr(module, "intermediates"):
+                frames = module.intermediates(flow_logs, **options, **inputs.get(table, {}))
+                intermediates[table] = {
+                    name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in frames.items()
+                }
+                for name, frame in intermediates[table].items():
+                    log.info("computed %d rows of %s for %s", frame.count(), name, table)
 
-        def write(table: str, shared_ready: Future) -> Callable[[], int]:
+        def write(table: str, computed_first: Future | None) -> Callable[[], int]:
             def replace_hours() -> int:
                 table_started = time.monotonic()
-                module = module_for(table)
-                if table in users or getattr(module, "FROM_TABLES", ()) or hasattr(module, "intermediates"):
-                    shared_ready.result()
+                if computed_first is not None:
+                    computed_first.result()
                 hours = (
                     shared[table]
                     if table in shared
@@ -260,10 +268,15 @@ def run_aggregate(
 
             return replace_hours
 
-        # The tables that need no shared one nor intermediates are written while those are computed.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-shared") as pool:
-            shared_ready = pool.submit(compute_shared)
-            rows = write_concurrently(spark, {table: write(table, shared_ready) for table in tables})
+        # What tables need computed first is computed one table after another, in the tables' order, and each
+        # table is planned as soon as its own is ready; the tables that need nothing first are written meanwhile.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-first") as pool:
+            first = {
+                table: pool.submit(compute_first, table)
+                for table in tables
+                if needed_first(table) or hasattr(module_for(table), "intermediates")
+            }
+            rows = write_concurrently(spark, {table: write(table, first.get(table)) for table in tables})
     finally:
         for frame in (
             *shared.values(),
