@@ -114,7 +114,7 @@ def ranking_keys(df) -> list[str]:
 
 def test_addresses_are_ranked_within_a_group_number_and_a_direction_index_given_or_not(spark):
     # Partitioned by numbers, the ranking's sort compares two numbers before the bytes, where it compared the
-    # hour, the date, the account, the region and the direction's name: most of the random traffic's ranking.
+    # hour, the date, the account, the region and the direction's name: half of the random traffic's ranking.
     records = frame(spark, "flow_logs", ACCOUNTS)
     groups = intermediates(records)["talker_groups"].persist()
     try:
