@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.contracts import conform
+from flowlake.rules import is_vpc_traffic
 
 # Every hourly table is keyed by hour first; event_date (the date of the hour,
 # equal to flow_logs.event_date) is carried along as the partition column.
@@ -14,6 +15,11 @@ HOUR_KEYS = ("hour", "event_date")
 
 def with_hour(flow_logs: DataFrame) -> DataFrame:
     return flow_logs.withColumn("hour", F.date_trunc("hour", F.col("event_time")))
+
+
+def hourly_traffic(flow_logs: DataFrame) -> DataFrame:
+    """The records of traffic through VPC interfaces, with their hour."""
+    return with_hour(flow_logs.where(is_vpc_traffic()))
 
 
 def hourly_totals(flow_logs: DataFrame, table: str, keys: tuple[str, ...], *metrics: Column) -> DataFrame:

@@ -17,11 +17,11 @@ from pyspark.sql import functions as F
 
 from flowlake.aggregates import port_traffic_hourly as port_traffic
 from flowlake.aggregates import transit_gateway_hourly
-from flowlake.aggregates.hourly import HOUR_KEYS, with_hour
+from flowlake.aggregates.hourly import HOUR_KEYS, hourly_traffic
 from flowlake.aggregates.nat_gateway_hourly import ipv4_number
 from flowlake.aggregates.transit_gateway_hourly import LOSS_REASONS
 from flowlake.contracts import conform
-from flowlake.rules import ADMIN_PORTS, is_admin_exposure, is_vpc_traffic
+from flowlake.rules import ADMIN_PORTS, is_admin_exposure
 from flowlake.security import SecurityConfig, alert_new_findings, read_port_history
 from flowlake.window import Window as TimeWindow
 
@@ -395,10 +395,6 @@ def with_finding_ids(findings: DataFrame) -> DataFrame:
     return findings.withColumn("finding_id", F.sha2(key, 256))
 
 
-def _traffic(flow_logs: DataFrame) -> DataFrame:
-    return with_hour(flow_logs.where(is_vpc_traffic()))
-
-
 def intermediates(flow_logs: DataFrame, security: SecurityConfig | None = None, **options) -> dict[str, DataFrame]:
     """What `flowlake aggregate` computes and counts before the transform is planned, passed to it by name.
 
@@ -407,7 +403,7 @@ def intermediates(flow_logs: DataFrame, security: SecurityConfig | None = None, 
     candidates, too many to broadcast, still meets the records in a shuffle.
     """
     config = security or SecurityConfig.load()
-    return {"port_scan_candidates": port_scan_candidates(_traffic(flow_logs), config)}
+    return {"port_scan_candidates": port_scan_candidates(hourly_traffic(flow_logs), config)}
 
 
 def transform(
@@ -422,7 +418,7 @@ def transform(
     port_traffic_hourly: its rows of the window (None: computed from flow_logs); port_scan_candidates: the
     window's, from intermediates (None: computed from flow_logs)."""
     config = security or SecurityConfig.load()
-    traffic = _traffic(flow_logs)
+    traffic = hourly_traffic(flow_logs)
     if port_traffic_hourly is None:
         port_traffic_hourly = port_traffic.transform(flow_logs)
     findings = (

@@ -10,9 +10,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from flowlake.aggregates.hourly import HOUR_KEYS, records, with_hour
+from flowlake.aggregates.hourly import HOUR_KEYS, hourly_traffic, records
 from flowlake.contracts import conform
-from flowlake.rules import is_vpc_traffic
 
 TABLE = "top_talkers_hourly"
 TOP_TALKERS = 10
@@ -21,10 +20,6 @@ ADDRESS_OF_DIRECTION = {"source": "srcaddr", "destination": "dstaddr"}
 # A group's number: its hour's epoch seconds times this, plus its rank among the hour's accounts and regions.
 # Hours are 3,600 seconds apart, so two groups share a number only past 3,600 times this many in one hour.
 _NUMBERS_PER_HOUR = 1 << 20
-
-
-def _traffic(flow_logs: DataFrame) -> DataFrame:
-    return with_hour(flow_logs.where(is_vpc_traffic()))
 
 
 def numbered_groups(flow_logs: DataFrame) -> DataFrame:
@@ -36,7 +31,7 @@ def numbered_groups(flow_logs: DataFrame) -> DataFrame:
     """
     in_hour = Window.partitionBy("hour").orderBy("event_date", "account_id", "region")
     return (
-        _traffic(flow_logs)
+        hourly_traffic(flow_logs)
         .groupBy(*GROUP)
         .agg(F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), records())
         # (An hour of NULL, were there one, gets a number no hour has: hours are multiples of 3600 seconds.)
@@ -57,17 +52,17 @@ def transform(
 ) -> DataFrame:
     """talker_groups: the window's, from intermediates (None: computed from flow_logs)."""
     groups = talker_groups if talker_groups is not None else numbered_groups(flow_logs)
+    numbers = groups.select(*GROUP, "group")
     same_group = [F.col(f"record.{k}").eqNullSafe(F.col(f"group.{k}")) for k in GROUP]
     numbered = (
-        _traffic(flow_logs)
+        hourly_traffic(flow_logs)
         .alias("record")
-        .join(groups.select(*GROUP, "group").alias("group"), on=same_group, how="inner")
+        .join(numbers.alias("group"), on=same_group, how="inner")
         .select("group.group", "record.srcaddr", "record.dstaddr", "record.bytes", "record.packets")
     )
     # Each direction aggregated on its own, its index added to the few rows that come out: one aggregation
     # of both directions' rows keyed by direction too took 30% longer (5M records: 4.5-5.7 s against
     # 3.3-4.1 s on the realistic day, 39.5-42.8 s against 27.5-28.2 s on random traffic).
-    directions = list(ADDRESS_OF_DIRECTION)
     per_address = [
         numbered.groupBy("group", F.col(column).alias("address"))
         .agg(F.sum("bytes").alias("bytes"), F.sum("packets").alias("packets"), records())
@@ -88,7 +83,7 @@ def transform(
     # "everyone else".
     group_totals = groups.select(
         "group",
-        F.explode(F.array(*[F.lit(index) for index in range(len(directions))])).alias("direction"),
+        F.explode(F.array(*[F.lit(index) for index in range(len(ADDRESS_OF_DIRECTION))])).alias("direction"),
         F.lit(None).cast("string").alias("address"),
         "bytes",
         "packets",
@@ -103,7 +98,7 @@ def transform(
     group = Window.partitionBy("group", "direction")
     kept = {c: F.sum(F.when(~F.col("is_total"), F.col(c))).over(group) for c in ("bytes", "packets", "records")}
     direction_names = F.create_map(
-        *[item for index, name in enumerate(directions) for item in (F.lit(index), F.lit(name))]
+        *[item for index, name in enumerate(ADDRESS_OF_DIRECTION) for item in (F.lit(index), F.lit(name))]
     )
     rows = top.select(
         "group",
@@ -114,5 +109,5 @@ def transform(
             F.when(F.col("is_total"), F.col(c) - F.coalesce(kept[c], F.lit(0))).otherwise(F.col(c)).alias(c)
             for c in ("bytes", "packets", "records")
         ],
-    ).join(groups.select(*GROUP, "group"), "group", how="inner")
+    ).join(numbers, "group", how="inner")
     return conform(rows.where(F.col("records") > 0), TABLE)
