@@ -26,10 +26,10 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake import nat_inventory as inventory
-from flowlake import parse, privacy
+from flowlake import privacy, record_files
 from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
-from flowlake.ingest import FLOW_LOGS, SOURCE_OBJECTS
+from flowlake.ingest import FLOW_LOGS
 from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
@@ -38,8 +38,6 @@ from flowlake.window import Window, add_window_arguments, job_arguments, require
 
 log = logging.getLogger("flowlake.aggregate")
 
-# Objects this far around a window are taken to carry its records (see columns_without_values).
-_OBJECTS_AROUND_WINDOW = timedelta(hours=1)
 # At most this much of flow_logs' files per part of the cached records: a table's aggregation takes each
 # part in one task, whose hash map of addresses must fit its share of the heap. In Spark's parts of up to
 # 128 MB, the benchmark's 5M records of random traffic were cached in 2 parts, and aggregating each by
@@ -54,32 +52,18 @@ def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
     return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
 
 
-def columns_without_values(spark: SparkSession, lake: str, window: Window) -> tuple[str, ...]:
-    """The RECORD_COLUMNS that no format of the objects read around the window has a field for.
-
-    A record has a value only in the fields of its object's format (source_objects.log_format), so
-    these are NULL in the window's records, going by the objects of the window's hours and the hour
-    either side. A guess, not a fact (a late record can come from an object further away, or a format
-    can be unrecorded yet): cache_records checks it while it caches the records.
-    """
-    path = table_path(lake, SOURCE_OBJECTS)
-    if not table_exists(spark, path):
+def columns_without_values(spark: SparkSession, lake: str, records: DataFrame) -> tuple[str, ...]:
+    """The RECORD_COLUMNS that no file of the window's records has a value in, by the files' Parquet footers
+    (record_files.columns_without_values). A lake pyarrow cannot reach (neither a folder nor S3) has none:
+    all its columns are cached."""
+    table = table_path(lake, FLOW_LOGS)
+    if not record_files.writes_files_itself(table):
         return ()
-    around = Window(window.start - _OBJECTS_AROUND_WINDOW, window.end + _OBJECTS_AROUND_WINDOW)
-    formats = [
-        row.log_format
-        for row in spark.read.format("delta")
-        .load(path)
-        .where(around.predicate("object_time"))
-        .where(F.col("log_format").isNotNull())
-        .select("log_format")
-        .distinct()
-        .collect()
-    ]
-    if not formats:
+    files = records.inputFiles()
+    if not files:
         return ()
-    omitted = parse.omitted_columns([log_format.split() for log_format in formats])
-    return tuple(c for c in RECORD_COLUMNS if c in omitted)
+    storage = record_files.table_storage(table, spark.sparkContext._jsc.hadoopConfiguration().get)
+    return record_files.columns_without_values(files, RECORD_COLUMNS, storage)
 
 
 class CachedRecords(NamedTuple):
@@ -93,9 +77,10 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
     """The records kept in memory for every table, but for the columns assumed empty, which they carry as
     typed NULLs instead: when every record is of a format without them (the default format lacks 13 of
     RECORD_COLUMNS), keeping them cost a 5M-record day some 7 s, and NULL constants let Spark drop what
-    only they feed (transit gateway figures). Whether they are empty is counted while the cache is built
-    (one count for all of them: one per column cost that day 1.3 s more); when one is not, every column
-    is cached after all."""
+    only they feed (transit gateway figures). The files the footers were read of may not be all the cache
+    reads (a commit in between), so whether the columns are empty is counted while the cache is built (one
+    count for all of them: one per column cost that day 1.3 s more); when one is not, every column is cached
+    after all."""
     level = StorageLevel.MEMORY_AND_DISK
     if assumed_empty:
         check = Observation()
@@ -110,7 +95,8 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
         cache = records.persist(level)
         count, values = _counted(cache, assumed_empty)
         log.warning(
-            "records have %s, which no format of the objects around the window names: every column is cached",
+            "records have %s, which the window's files had no value of when their footers were read (a file "
+            "committed since): every column is cached",
             ", ".join(column for column in assumed_empty if values[column]),
         )
         return CachedRecords(cache, cache, count, ())
@@ -122,9 +108,8 @@ def read_window_records(spark: SparkSession, lake: str, window: Window) -> Cache
     """One read of the window serves every table: the columns they use, kept until the last is written, in
     parts of at most CACHED_PART_BYTES of files."""
     with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(CACHED_PART_BYTES)}):
-        return cache_records(
-            read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS), columns_without_values(spark, lake, window)
-        )
+        records = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS)
+        return cache_records(records, columns_without_values(spark, lake, records))
 
 
 def _counted(cache: DataFrame, columns: tuple[str, ...] = ()) -> tuple[int, dict[str, int]]:

@@ -16,9 +16,11 @@ commit: files of a failed task or run are never read, and vacuum removes them.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlparse
@@ -29,6 +31,8 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from flowlake import parse
+
+log = logging.getLogger("flowlake.record_files")
 
 # Where the workers can write a table's files themselves: a folder every worker sees at the same path (one
 # machine, or a shared mount), or S3 through pyarrow's client, set up as s3a is (table_storage). Other lakes
@@ -116,6 +120,47 @@ def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> Table
         if s3a("session.token"):
             options["session_token"] = s3a("session.token")
     return TableStorage(f"{bucket}/{parts.path.strip('/')}", options)
+
+
+# Footers read at once: on S3 each is two requests, whose wait would add up file by file.
+FOOTER_READERS = 8
+
+
+def columns_without_values(file_uris: Iterable[str], columns: Iterable[str], storage: TableStorage) -> tuple[str, ...]:
+    """The columns that hold no value in any of the files, going by the NULL counts of their Parquet footers: a
+    column a file lacks (the parse leaves out the fields its objects' formats lack, which Delta reads as NULL),
+    or whose every row group counts as many NULLs as rows. A column without a NULL count has values.
+    file_uris: the files as Spark names them (file:/... or s3a://bucket/key), all in storage."""
+    wanted = tuple(columns)
+    filesystem = storage.filesystem()
+    paths = [_path_in_storage(uri) for uri in file_uris]
+    with ThreadPoolExecutor(max_workers=FOOTER_READERS, thread_name_prefix="flowlake-footers") as pool:
+        with_values = set().union(*pool.map(lambda path: _columns_with_values(filesystem, path, wanted), paths))
+    return tuple(column for column in wanted if column not in with_values)
+
+
+def _path_in_storage(file_uri: str) -> str:
+    parts = urlparse(file_uri)
+    return parts.path if parts.scheme == "file" else f"{parts.netloc}{parts.path}"
+
+
+def _columns_with_values(filesystem: pafs.FileSystem, path: str, columns: tuple[str, ...]) -> set[str]:
+    """A footer that cannot be read vouches for nothing: the read of the records, which follows, fails on a
+    broken file with Spark's own error, and gets past a passing fault."""
+    try:
+        metadata = pq.read_metadata(path, filesystem=filesystem)
+    except (OSError, pa.ArrowException) as error:
+        log.warning("could not read the footer of %s (%s): its columns are taken to have values", path, error)
+        return set(columns)
+    with_values = set()
+    for group in (metadata.row_group(g) for g in range(metadata.num_row_groups)):
+        for chunk in (group.column(c) for c in range(group.num_columns)):
+            if chunk.path_in_schema not in columns or chunk.path_in_schema in with_values:
+                continue
+            stats = chunk.statistics
+            if stats is None or not stats.has_null_count or stats.null_count < group.num_rows:
+                with_values.add(chunk.path_in_schema)
+    return with_values
 
 
 def _stats_timestamp(moment: datetime) -> str:

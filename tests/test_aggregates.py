@@ -14,7 +14,6 @@ from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
 from flowlake.contracts import table_schema
 from flowlake.window import Window, timestamp_literal
-from tests.flowlog_objects import DEFAULT_FORMAT
 from tests.frames import append, frame, read, rows
 
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
@@ -567,36 +566,21 @@ NOT_IN_THE_DEFAULT_FORMAT = [
 ]
 
 
-def write_source_objects(spark, lake: str, log_formats: list[str]) -> None:
-    """source_objects rows of objects of hour 10 in those formats, as ingest records them."""
-    objects = [
-        {
-            "source_file": f"file:/source/object-{n}.log.gz",
-            "object_key": f"object-{n}.log.gz",
-            "object_time": H10 + timedelta(minutes=5 * n),
-            "account_id": ACCOUNT,
-            "region": REGION,
-            "flow_log_id": "fl-1",
-            "file_format": "text",
-            "log_format": log_format,
-            "status": "ok",
-        }
-        for n, log_format in enumerate(log_formats)
-    ]
-    append(frame(spark, "source_objects", objects), lake, "source_objects")
-
-
 def vpc_ids_by_hour(spark, lake: str) -> dict:
     return dict(rows(read(spark, lake, "traffic_hourly").groupBy("hour").agg(F.sort_array(F.collect_set("vpc_id")))))
 
 
-def test_columns_no_format_of_the_windows_objects_names_are_not_kept_and_the_figures_stand(spark, tmp_path):
+def test_columns_no_file_of_the_window_has_a_value_in_are_not_kept_and_the_figures_stand(spark, tmp_path):
+    """The window's records have VPCs but none of the other columns a default-format record lacks; a record of
+    another day, in a file of its own that the window does not read, has a direction."""
     lake = str(tmp_path / "lake")
     records = [
-        {c: v for c, v in row.items() if c not in NOT_IN_THE_DEFAULT_FORMAT} for row in HAND_WORKED + NAT_EXAMPLE
+        {c: v for c, v in row.items() if c not in NOT_IN_THE_DEFAULT_FORMAT[1:]} for row in HAND_WORKED + NAT_EXAMPLE
     ]
     write_flow_logs(spark, lake, records)
-    write_source_objects(spark, lake, [DEFAULT_FORMAT, DEFAULT_FORMAT + " vpc-id"])
+    write_flow_logs(
+        spark, lake, [record(interface_id=ENI, start=at(H10 - timedelta(days=2), 0), flow_direction="egress")]
+    )
 
     summary = run_aggregate(
         spark,
@@ -606,24 +590,25 @@ def test_columns_no_format_of_the_windows_objects_names_are_not_kept_and_the_fig
         tables=(*SUMMED_TABLES, "transit_gateway_hourly"),
     )
 
-    assert summary["columns_without_values"] == NOT_IN_THE_DEFAULT_FORMAT[1:]  # vpc-id: the second format's
+    assert summary["columns_without_values"] == NOT_IN_THE_DEFAULT_FORMAT[1:]
     assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(records))
-    assert vpc_ids_by_hour(spark, lake) == {H10: [], H11: []}
+    assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
     assert summary["rows"]["transit_gateway_hourly"] == 0
 
 
-def test_records_with_values_no_recorded_format_names_are_kept_whole(spark, tmp_path, caplog):
-    """source_objects says the default format, yet the records have VPCs and directions (a late record
-    of an object further away, say): every column is cached, no figure loses them, and the run names them."""
+def test_records_with_values_the_footers_did_not_show_are_kept_whole(spark, tmp_path, caplog, monkeypatch):
+    """The footers said the columns a default-format record lacks were empty, yet the records have VPCs and
+    directions (a file committed after the footers were read): every column is cached, no figure loses
+    them, and the run names them."""
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, HAND_WORKED)
-    write_source_objects(spark, lake, [DEFAULT_FORMAT])
+    monkeypatch.setattr(aggregate, "columns_without_values", lambda *args: tuple(NOT_IN_THE_DEFAULT_FORMAT))
     with_values = [c for c in NOT_IN_THE_DEFAULT_FORMAT if any(row.get(c) is not None for row in HAND_WORKED)]
 
     summary = run_aggregate(spark, lake, Window(H10, H12), tables=SUMMED_TABLES)
 
     assert summary["columns_without_values"] == []
-    assert f"records have {', '.join(with_values)}, which no format" in caplog.text
+    assert f"records have {', '.join(with_values)}, which the window's files had no value of" in caplog.text
     assert table_figures(spark, lake) == without_packets_of_log_status(independent_figures(HAND_WORKED))
     assert vpc_ids_by_hour(spark, lake) == {H10: ["vpc-1"], H11: ["vpc-1"]}
 
@@ -653,11 +638,13 @@ def cached_frames_of(spark) -> bool:
     return not spark._jsparkSession.sharedState().cacheManager().isEmpty()
 
 
-@pytest.mark.parametrize("log_formats", [[], [DEFAULT_FORMAT]], ids=["all columns cached", "columns left out"])
-def test_a_window_whose_records_cannot_be_read_fails_and_leaves_nothing_cached(spark, tmp_path, log_formats):
+@pytest.mark.parametrize(
+    "empty", [(), tuple(NOT_IN_THE_DEFAULT_FORMAT)], ids=["all columns cached", "columns left out"]
+)
+def test_a_window_whose_records_cannot_be_read_fails_and_leaves_nothing_cached(spark, tmp_path, monkeypatch, empty):
     lake = str(tmp_path / "lake")
     write_flow_logs(spark, lake, HAND_WORKED)
-    write_source_objects(spark, lake, log_formats)
+    monkeypatch.setattr(aggregate, "columns_without_values", lambda *args: empty)
     for data_file in (tmp_path / "lake" / "flow_logs").rglob("*.parquet"):
         data_file.write_bytes(b"not parquet")
     assert not cached_frames_of(spark)

@@ -139,3 +139,48 @@ def test_an_s3_table_is_reached_as_s3a_is_set_up_its_buckets_own_settings_first(
     assert record_files.table_storage("file:///tmp/my%20lake/flow_logs", hadoop.get) == record_files.TableStorage(
         "/tmp/my lake/flow_logs"
     )
+
+
+def test_columns_without_values_are_those_every_file_lacks_or_counts_as_many_nulls_as_rows_for(tmp_path):
+    """By the footers alone: vpc_id is absent from one file and NULL in the others' every row group; action
+    has a value in the second row group only; tgw_id is NULL in every file that has it; srcaddr is NULL too,
+    but in a file written without its statistics, whose footer cannot vouch for that."""
+    strings = pa.string()
+    pq.write_table(
+        pa.table({"action": pa.array([None, None, "ACCEPT"], strings), "tgw_id": pa.array([None] * 3, strings)}),
+        tmp_path / "a.parquet",
+        row_group_size=2,
+    )
+    pq.write_table(
+        pa.table({"vpc_id": pa.array([None] * 3, strings), "tgw_id": pa.array([None] * 3, strings)}),
+        tmp_path / "b.parquet",
+        row_group_size=2,
+    )
+    pq.write_table(
+        pa.table({"srcaddr": pa.array([None, None], strings), "vpc_id": pa.array([None, None], strings)}),
+        tmp_path / "c.parquet",
+        write_statistics=["vpc_id"],
+    )
+    files = [f"file:{tmp_path}/{name}.parquet" for name in ("a", "b", "c")]
+    columns = ("srcaddr", "vpc_id", "action", "tgw_id", "reject_reason")
+
+    without = record_files.columns_without_values(files, columns, record_files.TableStorage(str(tmp_path)))
+
+    assert without == ("vpc_id", "tgw_id", "reject_reason")
+    assert record_files.columns_without_values(files[:1], columns, record_files.TableStorage(str(tmp_path))) == (
+        "srcaddr",
+        "vpc_id",
+        "tgw_id",
+        "reject_reason",
+    )
+
+
+def test_a_file_whose_footer_cannot_be_read_vouches_for_no_column_and_is_named(tmp_path, caplog):
+    pq.write_table(pa.table({"vpc_id": pa.array([None], pa.string())}), tmp_path / "empty.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    files = [f"file:{tmp_path}/empty.parquet", f"file:{tmp_path}/broken.parquet"]
+
+    without = record_files.columns_without_values(files, ("vpc_id", "tgw_id"), record_files.TableStorage(str(tmp_path)))
+
+    assert without == ()
+    assert f"could not read the footer of {tmp_path}/broken.parquet" in caplog.text
