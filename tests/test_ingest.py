@@ -13,6 +13,7 @@ import pytest
 
 from flowlake import ingest as ingest_module
 from flowlake.ingest import run_ingest
+from flowlake.layout import list_window
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
 from tests.frames import ordered, read, rows, rows_without, utc
@@ -663,6 +664,28 @@ def test_flow_logs_files_of_a_long_window_each_hold_a_span_of_hours(spark, tmp_p
     ]
     assert set().union(*hours_of_files) == {10, 11, 12}
     assert all(len(hours) == 1 for hours in hours_of_files), hours_of_files
+
+
+def test_objects_in_a_folder_are_read_without_a_spark_job_to_list_them(spark, tmp_path):
+    """Spark lists a load of more than 32 paths in a job of its own (the benchmark's day: 10 jobs, 2.5 s); a
+    folder's objects, a stat each, are listed by the driver."""
+    source = tmp_path / "source"
+    for n in range(40):
+        start = int(utc(2025, 11, 1, 10, n).timestamp())
+        line = f"2 {ACCOUNT} eni-0a 10.0.0.1 10.0.0.2 49152 443 6 3 120 {start} {start + 60} ACCEPT OK"
+        write_object(source, utc(2025, 11, 1, 10, n), [line], object_hash=f"abcd{n:04d}")
+    objects = list_window(spark, str(source), utc(2025, 11, 1, 10), utc(2025, 11, 1, 11)).objects
+    context = spark.sparkContext
+    context.setJobGroup("read_objects", "the objects' load")
+    try:
+        frame = ingest_module.read_objects(spark, objects)
+        jobs = context.statusTracker().getJobIdsForGroup("read_objects")
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+
+    assert len(objects) == 40
+    assert jobs == []
+    assert sorted(row.path for row in frame.select("path").collect()) == sorted(o.uri for o in objects)
 
 
 def data_file_columns(lake, table: str) -> set[str]:
