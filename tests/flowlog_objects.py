@@ -18,6 +18,24 @@ DEFAULT_FORMAT = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
 )
 
+# The aggregates' RECORD_COLUMNS a default-format record has no field for (account and region come from the
+# object's name).
+NOT_IN_THE_DEFAULT_FORMAT = [
+    "vpc_id",
+    "flow_direction",
+    "reject_reason",
+    "pkt_src_aws_service",
+    "pkt_dst_aws_service",
+    "resource_type",
+    "tgw_id",
+    "tgw_attachment_id",
+    "tgw_pair_attachment_id",
+    "packets_lost_no_route",
+    "packets_lost_blackhole",
+    "packets_lost_mtu_exceeded",
+    "packets_lost_ttl_expired",
+]
+
 
 def write_object(
     root: Path,

@@ -14,6 +14,7 @@ from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
 from flowlake.contracts import table_schema
 from flowlake.window import Window, timestamp_literal
+from tests.flowlog_objects import NOT_IN_THE_DEFAULT_FORMAT
 from tests.frames import append, frame, read, rows
 
 # The tables whose figures are sums over flow_logs records (top_talkers_hourly has its own test).
@@ -546,24 +547,6 @@ def test_rerunning_an_hour_replaces_exactly_that_hour_and_corrects_late_records(
         after = read(spark, lake, table)
         assert rows(after.where(not_hour_11)) == before[table]
         assert after.count() == after.select("hour", *module_for(table).KEYS).distinct().count()
-
-
-# RECORD_COLUMNS a default-format record has no field for (account and region come from the object's name).
-NOT_IN_THE_DEFAULT_FORMAT = [
-    "vpc_id",
-    "flow_direction",
-    "reject_reason",
-    "pkt_src_aws_service",
-    "pkt_dst_aws_service",
-    "resource_type",
-    "tgw_id",
-    "tgw_attachment_id",
-    "tgw_pair_attachment_id",
-    "packets_lost_no_route",
-    "packets_lost_blackhole",
-    "packets_lost_mtu_exceeded",
-    "packets_lost_ttl_expired",
-]
 
 
 def vpc_ids_by_hour(spark, lake: str) -> dict:
