@@ -12,9 +12,9 @@ and passes it to the transform as a keyword argument named after the table
 (security_findings: port_traffic_hourly). A table whose transform joins the records with frames computed
 from them defines `intermediates(flow_logs, **options) -> dict`: aggregate computes, keeps and counts those
 before the transform is planned, so that Spark plans the joins by their real size, and passes them by name
-(security_findings: the port scans' candidate sources; top_talkers_hourly: the numbered groups it ranks in). A table that acts once written (alerts) defines
-`after_write(spark, lake, window, **options) -> dict`, whose result joins the
-run's summary.
+(security_findings: the port scans' candidate sources; top_talkers_hourly: the numbered groups it ranks
+in). A table that acts once written (alerts) defines `after_write(spark, lake, window, **options) -> dict`,
+whose result joins the run's summary.
 Registering a table here puts it into `flowlake aggregate`, `flowlake run`,
 the hourly DAG (as a task's Asset outlet) and the data-quality reconciliation.
 """
