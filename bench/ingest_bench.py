@@ -79,12 +79,56 @@ def _is_java(pid: int) -> bool:
         return False
 
 
+# What a thread of a Spark driver's JVM does, by the start of its name (Linux keeps a name's first 15
+# characters): Spark's task threads, the JIT compilers, the garbage collector. The rest of the JVM's CPU is
+# the driver's own work (planning, Delta's logs, py4j's calls) and Spark's services.
+JVM_THREAD_KINDS = (("Executor task", "tasks"), ("C1 CompilerThre", "jit"), ("C2 CompilerThre", "jit"),
+                    ("GC Thread", "gc"), ("VM Thread", "gc"))  # fmt: skip
+CPU_KINDS = ("tasks", "jit", "gc", "jvm_other", "python")
+
+
+def jvm_thread_kind(name: str) -> str:
+    return next((kind for prefix, kind in JVM_THREAD_KINDS if name.startswith(prefix)), "jvm_other")
+
+
+def _cpu_ticks(stat: Path) -> int | None:
+    """User plus system CPU of a process or thread, in clock ticks (a process's includes its ended threads)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()  # the name may hold spaces and parentheses
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_by_kind(processes: dict[int, tuple[bool, int]], jvm_threads: dict[tuple[int, int], tuple[str, int]]) -> dict:
+    """CPU-seconds of a process tree by CPU_KINDS, from the last ticks seen of each process (is it a JVM, its
+    ticks) and of each JVM thread (its kind, its ticks): a JVM's ticks its threads of no kind did not take
+    (ended threads included) are jvm_other; every other process is Python (the driver and its workers)."""
+    ticks = dict.fromkeys(CPU_KINDS, 0)
+    for pid, (is_java, total) in processes.items():
+        if not is_java:
+            ticks["python"] += total
+            continue
+        known = 0
+        for (thread_pid, _), (kind, thread_ticks) in jvm_threads.items():
+            if thread_pid == pid and kind != "jvm_other":
+                ticks[kind] += thread_ticks
+                known += thread_ticks
+        ticks["jvm_other"] += max(total - known, 0)
+    per_second = os.sysconf("SC_CLK_TCK")
+    return {kind: round(value / per_second, 1) for kind, value in ticks.items()}
+
+
 def run_process(command: list[str], env: dict[str, str], log: Path) -> dict:
-    """Runs command to its end, sampling memory: wall seconds, peak PSS of its process tree, the JVM's peak RSS."""
+    """Runs command to its end, sampling it every half second: wall seconds, peak PSS of its process tree, the
+    JVM's peak RSS, and the tree's CPU-seconds by kind (cpu_by_kind; what a process or a JVM thread spends in
+    its last half second alive is missed)."""
     started = time.monotonic()
     with log.open("w") as output:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=output, text=True)
     peaks = {"tree_kib": 0, "jvm_hwm_kib": 0}
+    processes: dict[int, tuple[bool, int]] = {}
+    jvm_threads: dict[tuple[int, int], tuple[str, int]] = {}
     done = threading.Event()
 
     def sample() -> None:
@@ -93,9 +137,21 @@ def run_process(command: list[str], env: dict[str, str], log: Path) -> dict:
             # PSS counts pages shared between forked Python workers once.
             peaks["tree_kib"] = max(peaks["tree_kib"], sum(_proc_kib(pid, "smaps_rollup", "Pss") for pid in tree))
             for pid in tree:
-                if _is_java(pid):
+                is_java = _is_java(pid)
+                total = _cpu_ticks(Path(f"/proc/{pid}/stat"))
+                if total is not None:
+                    processes[pid] = (is_java, total)
+                if is_java:
                     # VmHWM is the kernel's own high-water mark: it sees peaks between samples.
                     peaks["jvm_hwm_kib"] = max(peaks["jvm_hwm_kib"], _proc_kib(pid, "status", "VmHWM"))
+                    for thread in Path(f"/proc/{pid}/task").glob("[0-9]*"):
+                        try:
+                            name = (thread / "comm").read_text().strip()
+                        except (FileNotFoundError, ProcessLookupError):
+                            continue
+                        ticks = _cpu_ticks(thread / "stat")
+                        if ticks is not None:
+                            jvm_threads[(pid, int(thread.name))] = (jvm_thread_kind(name), ticks)
             done.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -111,6 +167,7 @@ def run_process(command: list[str], env: dict[str, str], log: Path) -> dict:
         "seconds": round(seconds, 2),
         "process_tree_peak_bytes": peaks["tree_kib"] * 1024,
         "jvm_peak_rss_bytes": peaks["jvm_hwm_kib"] * 1024,
+        "cpu_seconds": cpu_by_kind(processes, jvm_threads),
         "summary": json.loads(summaries[-1]) if summaries else None,
     }
 
@@ -312,6 +369,11 @@ def report(results: dict) -> None:
             f"validate {s['flowlake_validate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB (heap {DRIVER_MEMORY})",
             f"[{shape}] flowlake validate of the same hours {s['flowlake_validate']['seconds']:.1f} s, "
             f"{len(s['flowlake_validate']['summary']['failed_critical'])} critical expectations failed",
+            f"[{shape}] CPU-seconds, tasks / JIT / GC / rest of the JVM / Python: "
+            + "; ".join(
+                f"{step.replace('_', ' ')} " + " / ".join(f"{s[step]['cpu_seconds'][kind]:.1f}" for kind in CPU_KINDS)
+                for step in ("flowlake_ingest", "plain_ingest", "flowlake_aggregate", "plain_aggregate")
+            ),
             f"[{shape}] {r['traffic_groups_agreeing']:,} hourly traffic groups agree across the three",
         ]
     print("\n".join("bench: " + line for line in lines), flush=True)
