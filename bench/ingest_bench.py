@@ -55,15 +55,22 @@ def _proc_kib(pid: int, file: str, field: str) -> int:
     return 0
 
 
+def _stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a process's or thread's /proc stat after its name (which may hold spaces and parentheses):
+    the state first, the parent second, user and system CPU ticks 12th and 13th; None once it is gone."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def _descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except (FileNotFoundError, ProcessLookupError):
+        fields = _stat_fields(stat)
+        if fields is None:
             continue
-        parent = int(text.rsplit(")", 1)[1].split()[1])  # the name may hold spaces and parentheses
-        children.setdefault(parent, []).append(int(stat.parent.name))
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     found, pending = [], list(children.get(pid, []))
     while pending:
         child = pending.pop()
@@ -93,11 +100,8 @@ def jvm_thread_kind(name: str) -> str:
 
 def _cpu_ticks(stat: Path) -> int | None:
     """User plus system CPU of a process or thread, in clock ticks (a process's includes its ended threads)."""
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()  # the name may hold spaces and parentheses
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return int(fields[11]) + int(fields[12])
+    fields = _stat_fields(stat)
+    return None if fields is None else int(fields[11]) + int(fields[12])
 
 
 def cpu_by_kind(processes: dict[int, tuple[bool, int]], jvm_threads: dict[tuple[int, int], tuple[str, int]]) -> dict:
