@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         ingested_at=started_at,
         nat_price_per_gb=args.nat_price_per_gb,
         security=security,
+        aggregated_window=window,
     )
     summary["validate"] = validate_and_alert(spark, args, window, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]

@@ -80,12 +80,17 @@ def run_pipeline(
     ingested_at: datetime,
     nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
     security: SecurityConfig | None = None,
+    aggregated_window: Window | None = None,
 ) -> dict:
+    """Ingests the window's objects, then aggregates the hours of aggregated_window (default: the window) and
+    every hour the ingest touched. The hourly job ingests hours before its own (lookback, catch-up) but aggregates
+    only its hour and the touched ones: an hour nothing was added to keeps its figures, even when retention has
+    since removed its records."""
     started = time.monotonic()
     ingested = run_ingest(spark, source, lake, window, ingested_at)
     aggregated = [
         run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
-        for hours in aggregate_windows(window, ingested["hours_touched"])
+        for hours in aggregate_windows(aggregated_window or window, ingested["hours_touched"])
     ]
     summary = {"ingest": ingested, "aggregate": aggregated, "seconds": round(time.monotonic() - started, 2)}
     log.info("run done: %s", json.dumps(summary))

@@ -109,7 +109,7 @@ def run_hourly_pipeline(spark, source: Path, lake: Path) -> dict:
     in this session (local mode); its validation writes only dq_results, which the DAG run's tests check."""
     window = Window(HOUR, HOUR + timedelta(hours=1))
     ingested = ingest_window(window, DEFAULT_LOOKBACK_HOURS)
-    run_pipeline(spark, str(source), str(lake), ingested, None, ingested_at=datetime.now(UTC))
+    run_pipeline(spark, str(source), str(lake), ingested, None, ingested_at=datetime.now(UTC), aggregated_window=window)
     return snapshot(spark, lake)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -267,3 +268,35 @@ def test_after_an_outage_the_hourly_job_ingests_every_hour_since_the_last_succes
     # No further back than the cap.
     capped = ingest_window(hour, 2, datetime(2026, 10, 1, tzinfo=UTC), max_catch_up_hours=24)
     assert capped == Window(datetime(2026, 10, 31, 8, tzinfo=UTC), hour.end)
+
+
+@pytest.mark.slow
+def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_only(spark, tmp_path, source, capsys):
+    from flowlake import hourly
+    from flowlake.lake import write_table_slice
+    from flowlake.window import slice_predicate
+
+    lake = str(tmp_path / "lake")
+    # Hour 05 of the outage: its records are gone (retention), its figures are all that is left of it.
+    h05 = H10 - timedelta(hours=5)
+    figures = expected(
+        spark,
+        "traffic_hourly",
+        [dict(hour=h05, interface_id="eni-old", action="ACCEPT", protocol=6, records=3, packets=30, bytes=3000)],
+    )
+    write_table_slice(figures, lake, "traffic_hourly", slice_predicate(Window(h05, h05 + timedelta(hours=1)), "hour"))
+
+    arguments = ["--source", str(source), "--lake", lake, "--start", H12.isoformat()]
+    arguments += ["--end", (H12 + timedelta(hours=1)).isoformat(), "--run-id", "scheduled__outage"]
+    hourly.main([*arguments, "--catch-up-from", (H10 - timedelta(hours=6)).isoformat()], spark=spark)
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    # Ingested from 02:00 (the catch-up and its lookback); the objects touched hours 10 to 12, the run's own.
+    assert (summary["ingest"]["window_start"], summary["ingest"]["hours_touched"]) == (
+        (H10 - timedelta(hours=8)).isoformat(),
+        [H10.isoformat(), H11.isoformat(), H12.isoformat()],
+    )
+    assert [(a["window_start"], a["window_end"]) for a in summary["aggregate"]] == [
+        (H10.isoformat(), (H12 + timedelta(hours=1)).isoformat())
+    ]
+    assertDataFrameEqual(read(spark, lake, "traffic_hourly").where(f"hour = '{h05.isoformat()}'"), figures)
