@@ -43,18 +43,20 @@ PUBLIC_ADDRESS = (
 # Administrative and database ports nobody should reach from the internet: SSH, RDP, SQL Server,
 # MySQL, PostgreSQL, Oracle, MongoDB, Redis.
 ADMIN_PORTS = (22, 3389, 1433, 3306, 5432, 1521, 27017, 6379)
-# Accepted traffic from a public address to one of them, into the interface (records of formats without
-# flow-direction count when their source is public: such a record can only be inbound).
-ADMIN_EXPOSURE = (
-    f"{TRAFFIC} AND action = 'ACCEPT' AND dstport IN ({', '.join(map(str, ADMIN_PORTS))})"
-    " AND coalesce(flow_direction, 'ingress') = 'ingress'"
-    f" AND {PUBLIC_ADDRESS.replace('addr', 'srcaddr')}"
-)
-
 # A record travels towards the service side of a conversation when its destination port is not above its
 # source port: requests and probes (ephemeral port -> 443), not the replies (443 -> ephemeral port), whose
 # destination ports would each be a key of their own.
 SERVICE_SIDE = "dstport IS NOT NULL AND dstport <= coalesce(srcport, dstport)"
+
+# Accepted traffic from a public address to one of them, into the interface, towards the service side (records
+# of formats without flow-direction count when their source is public: such a record can only be inbound). A
+# reply is no exposure: a NAT gateway translates to ports 1024-65535, so a public server's answer (443 -> 3306)
+# reaches an admin port number on its interface every hour.
+ADMIN_EXPOSURE = (
+    f"{TRAFFIC} AND action = 'ACCEPT' AND dstport IN ({', '.join(map(str, ADMIN_PORTS))})"
+    " AND coalesce(flow_direction, 'ingress') = 'ingress'"
+    f" AND {PUBLIC_ADDRESS.replace('addr', 'srcaddr')} AND {SERVICE_SIDE}"
+)
 
 # name -> (parameters, Boolean SQL expression over them)
 SQL_FUNCTIONS = {
@@ -63,7 +65,7 @@ SQL_FUNCTIONS = {
     "is_transit_gateway_traffic": ("log_status STRING, resource_type STRING", TRANSIT_GATEWAY_TRAFFIC),
     "is_public_address": ("addr STRING", PUBLIC_ADDRESS),
     "is_admin_exposure": (
-        "log_status STRING, action STRING, dstport INT, flow_direction STRING, srcaddr STRING",
+        "log_status STRING, action STRING, srcport INT, dstport INT, flow_direction STRING, srcaddr STRING",
         ADMIN_EXPOSURE,
     ),
     "is_service_side": ("srcport INT, dstport INT", SERVICE_SIDE),

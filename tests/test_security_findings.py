@@ -78,13 +78,16 @@ def history(interface, dstport, hours_back, size, records=1, protocol=6):
 
 WEEK, DAY = 24 * 7, 24
 
-# Nothing here is a finding: private sources, rejected SSH, outbound SSH and its reply, a load
+# Nothing here is a finding: private sources, rejected SSH, outbound SSH and its reply, a reply into a NAT
+# gateway's port that is an admin port, a load
 # balancer reaching 16 targets (accepted: not a scan), an idle interface.
 NORMAL = [
     record("eni-db", "10.0.0.20", "10.0.10.100", 50010, 5432),
     record("eni-bastion", "198.51.100.21", "10.0.0.5", 50020, 22, "REJECT"),
     record("eni-bastion", "10.0.0.5", "198.51.100.30", 50100, 22, direction="egress"),
     record("eni-bastion", "10.0.0.5", INTRUDER, 22, 50001, direction="egress"),
+    # A NAT gateway's reply from a public HTTPS server into the port it translated to (1024-65535): 3306 here.
+    record("eni-nat", "198.51.100.7", "10.0.0.220", 443, 3306, size=5000),
     *[record("eni-elb", "10.0.0.10", f"10.0.0.{30 + i}", 51000 + i, 8080, direction="egress") for i in range(16)],
     {
         **record("eni-idle", None, None, None, None, None),
