@@ -38,6 +38,10 @@ STATUS_CORRUPT = "corrupt"
 
 # A value above 2^31 in start/end is milliseconds (some exports carry them).
 _MILLISECONDS_ABOVE = 2**31
+# start and end are times a timestamp can hold (9999-12-31T23:59:59Z at most): microseconds read as milliseconds
+# would be dates past the year 10000, which neither Spark nor Python can write.
+_LAST_SECOND = 253_402_300_799
+_TIME_COLUMNS = ("start", "end")
 _HEADER_FIELD = re.compile(r"^[a-z][a-z0-9-]*$")
 _ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
 # Most digits a value of the column type can have (an int's 10 digits are checked against int32's range
@@ -499,9 +503,18 @@ def _typed_column(name: str, field, column: pa.Array) -> tuple[pa.Array, np.ndar
         numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.int64())
     if field.type == "int":
         bad = pc.or_kleene(bad, pc.greater(numbers, _INT32_MAX))
-    if field.column in ("start", "end"):
+    if field.column in _TIME_COLUMNS:
         numbers = _as_seconds(numbers)
+        bad = pc.or_kleene(bad, pc.greater(numbers, _LAST_SECOND))
     return numbers, pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+
+
+def _kind_of(field) -> str:
+    return (
+        "time (seconds or milliseconds since 1970, before the year 10000)"
+        if field.column in _TIME_COLUMNS
+        else field.type
+    )
 
 
 def _type_columns(values: dict[str, pa.Array], names: list[str], good_index: np.ndarray, reasons: np.ndarray) -> _Typed:
@@ -519,7 +532,7 @@ def _type_columns(values: dict[str, pa.Array], names: list[str], good_index: np.
         if bad.any():
             for row, value in zip(good_index[bad], values[name].filter(pa.array(bad)).to_pylist(), strict=True):
                 if reasons[row] is None:
-                    reasons[row] = f"{name} is not a valid {field.type}: {value!r}"
+                    reasons[row] = f"{name} is not a valid {_kind_of(field)}: {value!r}"
     extra = _extra_fields(values, unknown, len(good_index))
     is_bad = np.not_equal(reasons, None)
     keep = ~is_bad[good_index]

@@ -16,13 +16,15 @@ from flowlake.parse import ROW_OBJECT, ROW_QUARANTINE, ROW_RECORD, STATUS_CORRUP
 TEXT_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.gz"
 PARQUET_URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T1005Z_aa.log.parquet"
 HEADER = "interface-id srcport bytes start end action new-field"
-# One good line, a bad int, a negative bigint, a start in milliseconds, '-' where values do not apply.
+# One good line, a bad int, a negative bigint, a start in milliseconds, '-' where values do not apply, a start in
+# microseconds (read as milliseconds, a date past the year 10000).
 LINES = [
     "eni-a 443 100 1761991200 1761991260 ACCEPT x",
     "eni-b 70000000000 5 1761991200 1761991260 ACCEPT y",
     "eni-c 22 -7 1761991200 1761991260 REJECT z",
     "eni-d 80 9 1761991200000 1761991260000 ACCEPT -",
     "eni-e - - 1761991200 1761991260 - w",
+    "eni-f 80 9 1761991200000000 1761991260000000 ACCEPT v",
 ]
 GOOD = {
     # line -> (interface_id, srcport, bytes, start, end, action, extra_fields)
@@ -30,7 +32,11 @@ GOOD = {
     4: ("eni-d", 80, 9, 1761991200, 1761991260, "ACCEPT", [("new-field", None)]),
     5: ("eni-e", None, None, 1761991200, 1761991260, None, [("new-field", "w")]),
 }
-BAD = {2: "srcport is not a valid int: {}", 3: "bytes is not a valid bigint: {}"}
+BAD = {
+    2: "srcport is not a valid int: {}",
+    3: "bytes is not a valid bigint: {}",
+    6: "start is not a valid time (seconds or milliseconds since 1970, before the year 10000): {}",
+}
 
 
 def text_object(lines: list[str]) -> bytes:
@@ -93,11 +99,19 @@ def test_text_and_parquet_give_the_same_records_and_the_same_quarantine():
     # Text lines count from 2 (the header is line 1), Parquet rows from 1: compare by row.
     assert records(text, first_line=2) == GOOD
     assert records(parquet, first_line=1) == GOOD
-    assert quarantined(text, first_line=2) == {2: BAD[2].format("'70000000000'"), 3: BAD[3].format("'-7'")}
-    assert quarantined(parquet, first_line=1) == {2: BAD[2].format("70000000000"), 3: BAD[3].format("-7")}
+    assert quarantined(text, first_line=2) == {
+        2: BAD[2].format("'70000000000'"),
+        3: BAD[3].format("'-7'"),
+        6: BAD[6].format("'1761991200000000'"),
+    }
+    assert quarantined(parquet, first_line=1) == {
+        2: BAD[2].format("70000000000"),
+        3: BAD[3].format("-7"),
+        6: BAD[6].format("1761991200000000"),
+    }
     for parsed in (text, parquet):
         (object_row,) = of_kind(parsed, ROW_OBJECT).to_pylist()
-        assert (object_row["lines_read"], object_row["records_written"], object_row["lines_quarantined"]) == (5, 3, 2)
+        assert (object_row["lines_read"], object_row["records_written"], object_row["lines_quarantined"]) == (6, 3, 3)
         assert object_row["status"] == STATUS_PARTIAL
 
 
