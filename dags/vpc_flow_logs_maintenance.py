@@ -12,6 +12,7 @@ from flowlake_airflow.settings import (
     DELTA_WRITERS_POOL,
     EC2_ENDPOINT,
     LAKE,
+    NAT_INVENTORY_FILE,
     NAT_REGIONS,
     PREVIOUS_DAY_END,
     PREVIOUS_DAY_START,
@@ -32,12 +33,14 @@ DOC = f"""
   unless the Variable `flowlake_nat_inventory` names an inventory file.
 - **sweep** runs `flowlake sweep` over the last days (Variable `{SWEEP_DAYS.variable}`, default 7)
   up to today 00:00 UTC: it ingests every object of the bucket that no hourly run ingested
-  (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours.
+  (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours
+  (with the hourly runs' NAT inventory, the Variable `flowlake_nat_inventory`).
 - **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables
   (retention: Variable `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
 - **retention** runs `flowlake retention`: deletes `flow_logs` and quarantine rows older than
   Variable `{RETENTION_DAYS.variable}` days (empty = FLOWLAKE_RETENTION_DAYS, else 90) and the
-  derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums;
+  derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums
+  (retention: `{VACUUM_RETENTION_HOURS.variable}`, as compact);
   compaction runs after it.
 - **capacity** runs `flowlake capacity` for the previous UTC day: `capacity_daily` from
   `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
@@ -70,7 +73,11 @@ with DAG(
         pool=DELTA_WRITERS_POOL,
         command="retention",
         arguments=["--lake", LAKE.template, "--as-of", RUN_DAY],
-        options={"--days": RETENTION_DAYS.template, "--aggregate-days": AGGREGATE_RETENTION_DAYS.template},
+        options={
+            "--days": RETENTION_DAYS.template,
+            "--aggregate-days": AGGREGATE_RETENTION_DAYS.template,
+            "--vacuum-hours": VACUUM_RETENTION_HOURS.template,
+        },
     )
 
     sweep = FlowlakeJobOperator(
@@ -78,7 +85,8 @@ with DAG(
         pool=DELTA_WRITERS_POOL,
         command="sweep",
         arguments=["--source", SOURCE.template, "--lake", LAKE.template, "--end", PREVIOUS_DAY_END],
-        options={"--days": SWEEP_DAYS.template},
+        # The hours it re-aggregates get their NAT figures from the inventory the hourly runs use.
+        options={"--days": SWEEP_DAYS.template, "--nat-inventory": NAT_INVENTORY_FILE.template},
         outlets=[*INGEST_ASSETS, *HOURLY_ASSETS],
     )
 

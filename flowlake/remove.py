@@ -1,7 +1,8 @@
 """Remove objects' rows from the lake on purpose: the one way an operator takes rows out, logged and audited.
 
     flowlake remove-objects --lake LAKE --start 2026-11-01T00:00:00Z --end 2026-11-02T00:00:00Z \
-        --gone-from SOURCE --reason "raw logs expired, rows re-delivered under new keys"
+        --gone-from SOURCE --reason "raw logs expired, rows re-delivered under new keys" \
+        [--nat-inventory FILE] [--security-config FILE]
     flowlake remove-objects --lake LAKE --start ... --end ... --object s3a://bucket/AWSLogs/.../name.log.gz --reason ...
 
 Ingest never removes the rows of an object it can no longer list (an expired
@@ -9,7 +10,7 @@ source must not empty the lake). This command removes the rows of the window's
 objects that are gone from SOURCE, or of the objects named, from flow_logs,
 flow_logs_quarantine and source_objects; appends one row per object to
 object_removals (when, who, why, how many rows); and re-aggregates every hour
-whose rows it removed.
+whose rows it removed, with the NAT inventory and security settings the hourly runs use.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from flowlake.aggregate import add_nat_arguments
+from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.contracts import table_schema
 from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, hours_of_objects, recorded_versions, sql_strings
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import list_window, normalize_uri
 from flowlake.run import aggregate_hours
+from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 from flowlake.writers import table_writer
 
@@ -70,9 +74,19 @@ def _rows_per_object(spark: SparkSession, lake: str, table: str, window: Window,
 
 
 def remove_objects(
-    spark: SparkSession, lake: str, window: Window, uris: list[str], reason: str, removed_at: datetime
+    spark: SparkSession,
+    lake: str,
+    window: Window,
+    uris: list[str],
+    reason: str,
+    removed_at: datetime,
+    *,
+    nat_inventory: str | None = None,
+    nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+    security: SecurityConfig | None = None,
 ) -> dict:
-    """Deletes the objects' rows from the three ingest tables, audits them, and re-aggregates their hours."""
+    """Deletes the objects' rows from the three ingest tables, audits them, and re-aggregates their hours (with
+    the inventory and settings the hourly runs use)."""
     lake = normalize_uri(lake)
     started = time.monotonic()
     if not uris:
@@ -124,7 +138,7 @@ def remove_objects(
             quarantined.get(uri, 0),
         )
     hours_touched = [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)]
-    aggregated = aggregate_hours(spark, lake, hours_touched)
+    aggregated = aggregate_hours(spark, lake, hours_touched, nat_inventory, nat_price_per_gb, security)
     return {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -147,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--gone-from", metavar="SOURCE", help="remove the window's objects that SOURCE no longer has")
     which.add_argument("--object", action="append", default=[], help="an object's URI or key (repeatable)")
     parser.add_argument("--reason", required=True, help="why: kept in object_removals and the log")
+    add_nat_arguments(parser)
+    add_security_arguments(parser)
     return parser
 
 
@@ -157,13 +173,24 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
     args, window = job_arguments(parser, argv)
     if not args.reason.strip():
         parser.error("--reason must say why")
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-remove-objects")
     lake = normalize_uri(args.lake)
     try:
         uris = objects_to_remove(spark, lake, window, args.gone_from, args.object)
     except ValueError as error:
         parser.error(str(error))
-    summary = remove_objects(spark, lake, window, uris, args.reason, datetime.now(UTC))
+    summary = remove_objects(
+        spark,
+        lake,
+        window,
+        uris,
+        args.reason,
+        datetime.now(UTC),
+        nat_inventory=args.nat_inventory,
+        nat_price_per_gb=args.nat_price_per_gb,
+        security=security,
+    )
     log.info("remove-objects done: %s", json.dumps(summary))
     print(json.dumps(summary))
     return summary

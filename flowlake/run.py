@@ -59,13 +59,15 @@ def aggregate_hours(
     hours_touched: list[str],
     nat_inventory: str | None = None,
     nat_price_per_gb: float = DEFAULT_PRICE_PER_GB,
+    security: SecurityConfig | None = None,
 ) -> list[dict]:
-    """Re-aggregates exactly the hours touched (adjacent ones in one window)."""
+    """Re-aggregates exactly the hours touched (adjacent ones in one window), with the hourly runs' inventory
+    and settings: an hour re-aggregated from another inventory gets other NAT figures, or none."""
     if not hours_touched:
         return []
     first = _hour_of(parse_utc(hours_touched[0]))
     return [
-        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb)
+        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
         for hours in aggregate_windows(Window(first, first + HOUR), hours_touched)
     ]
 

@@ -1,6 +1,6 @@
 """Sweep: ingest whatever the bucket holds for the last N days that the lake does not, and re-aggregate those hours.
 
-    flowlake sweep --source SOURCE --lake LAKE --end 2026-11-30T00:00:00Z [--days 7] [--nat-inventory FILE]
+    flowlake sweep --source SOURCE --lake LAKE --end 2026-11-30T00:00:00Z [--days 7] [--nat-inventory FILE] [--security-config FILE]
     spark-submit jobs/sweep.py --source ... (same arguments)
 
 The hourly runs read each hour plus a short lookback: an object delivered later
@@ -23,6 +23,7 @@ from pyspark.sql import SparkSession
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import run_ingest
 from flowlake.run import aggregate_hours
+from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.window import Window, configure_logging, parse_utc, require_whole_hours
 
 log = logging.getLogger("flowlake.sweep")
@@ -45,10 +46,11 @@ def run_sweep(
     *,
     ingested_at: datetime,
     nat_price_per_gb: float,
+    security: SecurityConfig | None = None,
 ) -> dict:
     """Ingests the window (only what the lake lacks is read) and re-aggregates only the hours that changed."""
     ingested = run_ingest(spark, source, lake, window, ingested_at)
-    aggregated = aggregate_hours(spark, lake, ingested["hours_touched"], nat_inventory, nat_price_per_gb)
+    aggregated = aggregate_hours(spark, lake, ingested["hours_touched"], nat_inventory, nat_price_per_gb, security)
     summary = {"ingest": ingested, "aggregate": aggregated}
     missed = ingested["objects_read"]
     if missed:
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--end", required=True, type=parse_utc, help="end of the swept days, UTC, exclusive (ISO 8601)")
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"days before --end (default {DEFAULT_DAYS})")
     add_nat_arguments(parser)
+    add_security_arguments(parser)
     return parser
 
 
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
         window = sweep_window(args.end, args.days)
     except ValueError as error:
         parser.error(str(error))
+    security = config_of(parser, args)
     spark = spark or get_spark("flowlake-sweep")
     summary = run_sweep(
         spark,
@@ -94,6 +98,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> di
         args.nat_inventory,
         ingested_at=datetime.now(UTC),
         nat_price_per_gb=args.nat_price_per_gb,
+        security=security,
     )
     print(json.dumps(summary))
     return summary

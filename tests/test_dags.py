@@ -171,6 +171,18 @@ def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers
     assert all(parsed["dags"][d]["tasks"][t]["pool"] == "default_pool" for d, t in others)
 
 
+def test_every_task_that_aggregates_or_vacuums_gets_the_same_settings(parsed):
+    """An hour the sweep re-aggregates from another inventory loses its NAT figures; a vacuum of another
+    retention removes the time travel compact keeps."""
+    tasks = {task_id: task for _, task_id, task in all_tasks(parsed)}
+    inventory = tasks["process_hour"]["options"]["--nat-inventory"]
+    assert "flowlake_nat_inventory" in inventory
+    assert tasks["sweep"]["options"]["--nat-inventory"] == inventory
+    vacuum = tasks["compact"]["options"]["--retention-hours"]
+    assert "flowlake_vacuum_retention_hours" in vacuum
+    assert tasks["retention"]["options"]["--vacuum-hours"] == vacuum
+
+
 def test_retention_counts_back_from_its_run_s_day_not_the_clock(parsed):
     arguments = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]["retention"]["arguments"]
     assert arguments[arguments.index("--as-of") + 1] == "{{ data_interval_end.strftime('%Y-%m-%d') }}"

@@ -300,3 +300,25 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
         (H10.isoformat(), (H12 + timedelta(hours=1)).isoformat())
     ]
     assertDataFrameEqual(read(spark, lake, "traffic_hourly").where(f"hour = '{h05.isoformat()}'"), figures)
+
+
+@pytest.mark.slow
+def test_removing_an_object_re_aggregates_its_hour_with_the_inventory_the_hourly_runs_use(spark, tmp_path, source):
+    from flowlake import remove
+
+    lake = str(tmp_path / "lake")
+    inventory = tmp_path / "nat.csv"
+    inventory.write_text("nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
+    run_pipeline(spark, str(source), lake, Window(H10, H12), str(inventory), ingested_at=H12)
+    nat_before = read(spark, lake, "nat_gateway_hourly")
+    skipdata = next(source.rglob("*T1130Z*")).name
+
+    arguments = ["--lake", lake, "--start", H11.isoformat(), "--end", H12.isoformat(), "--object", skipdata]
+    summary = remove.main([*arguments, "--reason", "sent twice", "--nat-inventory", str(inventory)], spark=spark)
+
+    assert summary["hours_reaggregated"] == [H11.isoformat()]
+    # The hour was aggregated again (its SKIPDATA record is gone) and kept its NAT figures.
+    statuses = read(spark, lake, "log_status_hourly").where(f"hour = '{H11.isoformat()}'")
+    assert sorted(row["log_status"] for row in statuses.collect()) == ["OK", "OK"]
+    assert [row["bytes_in_from_source"] for row in nat_before.collect()] == [1000]
+    assertDataFrameEqual(read(spark, lake, "nat_gateway_hourly"), nat_before)
