@@ -61,6 +61,20 @@ def test_every_mounted_file_and_entrypoint_exists():
             assert script.is_file() and script.stat().st_mode & 0o111, f"{name}: {script} is not an executable file"
 
 
+def test_every_named_volume_of_the_flowlake_image_starts_out_owned_by_its_user():
+    """A named volume takes the owner of its folder in the image, or root when the image has none there: the
+    image's user (airflow) could not write Data Docs or the admin's password."""
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    made = {folder for line in re.findall(r"RUN mkdir -p (.+)", dockerfile) for folder in line.split()}
+    for name, service in SERVICES.items():
+        if service.get("image") != "flowlake:local":
+            continue
+        for mount in service.get("volumes", []):
+            source, target = mount.split(":")[:2]
+            if source in COMPOSE["volumes"]:
+                assert target in made, f"{name}: volume {source} at {target}, a folder the image does not make"
+
+
 def test_the_environment_the_dags_read_is_set_for_airflow_and_points_at_the_object_store():
     dag_settings = (ROOT / "dags/flowlake_airflow/settings.py").read_text()
     read_by_dags = set(re.findall(r'"(FLOWLAKE_[A-Z_]+)"', dag_settings))

@@ -66,6 +66,40 @@ def test_every_spark_job_has_a_thin_entry_point_that_runs_its_subcommand():
         assert f'run("{name.replace("_", "-")}", sys.argv[1:])' in path.read_text(), path
 
 
+def test_every_package_the_library_and_dags_import_comes_with_an_install_without_dev():
+    """pip install flowlake[dq,airflow] (what an image or a cluster gets): dev's packages are not there."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+
+    def name(requirement: Requirement) -> str:
+        return requirement.name.lower().replace("_", "-")
+
+    pending = [Requirement(r) for r in [*project["dependencies"], *extras["dq"], *extras["airflow"]]]
+    installed = set()
+    while pending:
+        wanted = pending.pop()
+        if (name(wanted), frozenset(wanted.extras)) in installed:
+            continue
+        installed.add((name(wanted), frozenset(wanted.extras)))
+        for text in importlib.metadata.requires(wanted.name) or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *wanted.extras)):
+                pending.append(requirement)
+    installed = {distribution for distribution, _ in installed}
+    provided_by = importlib.metadata.packages_distributions()
+    for path in [*LIBRARY.rglob("*.py"), *(PROJECT_ROOT / "dags").rglob("*.py")]:
+        for module in {m.split(".")[0] for m in imported_modules(path)} - set(sys.stdlib_module_names):
+            if module in ("flowlake", "flowlake_airflow", "tests"):
+                continue
+            distributions = {d.lower().replace("_", "-") for d in provided_by.get(module, [])}
+            assert distributions & installed, f"{path} imports {module}, which no dependency but dev's installs"
+
+
 def test_no_module_spark_submit_or_airflow_puts_on_the_path_hides_a_dependency():
     """spark-submit puts jobs/ first on sys.path, Airflow dags/: a jobs/delta.py would hide delta-spark."""
     installed = set(importlib.metadata.packages_distributions()) | set(sys.stdlib_module_names)
