@@ -74,24 +74,29 @@ class ObjectChanges:
         return self.unchanged + self.gone
 
 
-def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]]) -> ObjectChanges:
-    """recorded: object key -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds)).
+def object_name(key: str) -> str:
+    """What an object is known by: its name. AWS's names are unique (account, region, flow log, time and a
+    hash), so the same source given at another folder level (the bucket, or its AWSLogs/ACCOUNT folder),
+    copied or mounted elsewhere, holds the same objects, not new ones beside gone ones."""
+    return key.rsplit("/", 1)[-1]
 
-    An object is known by its key below the source root (AWS's names are unique), so a source
-    copied or mounted elsewhere is the same objects, not new ones beside gone ones.
-    """
-    listed_keys = {o.key for o in listed}
-    changed = [o for o in listed if o.key in recorded and recorded[o.key][1] != o.version()]
+
+def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]]) -> ObjectChanges:
+    """recorded: object name -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds))."""
+    by_name = {object_name(o.key): o for o in listed}
+    changed = [name for name, o in by_name.items() if name in recorded and recorded[name][1] != o.version()]
     return ObjectChanges(
-        to_read=[o for o in listed if o.key not in recorded or recorded[o.key][1] != o.version()],
-        changed=sorted(recorded[o.key][0] for o in changed),
-        unchanged=sorted(recorded[o.key][0] for o in listed if o.key in recorded and recorded[o.key][1] == o.version()),
-        gone=sorted(source_file for key, (source_file, _) in recorded.items() if key not in listed_keys),
+        to_read=[o for name, o in by_name.items() if name not in recorded or recorded[name][1] != o.version()],
+        changed=sorted(recorded[name][0] for name in changed),
+        unchanged=sorted(
+            recorded[name][0] for name, o in by_name.items() if name in recorded and recorded[name][1] == o.version()
+        ),
+        gone=sorted(source_file for name, (source_file, _) in recorded.items() if name not in by_name),
     )
 
 
 def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple[str, tuple]]:
-    """What source_objects recorded of each object of the window when it was last read, by object key."""
+    """What source_objects recorded of each object of the window when it was last read, by object name."""
     path = table_path(lake, SOURCE_OBJECTS)
     if not table_exists(spark, path):
         return {}
@@ -103,7 +108,7 @@ def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[st
         .select("object_key", "source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
         .collect()
     )
-    return {row.object_key: (row.source_file, (row.etag, row.size_bytes, row.modified_ms)) for row in rows}
+    return {object_name(row.object_key): (row.source_file, (row.etag, row.size_bytes, row.modified_ms)) for row in rows}
 
 
 def sql_strings(values: list[str]) -> str:

@@ -29,7 +29,15 @@ from pyspark.sql import functions as F
 from flowlake.aggregate import add_nat_arguments
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.contracts import table_schema
-from flowlake.ingest import FLOW_LOGS, QUARANTINE, SOURCE_OBJECTS, hours_of_objects, recorded_versions, sql_strings
+from flowlake.ingest import (
+    FLOW_LOGS,
+    QUARANTINE,
+    SOURCE_OBJECTS,
+    hours_of_objects,
+    object_name,
+    recorded_versions,
+    sql_strings,
+)
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import list_window, normalize_uri
 from flowlake.run import aggregate_hours
@@ -48,8 +56,8 @@ def objects_to_remove(
     """The recorded objects of the window that are gone from gone_from, or that are named (URI or key)."""
     recorded = recorded_versions(spark, lake, window)
     if gone_from is not None:
-        listed = {o.key for o in list_window(spark, gone_from, window.start, window.end).objects}
-        return sorted(source_file for key, (source_file, _) in recorded.items() if key not in listed)
+        listed = {object_name(o.key) for o in list_window(spark, gone_from, window.start, window.end).objects}
+        return sorted(source_file for name, (source_file, _) in recorded.items() if name not in listed)
     uris = sorted(source_file for source_file, _ in recorded.values())
     unknown = [name for name in named if not any(uri == name or uri.endswith("/" + name) for uri in uris)]
     if unknown:

@@ -492,6 +492,26 @@ def test_record_lands_in_the_hour_of_its_start_and_late_objects_are_picked_up_on
     )
 
 
+def test_the_same_source_given_at_another_folder_level_holds_the_same_objects(spark, tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(
+        source,
+        utc(2025, 11, 1, 10, 5),
+        ["2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761991200 1761991260 ACCEPT OK"],
+        object_hash="0000000c",
+    )
+    hour_10, hour_11 = utc(2025, 11, 1, 10), utc(2025, 11, 1, 11)
+    ingest(spark, source, lake, hour_10, hour_11)
+    before = _snapshot(spark, lake)
+
+    # The bucket first, then one account's folder of it (a backfill of that account).
+    again = ingest(spark, source / "AWSLogs" / "123456789010", lake, hour_10, hour_11)
+
+    assert (again["objects_read"], again["objects_unchanged"], again["objects_gone"]) == (0, 1, 0)
+    assert _snapshot(spark, lake) == before
+    assert [bytes_ for _, bytes_ in rows(read(spark, lake, "flow_logs"), "event_time", "bytes")] == [100]
+
+
 def _snapshot(spark, lake):
     return {
         table: rows_without(read(spark, lake, table), "ingested_at")
