@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
-from py4j.protocol import Py4JError
+from py4j.protocol import Py4JError, Py4JJavaError
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -162,7 +163,73 @@ def read_objects(spark: SparkSession, objects: list[FlowLogObject]) -> DataFrame
         spans[-1] += [o.uri for o in hour_objects]
         span_bytes += sum(o.size_bytes for o in hour_objects)
     with session_settings(spark, _listing_settings(objects[0].uri)):
-        return functools.reduce(DataFrame.unionByName, [spark.read.format("binaryFile").load(span) for span in spans])
+        return functools.reduce(DataFrame.unionByName, [_binary_files(spark, span) for span in spans])
+
+
+def _binary_files(spark: SparkSession, uris: list[str]) -> DataFrame:
+    """The objects' bytes. An object gone since it was listed is left out; one gone or refused when its task
+    reads it (an expired object, a KMS key or storage class the reader cannot use) has no row: the run goes on,
+    and unreadable_objects names it."""
+    reader = spark.read.format("binaryFile").option("ignoreMissingFiles", "true").option("ignoreCorruptFiles", "true")
+    try:
+        return reader.load(uris)
+    except AnalysisException as error:
+        if "PATH_NOT_FOUND" not in str(error):
+            raise
+    present = [uri for uri in uris if _File(spark, uri).exists()]
+    return reader.load(present) if present else spark.createDataFrame([], BINARY_FILE_SCHEMA)
+
+
+def unreadable_objects(spark: SparkSession, to_read: list[FlowLogObject], summaries: list[dict]) -> dict[str, str]:
+    """The objects the read gave no row of, each with the reason: what opening it says now."""
+    parsed = {summary["source_file"] for summary in summaries}
+
+    def reason(uri: str) -> str:
+        try:
+            _File(spark, uri).read(1)
+        except Py4JJavaError as error:
+            return f"could not be read: {error.java_exception.toString()}"
+        return "could not be read by the run's tasks, though it opens now (the run's log names the error)"
+
+    unreadable = {o.uri: reason(o.uri) for o in to_read if o.uri not in parsed}
+    for uri, why in unreadable.items():
+        log.warning("%s %s: quarantined whole, the run goes on", uri, why)
+    return unreadable
+
+
+class _File:
+    """An object of the source, through the file system Hadoop has for its URI (what Spark reads it with)."""
+
+    def __init__(self, spark: SparkSession, uri: str):
+        self.path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
+        self.fs = self.path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+    def exists(self) -> bool:
+        return self.fs.exists(self.path)
+
+    def read(self, size: int) -> bytes:
+        stream = self.fs.open(self.path)
+        try:
+            return bytes(stream.readNBytes(size))
+        finally:
+            stream.close()
+
+
+def unreadable_summaries(unreadable: dict[str, str], listed: dict[str, FlowLogObject]) -> list[dict]:
+    """The summaries of unreadable objects, as the parse gives those it cannot read (status corrupt)."""
+    return [
+        {
+            "source_file": uri,
+            "file_format": listed[uri].file_format,
+            "log_format": None,
+            "size_bytes": listed[uri].size_bytes,
+            "lines_read": None,
+            "records_written": 0,
+            "lines_quarantined": 1,
+            "status": parse.STATUS_CORRUPT,
+        }
+        for uri in unreadable
+    ]
 
 
 def _listing_settings(uri: str) -> dict[str, str]:
@@ -191,19 +258,12 @@ def flow_log_headers(spark: SparkSession, objects: list[FlowLogObject]) -> list[
     first: dict[tuple[str, str, str], FlowLogObject] = {}
     for listed in sorted(objects, key=lambda o: (o.object_time, o.uri)):
         first.setdefault((listed.account_id, listed.region, listed.flow_log_id), listed)
-    jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
 
     def header(listed: FlowLogObject) -> list[str] | None:
         if listed.file_format != "text":
             return None
-        path = jvm.org.apache.hadoop.fs.Path(listed.uri)
         try:
-            stream = path.getFileSystem(hadoop_conf).open(path)
-            try:
-                start = bytes(stream.readNBytes(min(HEADER_BYTES, listed.size_bytes)))
-            finally:
-                stream.close()
+            start = _File(spark, listed.uri).read(min(HEADER_BYTES, listed.size_bytes))
         except Py4JError as error:
             log.warning("could not read the header of %s (%s): every column is written", listed.uri, error)
             return None
@@ -341,14 +401,29 @@ def _records_in_own_files(
 
 
 def write_quarantine(
-    spark: SparkSession, summaries: list[dict], listed: dict[str, FlowLogObject], lake: str, predicate: str
+    spark: SparkSession,
+    summaries: list[dict],
+    listed: dict[str, FlowLogObject],
+    unreadable: dict[str, str],
+    lake: str,
+    predicate: str,
 ) -> int:
     """Replaces the quarantine rows matching predicate: the objects with bad lines (or none at all) are
-    parsed again for them, the others need not be."""
+    parsed again for them, the others need not be; an unreadable object is one row of its reason."""
     started = time.monotonic()
-    faulty = [listed[s["source_file"]] for s in summaries if s["lines_quarantined"]]
+    faulty = [
+        listed[s["source_file"]] for s in summaries if s["lines_quarantined"] and s["source_file"] not in unreadable
+    ]
     parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
-    rows = write_table_slice(quarantine_rows(parsed), lake, QUARANTINE, predicate)["rows"]
+    whole = spark.createDataFrame(
+        [
+            (uri, None, None, reason, o.flow_log_id, o.account_id, o.region, o.object_time)
+            for uri, reason in unreadable.items()
+            for o in [listed[uri]]
+        ],
+        table_schema(QUARANTINE).struct(),
+    )
+    rows = write_table_slice(quarantine_rows(parsed).unionByName(whole), lake, QUARANTINE, predicate)["rows"]
     log.info("wrote %d lines of %d objects to %s in %.1fs", rows, len(faulty), QUARANTINE, time.monotonic() - started)
     return rows
 
@@ -409,7 +484,9 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         written, summaries = write_records(spark, changes.to_read, omitted, lake, predicate)
         hours |= set(written["hours"])
         listed = {o.uri: o for o in changes.to_read}
-        write_quarantine(spark, summaries, listed, lake, predicate)
+        unreadable = unreadable_objects(spark, changes.to_read, summaries)
+        summaries += unreadable_summaries(unreadable, listed)
+        write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
         frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
         write_source_objects(spark, frame, lake, predicate)
     summary = {

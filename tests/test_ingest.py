@@ -444,6 +444,37 @@ def test_truncated_gzip_is_quarantined_whole_and_header_only_is_empty(spark, tmp
     )
 
 
+@pytest.mark.parametrize("gone_after", ["listing", "loading"])
+def test_an_object_that_cannot_be_read_is_quarantined_whole_and_the_run_goes_on(
+    spark, tmp_path, monkeypatch, gone_after
+):
+    """An object gone between the listing and the read (S3's lifecycle rules), or refused (a KMS key the
+    reader lacks, an archived object): the others are ingested, it is named."""
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000004")
+    vanishing = write_object(source, utc(2025, 11, 1, 10, 10), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000005")
+    step = {"listing": "list_window", "loading": "read_objects"}[gone_after]
+    real = getattr(ingest_module, step)
+
+    def then_gone(*args):
+        done = real(*args)
+        vanishing.unlink(missing_ok=True)
+        return done
+
+    monkeypatch.setattr(ingest_module, step, then_gone)
+    summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+
+    assert (summary["objects_read"], summary["records_written"], summary["corrupt_objects"]) == (2, 2, 1)
+    assert read(spark, lake, "flow_logs").count() == 2
+    (bad,) = read(spark, lake, "flow_logs_quarantine").collect()
+    assert (bad.source_file.endswith(vanishing.name), bad.line_number, bad.raw_line) == (True, None, None)
+    assert bad.reason.startswith("could not be read: "), bad.reason
+    assert "FileNotFoundException" in bad.reason, bad.reason
+    assert rows(
+        read(spark, lake, "source_objects"), "object_time", "records_written", "lines_quarantined", "status"
+    ) == (ordered([(utc(2025, 11, 1, 10, 5), 2, 0, "ok"), (utc(2025, 11, 1, 10, 10), 0, 1, "corrupt")]))
+
+
 def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT)
