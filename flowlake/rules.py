@@ -81,10 +81,6 @@ def is_vpc_traffic() -> Column:
     return F.expr(VPC_TRAFFIC)
 
 
-def is_vpc_record() -> Column:
-    return F.expr(VPC_RECORD)
-
-
 def is_transit_gateway_traffic() -> Column:
     return F.expr(TRANSIT_GATEWAY_TRAFFIC)
 

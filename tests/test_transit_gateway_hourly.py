@@ -163,3 +163,16 @@ def test_default_format_records_give_these_rows_and_these_packet_loss_findings(s
     )
     # Attachments are not interfaces: the interface tables leave these records out.
     assert rows(module_for("traffic_hourly").transform(flow_logs)) == []
+    # But every record has a log status: a transit gateway's SKIPDATA is lost data too.
+    keys = {"hour": H, "account_id": ACCOUNT, "region": REGION, "interface_id": None, "event_date": H.date()}
+    assertDataFrameEqual(
+        module_for("log_status_hourly").transform(flow_logs),
+        frame(
+            spark,
+            "log_status_hourly",
+            [
+                {**keys, "log_status": "OK", "records": 5, "window_seconds": 300},
+                {**keys, "log_status": "NODATA", "records": 1, "window_seconds": 60},
+            ],
+        ),
+    )

@@ -1,4 +1,7 @@
-"""log_status_hourly: every record per hour, interface and log status (OK, NODATA, SKIPDATA)."""
+"""log_status_hourly: every record per hour, interface and log status (OK, NODATA, SKIPDATA).
+
+Transit gateway records too (no interface: interface_id NULL): their SKIPDATA is lost data as well.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from flowlake.aggregates.hourly import hourly_totals, records
-from flowlake.rules import is_vpc_record
 
 TABLE = "log_status_hourly"
 KEYS = ("account_id", "region", "interface_id", "log_status")
@@ -14,7 +16,7 @@ KEYS = ("account_id", "region", "interface_id", "log_status")
 
 def transform(flow_logs: DataFrame, **options) -> DataFrame:
     return hourly_totals(
-        flow_logs.where(is_vpc_record()),
+        flow_logs,
         TABLE,
         KEYS,
         records(),
