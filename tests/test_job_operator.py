@@ -157,3 +157,20 @@ def test_spark_submit_gets_the_jars_resolved_here_when_listed_and_the_packages_o
     for option in options:
         assert f" {option} {given[option]} " in command, command
     assert (set(given) - set(options)).isdisjoint(command.split()), command
+
+
+@pytest.mark.parametrize("memory", ["2g", None])
+def test_spark_submit_gives_the_driver_the_memory_flowlake_driver_memory_says(operator_printing, monkeypatch, memory):
+    """A job's session started by spark-submit cannot set its own driver's memory: spark-submit must."""
+    if memory:
+        monkeypatch.setenv("FLOWLAKE_DRIVER_MEMORY", memory)
+    else:
+        monkeypatch.delenv("FLOWLAKE_DRIVER_MEMORY", raising=False)
+    operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
+    with capture_logs() as events:
+        operator.execute({})
+    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    if memory:
+        assert f" --driver-memory {memory} " in command, command
+    else:
+        assert "--driver-memory" not in command, command

@@ -112,6 +112,8 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         }
         if master.startswith("local"):
             self.env_vars.setdefault("PYSPARK_PYTHON", sys.executable)
+        # The job's session cannot size the driver spark-submit has started: spark-submit must.
+        self._driver_memory = self._driver_memory or os.environ.get("FLOWLAKE_DRIVER_MEMORY") or None
         # The driver runs here (client mode): the jars Ivy resolved here before serve as they are, and a
         # cluster's executors fetch them from the driver. spark-submit skips resolving them again (2 s, and
         # Ivy's report), and each executor gets them once: spark-submit ships a Python application's
