@@ -3,6 +3,7 @@ the previous day's capacity figures."""
 
 from __future__ import annotations
 
+from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG, CronTriggerTimetable
 
 from flowlake_airflow.assets import CAPACITY_ASSET, HOURLY_ASSETS, INGEST_ASSETS, NAT_GATEWAYS_ASSET
@@ -21,6 +22,7 @@ from flowlake_airflow.settings import (
     SOURCE,
     SWEEP_DAYS,
     VACUUM_RETENTION_HOURS,
+    reads_the_ec2_inventory,
 )
 from flowlake_airflow.spark import FlowlakeJobOperator
 
@@ -30,7 +32,7 @@ DOC = f"""
 - **refresh_nat_inventory** rebuilds the `nat_gateways` table from the EC2 API
   (DescribeNatGateways; regions: Variable `{NAT_REGIONS.variable}`, empty = all enabled;
   endpoint: Variable `{EC2_ENDPOINT.variable}`, empty = AWS). The hourly NAT figures use it
-  unless the Variable `flowlake_nat_inventory` names an inventory file.
+  unless the Variable `flowlake_nat_inventory` names an inventory file: then it is skipped.
 - **sweep** runs `flowlake sweep` over the last days (Variable `{SWEEP_DAYS.variable}`, default 7)
   up to today 00:00 UTC: it ingests every object of the bucket that no hourly run ingested
   (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours
@@ -59,6 +61,12 @@ with DAG(
     **DAG_ARGUMENTS,
     tags=["flowlake", "maintenance", "spark", "delta"],
 ) as dag:
+    ec2_inventory_in_use = ShortCircuitOperator(
+        task_id="ec2_inventory_in_use",
+        python_callable=reads_the_ec2_inventory,
+        op_kwargs={"inventory_file": NAT_INVENTORY_FILE.template},
+    )
+
     refresh_nat_inventory = FlowlakeJobOperator(
         task_id="refresh_nat_inventory",
         pool=DELTA_WRITERS_POOL,
@@ -107,6 +115,7 @@ with DAG(
         outlets=[CAPACITY_ASSET],
     )
 
+    ec2_inventory_in_use >> refresh_nat_inventory
     retention >> compact
     # The previous day's capacity figures include what the sweep found.
     sweep >> capacity

@@ -57,6 +57,8 @@ def task_facts(task):
         "options": kwargs.get("options"),
         "arguments": kwargs.get("application_args"),
         "outlets": sorted(asset.name for asset in task.outlets),
+        "upstream": sorted(task.upstream_task_ids),
+        "op_kwargs": kwargs.get("op_kwargs"),
         "on_failure_callback": bool(task.on_failure_callback),
     }
 
@@ -181,6 +183,21 @@ def test_every_task_that_aggregates_or_vacuums_gets_the_same_settings(parsed):
     vacuum = tasks["compact"]["options"]["--retention-hours"]
     assert "flowlake_vacuum_retention_hours" in vacuum
     assert tasks["retention"]["options"]["--vacuum-hours"] == vacuum
+
+
+def test_the_nat_inventory_is_refreshed_from_ec2_only_when_no_inventory_file_is_configured(parsed, monkeypatch):
+    monkeypatch.syspath_prepend(str(DAGS_FOLDER))
+    from flowlake_airflow.settings import reads_the_ec2_inventory
+
+    tasks = {task_id: task for _, task_id, task in all_tasks(parsed)}
+    (check,) = tasks["refresh_nat_inventory"]["upstream"]
+    assert tasks[check]["operator"] == "ShortCircuitOperator"
+    assert tasks[check]["op_kwargs"] == {"inventory_file": tasks["process_hour"]["options"]["--nat-inventory"]}
+    assert [reads_the_ec2_inventory(value) for value in ("", " ", "s3a://flowlake-raw/nat_gateways.csv")] == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_retention_counts_back_from_its_run_s_day_not_the_clock(parsed):

@@ -46,6 +46,14 @@ DELIVERY_LAG_MINUTES = Setting("flowlake_delivery_lag_minutes", "FLOWLAKE_DELIVE
 LOOKBACK_HOURS = Setting("flowlake_lookback_hours", "FLOWLAKE_LOOKBACK_HOURS", "2")
 # Empty: aggregation reads the lake's nat_gateways table (refreshed daily from EC2).
 NAT_INVENTORY_FILE = Setting("flowlake_nat_inventory", "FLOWLAKE_NAT_INVENTORY", "")
+
+
+def reads_the_ec2_inventory(inventory_file: str) -> bool:
+    """Whether the hourly figures use the lake's nat_gateways table (no inventory file configured): else its
+    refresh from the EC2 API is skipped, which a stack without AWS (docker-compose's) would fail every day."""
+    return not inventory_file.strip()
+
+
 # Empty: every region enabled for the account.
 NAT_REGIONS = Setting("flowlake_nat_regions", "FLOWLAKE_NAT_REGIONS", "")
 # Empty: AWS's own endpoint for each region.
