@@ -10,7 +10,8 @@
    last successful run (--catch-up-from), so an outage leaves no hour behind;
 2. re-aggregates the window's hours and every hour whose records the ingest
    changed (see flowlake.run);
-3. validates the window and alerts as `flowlake validate` does.
+3. validates the window, and the hours before it that the run changed (an object read late, a record
+   landing in an earlier hour), and alerts as `flowlake validate` does.
 
 Exits 1 when a critical expectation fails (the tables are written all the same),
 else 0. Every step replaces exactly its slice, so a rerun gives the same tables.
@@ -45,6 +46,13 @@ def ingest_window(
     if catch_up_from is not None:
         start = max(min(start, catch_up_from), window.start - timedelta(hours=max_catch_up_hours))
     return Window(start - timedelta(hours=lookback_hours), window.end)
+
+
+def validated_window(window: Window, ingested: dict) -> Window:
+    """The window, from the first hour the ingest changed: an object read late (a corrupt one included, which
+    touches no hour of records) is validated with the hour it was read in, not never."""
+    changed = [parse_utc(hour) for hour in (*ingested["hours_touched"], *ingested["object_hours_read"])]
+    return Window(min([window.start, *changed]), window.end)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +104,9 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         security=security,
         aggregated_window=window,
     )
-    summary["validate"] = validate_and_alert(spark, args, window, thresholds, started_at)
+    summary["validate"] = validate_and_alert(
+        spark, args, validated_window(window, summary["ingest"]), thresholds, started_at
+    )
     summary["exit_code"] = summary["validate"]["exit_code"]
     print(json.dumps(summary))
     return summary["exit_code"]

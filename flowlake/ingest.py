@@ -505,6 +505,8 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         "skipped_objects": len(listing.skipped),
         "misnamed_objects": sorted(listing.misnamed.values()),
         "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)],
+        # The hours of the objects read by their names: a corrupt object touches no hour of records.
+        "object_hours_read": sorted({o.object_time.replace(minute=0).isoformat() for o in changes.to_read}),
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

@@ -9,9 +9,10 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from flowlake import run
+from flowlake.layout import object_key
 from flowlake.run import aggregate_windows, run_pipeline
 from flowlake.window import Window
-from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION, write_object
+from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION, write_object, write_raw
 from tests.frames import frame, read
 
 H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
@@ -285,6 +286,9 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
         [dict(hour=h05, interface_id="eni-old", action="ACCEPT", protocol=6, records=3, packets=30, bytes=3000)],
     )
     write_table_slice(figures, lake, "traffic_hourly", slice_predicate(Window(h05, h05 + timedelta(hours=1)), "hour"))
+    # Delivered late, and not gzip: read by this run, so validated by it.
+    key = object_key(ACCOUNT, REGION, "fl-0bbb", H11 + timedelta(minutes=50), "c0ffee00")
+    write_raw(source, key, b"not a flow-log object")
 
     arguments = ["--source", str(source), "--lake", lake, "--start", H12.isoformat()]
     arguments += ["--end", (H12 + timedelta(hours=1)).isoformat(), "--run-id", "scheduled__outage"]
@@ -300,6 +304,13 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
         (H10.isoformat(), (H12 + timedelta(hours=1)).isoformat())
     ]
     assertDataFrameEqual(read(spark, lake, "traffic_hourly").where(f"hour = '{h05.isoformat()}'"), figures)
+    # Validated from hour 10, the first the run changed, to its own hour's end.
+    assert (summary["validate"]["window_start"], summary["validate"]["window_end"]) == (
+        H10.isoformat(),
+        (H12 + timedelta(hours=1)).isoformat(),
+    )
+    corrupt = [name for name in summary["validate"]["failed_critical"] if "(status)" in name]
+    assert len(corrupt) == 1, summary["validate"]["failed_critical"]
 
 
 @pytest.mark.slow
