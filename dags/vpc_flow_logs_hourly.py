@@ -33,8 +33,8 @@ One run per UTC hour, its data interval that hour `[start, end)`.
      only new or changed objects, so nothing is counted twice;
    - re-aggregates every hourly table for the hour and for every hour whose records the
      ingest changed (a record lands in the hour of its own start);
-   - validates the hour with the data-quality suites, from the first earlier hour the run changed
-     (an object read late, a corrupt one too, is validated once). A critical failure fails the task
+   - validates the hour with the data-quality suites, from the hour of the first corrupt object it
+     read (one delivered late is validated, and alerted, once). A critical failure fails the task
      at once (no retries: the verdict would not change) and alerts; the tables are written.
 
 Source and lake: Variables `{SOURCE.variable}` and `{LAKE.variable}` (else FLOWLAKE_SOURCE,

@@ -10,8 +10,8 @@
    last successful run (--catch-up-from), so an outage leaves no hour behind;
 2. re-aggregates the window's hours and every hour whose records the ingest
    changed (see flowlake.run);
-3. validates the window, and the hours before it that the run changed (an object read late, a record
-   landing in an earlier hour), and alerts as `flowlake validate` does.
+3. validates the window, from the hour of the first corrupt object it read (one delivered late is
+   validated once, not never), and alerts as `flowlake validate` does.
 
 Exits 1 when a critical expectation fails (the tables are written all the same),
 else 0. Every step replaces exactly its slice, so a rerun gives the same tables.
@@ -49,10 +49,10 @@ def ingest_window(
 
 
 def validated_window(window: Window, ingested: dict) -> Window:
-    """The window, from the first hour the ingest changed: an object read late (a corrupt one included, which
-    touches no hour of records) is validated with the hour it was read in, not never."""
-    changed = [parse_utc(hour) for hour in (*ingested["hours_touched"], *ingested["object_hours_read"])]
-    return Window(min([window.start, *changed]), window.end)
+    """The window, from the hour of the first corrupt object the ingest read: one delivered late (read by the
+    lookback or a catch-up) is validated, and alerted, with the run that read it."""
+    corrupt = [parse_utc(hour) for hour in ingested["corrupt_object_hours"]]
+    return Window(min([window.start, *corrupt]), window.end)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -475,7 +475,7 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         time.monotonic() - started,
     )
     _warn_about(changes, listing.misnamed)
-    summaries, hours = [], set()
+    summaries, hours, listed = [], set(), {o.uri: o for o in changes.to_read}
     if changes.to_read:
         # The hours the replaced rows leave: they change too.
         hours = hours_of_objects(spark, lake, window, changes.changed)
@@ -483,12 +483,12 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         omitted = parse.omitted_columns(flow_log_headers(spark, changes.to_read))
         written, summaries = write_records(spark, changes.to_read, omitted, lake, predicate)
         hours |= set(written["hours"])
-        listed = {o.uri: o for o in changes.to_read}
         unreadable = unreadable_objects(spark, changes.to_read, summaries)
         summaries += unreadable_summaries(unreadable, listed)
         write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
         frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
         write_source_objects(spark, frame, lake, predicate)
+    corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -501,12 +501,14 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
             name: sum(s[name] or 0 for s in summaries)
             for name in ("lines_read", "records_written", "lines_quarantined")
         },
-        "corrupt_objects": sum(s["status"] == parse.STATUS_CORRUPT for s in summaries),
+        "corrupt_objects": len(corrupt),
         "skipped_objects": len(listing.skipped),
         "misnamed_objects": sorted(listing.misnamed.values()),
         "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)],
-        # The hours of the objects read by their names: a corrupt object touches no hour of records.
-        "object_hours_read": sorted({o.object_time.replace(minute=0).isoformat() for o in changes.to_read}),
+        # By their names' hours: a corrupt object touches no hour of records.
+        "corrupt_object_hours": sorted(
+            {listed[s["source_file"]].object_time.replace(minute=0).isoformat() for s in corrupt}
+        ),
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

@@ -304,9 +304,9 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
         (H10.isoformat(), (H12 + timedelta(hours=1)).isoformat())
     ]
     assertDataFrameEqual(read(spark, lake, "traffic_hourly").where(f"hour = '{h05.isoformat()}'"), figures)
-    # Validated from hour 10, the first the run changed, to its own hour's end.
+    # Validated from hour 11, the corrupt object's, to its own hour's end.
     assert (summary["validate"]["window_start"], summary["validate"]["window_end"]) == (
-        H10.isoformat(),
+        H11.isoformat(),
         (H12 + timedelta(hours=1)).isoformat(),
     )
     corrupt = [name for name in summary["validate"]["failed_critical"] if "(status)" in name]
