@@ -133,12 +133,12 @@ def test_the_readme_job_runs_on_the_cluster(submitted):
         1,
     )
     assert ingested["hours_touched"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
-    # The hours of the ingest window (the hour and the two before it) and those the records touched.
+    # The run's hour and those the records touched, not the lookback's hour 8, to which nothing was added.
     (aggregated,) = submitted["aggregate"]
     assert (aggregated["window_start"], aggregated["window_end"], aggregated["hours"]) == (
-        "2026-11-01T08:00:00+00:00",
+        "2026-11-01T09:00:00+00:00",
         "2026-11-01T11:00:00+00:00",
-        3,
+        2,
     )
     # Read from the files' footers on S3, through pyarrow: what the default format has no field for.
     assert aggregated["columns_without_values"] == NOT_IN_THE_DEFAULT_FORMAT
