@@ -71,8 +71,9 @@ class ObjectChanges:
     gone: list[str]  # no longer in the source: their rows stay
 
     @property
-    def kept(self) -> list[str]:
-        return self.unchanged + self.gone
+    def replaced(self) -> list[str]:
+        """The source_file of every row the run replaces: the objects it reads, as listed and as recorded."""
+        return sorted({o.uri for o in self.to_read} | set(self.changed))
 
 
 def object_name(key: str) -> str:
@@ -117,11 +118,11 @@ def sql_strings(values: list[str]) -> str:
     return ", ".join("'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'" for value in values)
 
 
-def objects_predicate(window: Window, kept: list[str]) -> str:
-    """The rows a run replaces: those of the window's objects, less the objects whose rows it keeps."""
-    if not kept:
-        return window.predicate("object_time")
-    return f"{window.predicate('object_time')} AND source_file NOT IN ({sql_strings(kept)})"
+def objects_predicate(window: Window, replaced: list[str]) -> str:
+    """The rows a run replaces: those of the objects it reads, and no others. Rows of an object neither listed
+    nor recorded (a run that failed after writing flow_logs, and an object expired since) are kept: they are
+    nowhere else."""
+    return f"{window.predicate('object_time')} AND source_file IN ({sql_strings(replaced)})"
 
 
 def hours_of_objects(spark: SparkSession, lake: str, window: Window, uris: list[str]) -> set[int]:
@@ -479,7 +480,7 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
     if changes.to_read:
         # The hours the replaced rows leave: they change too.
         hours = hours_of_objects(spark, lake, window, changes.changed)
-        predicate = objects_predicate(window, changes.kept)
+        predicate = objects_predicate(window, changes.replaced)
         omitted = parse.omitted_columns(flow_log_headers(spark, changes.to_read))
         written, summaries = write_records(spark, changes.to_read, omitted, lake, predicate)
         hours |= set(written["hours"])

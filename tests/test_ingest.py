@@ -543,6 +543,30 @@ def test_the_same_source_given_at_another_folder_level_holds_the_same_objects(sp
     assert [bytes_ for _, bytes_ in rows(read(spark, lake, "flow_logs"), "event_time", "bytes")] == [100]
 
 
+def test_rows_a_failed_run_committed_stay_when_their_object_is_gone_before_the_next_run(spark, tmp_path, monkeypatch):
+    """The run wrote flow_logs and failed before source_objects; S3 then expired the object: its rows are
+    nowhere else, and a later run of the window must not take them for rows of objects it reads."""
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    lines = [f"2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 {n} 1761991200 1761991260 ACCEPT OK" for n in (1, 2)]
+    expired = write_object(source, utc(2025, 11, 1, 10, 5), lines, object_hash="0000000d")
+    hour_10, hour_11 = utc(2025, 11, 1, 10), utc(2025, 11, 1, 11)
+
+    def refused(*args):
+        raise RuntimeError("the driver was killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest_module, "write_source_objects", refused)
+        with pytest.raises(RuntimeError):
+            ingest(spark, source, lake, hour_10, hour_11)
+    expired.unlink()
+    write_object(
+        source, utc(2025, 11, 1, 10, 50), [lines[0].replace(" 1 1761991200", " 3 1761991200")], object_hash="0000000e"
+    )
+    ingest(spark, source, lake, hour_10, hour_11)
+
+    assert sorted(bytes_ for _, bytes_ in rows(read(spark, lake, "flow_logs"), "event_time", "bytes")) == [1, 2, 3]
+
+
 def _snapshot(spark, lake):
     return {
         table: rows_without(read(spark, lake, table), "ingested_at")
