@@ -11,7 +11,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,7 @@ def task_facts(task):
         "application": kwargs.get("application"),
         "deferrable": kwargs.get("deferrable"),
         "options": kwargs.get("options"),
+        "window": kwargs.get("window"),
         "arguments": kwargs.get("application_args"),
         "outlets": sorted(asset.name for asset in task.outlets),
         "upstream": sorted(task.upstream_task_ids),
@@ -202,7 +203,33 @@ def test_the_nat_inventory_is_refreshed_from_ec2_only_when_no_inventory_file_is_
 
 def test_retention_counts_back_from_its_run_s_day_not_the_clock(parsed):
     arguments = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]["retention"]["arguments"]
-    assert arguments[arguments.index("--as-of") + 1] == "{{ data_interval_end.strftime('%Y-%m-%d') }}"
+    as_of = arguments[arguments.index("--as-of") + 1]
+    assert as_of == "{{ (data_interval_end | default(dag_run.run_after, true)).strftime('%Y-%m-%d') }}"
+
+
+def test_a_maintenance_run_triggered_without_a_logical_date_is_as_of_when_it_ran(parsed):
+    """`airflow dags trigger` without -l: Airflow 3 gives the run no data interval, and Jinja (strict) refused
+    every task's arguments."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    tasks = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
+    templates = [
+        value
+        for task in tasks.values()
+        for value in [*(task["arguments"] or []), *(task["options"] or {}).values(), *(task["window"] or {}).values()]
+        if "data_interval" in value
+    ]
+    assert len(templates) == 4  # retention's day, the sweep's end, capacity's day
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    ran = datetime(2026, 11, 30, 2, 30, tzinfo=UTC)
+    common = {"macros": SimpleNamespace(timedelta=timedelta), "dag_run": SimpleNamespace(run_after=ran)}
+    for template in templates:
+        compiled = environment.from_string(template)
+        scheduled = compiled.render(**common, data_interval_end=ran)
+        assert compiled.render(**common) == scheduled
+        assert scheduled in ("2026-11-30", "2026-11-29T00:00:00+00:00", "2026-11-30T00:00:00+00:00"), scheduled
 
 
 def test_every_table_written_is_an_asset_outlet(parsed):

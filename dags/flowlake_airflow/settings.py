@@ -62,10 +62,12 @@ EC2_ENDPOINT = Setting("flowlake_ec2_endpoint", "FLOWLAKE_EC2_ENDPOINT", "")
 HOUR_START = "{{ data_interval_start.isoformat() }}"
 HOUR_END = "{{ data_interval_end.isoformat() }}"
 # The maintenance DAG's runs have no data interval of their own (a trigger timetable): the day
-# before the run's, whole UTC days, is what capacity_daily is computed for.
-PREVIOUS_DAY_START = "{{ (data_interval_end - macros.timedelta(days=1)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
-PREVIOUS_DAY_END = "{{ data_interval_end.strftime('%Y-%m-%dT00:00:00+00:00') }}"
-RUN_DAY = "{{ data_interval_end.strftime('%Y-%m-%d') }}"
+# before the run's, whole UTC days, is what capacity_daily is computed for. A run triggered without a
+# logical date (`airflow dags trigger` without -l) has no data interval at all: it is as of when it ran.
+_RUN_AS_OF = "(data_interval_end | default(dag_run.run_after, true))"
+PREVIOUS_DAY_START = "{{ (" + _RUN_AS_OF + " - macros.timedelta(days=1)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
+PREVIOUS_DAY_END = "{{ " + _RUN_AS_OF + ".strftime('%Y-%m-%dT00:00:00+00:00') }}"
+RUN_DAY = "{{ " + _RUN_AS_OF + ".strftime('%Y-%m-%d') }}"
 # Empty: `flowlake retention`'s defaults (FLOWLAKE_RETENTION_DAYS / FLOWLAKE_AGGREGATE_RETENTION_DAYS
 # in the task's environment, else 90 and 730 days).
 RETENTION_DAYS = Setting("flowlake_retention_days", "FLOWLAKE_RETENTION_DAYS", "")
