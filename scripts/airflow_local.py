@@ -92,7 +92,7 @@ def prepare(env: dict[str, str]) -> str:
         "--conn-host",
         "local[*]",
         "--conn-description",
-        "Local Spark; point the host at a cluster master (yarn, spark://, k8s://) in production",
+        "Local Spark; point the host at a cluster master (yarn, spark://) in production",
         ok_if="already exists",
     )
     passwords_path = password_file(home)

@@ -174,3 +174,18 @@ def test_spark_submit_gives_the_driver_the_memory_flowlake_driver_memory_says(op
         assert f" --driver-memory {memory} " in command, command
     else:
         assert "--driver-memory" not in command, command
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [{"conn_type": "spark", "host": "k8s://https://127.0.0.1:6443"}, {"conn_type": "k8s", "host": "127.0.0.1"}],
+    ids=["master in the host", "master in the type"],
+)
+def test_a_kubernetes_master_is_refused_saying_what_works(operator_printing, monkeypatch, connection):
+    """The driver's environment (alert connections, the pseudonymization key) would go to a pod, not here."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(connection))
+    operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
+    with pytest.raises(AirflowFailException, match="points at Kubernetes.*standalone master or YARN"):
+        operator.execute({})

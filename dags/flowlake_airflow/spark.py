@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from flowlake_airflow.settings import PROJECT_ROOT, SPARK_CONNECTION
@@ -36,6 +37,20 @@ IVY_REPORT_LINE = re.compile(
     r"|\|.*\|\|.*\|"
     r"|\d+ artifacts copied, \d+ already retrieved .*"
 )
+
+
+def _refuse_kubernetes(connection) -> None:
+    """A task's driver runs here (client mode) in an environment the task gives it: the alert connections'
+    file, the key that pseudonymizes addresses. Submitting to Kubernetes, the provider puts that environment
+    on a driver pod instead (and needs its Kubernetes provider): alerts would go nowhere and addresses be
+    written as they are. Refused, without retries, saying what works."""
+    if connection.conn_type == "k8s" or (connection.host or "").startswith("k8s://"):
+        raise AirflowFailException(
+            f"{SPARK_CONNECTION} points at Kubernetes ({connection.host}): flowlake's DAG tasks run their "
+            "driver here with an environment of its own, which spark-submit to Kubernetes does not give it. "
+            "Point it at a standalone master or YARN, or submit the jobs with --deploy-mode cluster as the "
+            "README's cluster section shows."
+        )
 
 
 def job_application(command: str) -> Path:
@@ -103,6 +118,7 @@ class FlowlakeJobOperator(SparkSubmitOperator):
         from flowlake.spark_session import jars_for_driver, resolved_jars
 
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
+        _refuse_kubernetes(BaseHook.get_connection(self._conn_id))
         master = self._get_hook()._connection["master"]
         self.env_vars = {
             "PYSPARK_DRIVER_PYTHON": sys.executable,
