@@ -103,8 +103,13 @@ SPIKES = [
     record("eni-db", "10.0.10.100", "203.0.113.50", 50000, 443, size=600_000_000, direction="egress"),
     # 120 MB to 873: 12x, a medium spike.
     record("eni-db", "10.0.10.100", "10.0.3.3", 50001, 873, size=120_000_000, direction="egress"),
-    # 150 MB to 8443 from an interface seen only in the preceding hours.
-    record("eni-api", "10.0.1.30", "198.51.100.77", 50002, 8443, size=150_000_000, direction="egress"),
+    # 150 MB to 8443 from an interface seen only in the preceding hours, 50 MB of it in a flow log whose
+    # format has no vpc-id: one spike.
+    record("eni-api", "10.0.1.30", "198.51.100.77", 50002, 8443, size=100_000_000, direction="egress"),
+    {
+        **record("eni-api", "10.0.1.30", "198.51.100.77", 50012, 8443, size=50_000_000, direction="egress"),
+        "vpc_id": None,
+    },
     # 4 DNS records where the same hour of last week had none.
     *[record("eni-web", "10.0.0.20", "10.0.0.2", 50003 + i, 53, protocol=17, direction="egress") for i in range(4)],
     # 900 MB from an interface without any history: no baseline, no finding.
@@ -112,7 +117,8 @@ SPIKES = [
 ]
 EXPOSURES = [
     record("eni-bastion", INTRUDER, "10.0.0.5", 50030, 22, size=1000),
-    record("eni-bastion", INTRUDER, "10.0.0.5", 50031, 22, size=2000),
+    # The same interface in a flow log whose format has no vpc-id: one finding all the same.
+    {**record("eni-bastion", INTRUDER, "10.0.0.5", 50031, 22, size=2000), "vpc_id": None},
     # A format without flow-direction: a public source can only be inbound. Trusted: severity low.
     {**record("eni-win", OFFICE_1, "10.0.0.6", 50040, 3389, size=200), "flow_direction": None},
     {**record("eni-win", OFFICE_2, "10.0.0.6", 50041, 3389, size=300), "flow_direction": None},

@@ -41,7 +41,9 @@ BASELINE_NAMES = {1: "same hour of the week", 2: "same hour of previous days", 3
 # Hourly tables of the window whose rows this one is computed from (spikes compare port_traffic_hourly's
 # figures with its history): `flowlake aggregate` computes them once for both and passes them by name.
 FROM_TABLES = ("port_traffic_hourly",)
-# What identifies a finding across re-runs, besides its type and hour.
+# What identifies a finding across re-runs, besides its type and hour. An interface's findings are grouped by
+# these too, not by its VPC: its flow logs may differ in having a vpc-id (NULL in one), and one finding per
+# interface, port and protocol names the VPC either gives.
 _IDENTITY = {
     "port_scan": ("account_id", "region", "srcaddr"),
     "other": ("account_id", "region", "interface_id", "resource_id", "peer_resource_id", "dstport", "protocol"),
@@ -194,11 +196,12 @@ def _trusted(address: Column, config: SecurityConfig) -> Column:
 
 def admin_exposures(traffic: DataFrame, config: SecurityConfig) -> DataFrame:
     """Accepted traffic from public addresses to an administrative or database port, per interface and port."""
-    keys = ("account_id", "region", "vpc_id", "interface_id", "dstport", "protocol")
+    keys = ("account_id", "region", "interface_id", "dstport", "protocol")
     exposed = (
         traffic.where(is_admin_exposure())
         .groupBy(*HOUR_KEYS, *keys)
         .agg(
+            F.max("vpc_id").alias("vpc_id"),
             F.count(F.lit(1)).alias("records"),
             F.coalesce(F.sum("bytes"), F.lit(0)).alias("bytes"),
             F.collect_set("srcaddr").alias("sources"),
@@ -276,7 +279,11 @@ def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: S
     row, counting 0 for hours in which the key has none. An interface with no history at all has no
     baseline and so no spike.
     """
-    current = _port_figures(port_traffic)
+    current = (
+        _port_figures(port_traffic)
+        .groupBy(*HOUR_KEYS, "epoch_hour", "account_id", "region", "interface_id", "dstport", "protocol")
+        .agg(F.max("vpc_id").alias("vpc_id"), F.sum("records").alias("records"), F.sum("bytes").alias("bytes"))
+    )
     key = ("interface_id", "dstport", "protocol")
     figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
