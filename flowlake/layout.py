@@ -64,14 +64,15 @@ class Listing:
 
 
 def normalize_uri(location: str) -> str:
-    """s3:// is the same bucket as s3a://; a local folder becomes an absolute file: URI."""
+    """s3:// is the same bucket as s3a://; a local folder becomes an absolute file: URI, its characters as they
+    are: Hadoop takes a path's text literally (a %20 would be a folder named so), and escapes it itself."""
     if location.startswith("s3://"):
         return "s3a://" + location[len("s3://") :].rstrip("/")
     if "://" in location or location.startswith("file:"):
         return location.rstrip("/")
     from pathlib import Path
 
-    return Path(location).resolve().as_uri().rstrip("/")
+    return "file://" + Path(location).resolve().as_posix().rstrip("/")
 
 
 def object_key(

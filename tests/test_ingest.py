@@ -12,10 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from flowlake import ingest as ingest_module
+from flowlake.aggregate import run_aggregate
 from flowlake.ingest import run_ingest
 from flowlake.layout import list_window
 from flowlake.window import Window
-from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, write_object, write_parquet_object, write_raw
+from tests.flowlog_objects import (
+    ACCOUNT,
+    DEFAULT_FORMAT,
+    NOT_IN_THE_DEFAULT_FORMAT,
+    write_object,
+    write_parquet_object,
+    write_raw,
+)
 from tests.frames import ordered, read, rows, rows_without, utc
 
 INGESTED_AT = utc(2026, 11, 27, 12, 0)
@@ -565,6 +573,25 @@ def test_rows_a_failed_run_committed_stay_when_their_object_is_gone_before_the_n
     ingest(spark, source, lake, hour_10, hour_11)
 
     assert sorted(bytes_ for _, bytes_ in rows(read(spark, lake, "flow_logs"), "event_time", "bytes")) == [1, 2, 3]
+
+
+def test_a_source_and_a_lake_in_folders_whose_names_have_spaces_and_accents(spark, tmp_path):
+    source, lake = tmp_path / "flow logs (raw)", tmp_path / "my lake é 100%"
+    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="0000000f")
+    summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+
+    assert (summary["objects_read"], summary["records_written"]) == (1, 2)
+    assert (lake / "flow_logs" / "_delta_log").is_dir()
+    assert rows(read(spark, lake, "flow_logs"), "srcaddr", "bytes") == ordered(
+        [("172.31.16.139", 4249), ("172.31.9.69", 4249)]
+    )
+    (recorded,) = read(spark, lake, "source_objects").collect()
+    assert recorded.source_file.startswith("file:") and "flow logs (raw)" in recorded.source_file
+    # The aggregate reads the files' footers (pyarrow) where Spark reads the files.
+    # (The AWS examples' records started on 2014-12-14 at 04:06.)
+    aggregated = run_aggregate(spark, str(lake), Window(utc(2014, 12, 14, 4), utc(2014, 12, 14, 5)))
+    assert aggregated["columns_without_values"] == list(NOT_IN_THE_DEFAULT_FORMAT)
+    assert rows(read(spark, lake, "traffic_hourly"), "action", "bytes") == ordered([("ACCEPT", 4249), ("REJECT", 4249)])
 
 
 def _snapshot(spark, lake):
