@@ -279,11 +279,7 @@ def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: S
     row, counting 0 for hours in which the key has none. An interface with no history at all has no
     baseline and so no spike.
     """
-    current = (
-        _port_figures(port_traffic)
-        .groupBy(*HOUR_KEYS, "epoch_hour", "account_id", "region", "interface_id", "dstport", "protocol")
-        .agg(F.max("vpc_id").alias("vpc_id"), F.sum("records").alias("records"), F.sum("bytes").alias("bytes"))
-    )
+    current = _port_figures(port_traffic)
     key = ("interface_id", "dstport", "protocol")
     figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
@@ -312,9 +308,15 @@ def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: S
         )
         .where(F.col("chosen").isNotNull())
     )
+    # The hour's own figures are the key's in past: summed over its rows of every VPC the interface's flow logs
+    # give (NULL where a format has no vpc-id). Each of those rows then finds the same spike, kept once below:
+    # the few spikes are grouped, not the window's many port rows.
+    of_hour = F.col("past")[F.col("epoch_hour")]
     with_baseline = (
         current.join(baselines, ["interface_id", "epoch_hour"], how="inner")
         .join(past, list(key), how="inner")
+        .withColumn("records", of_hour["records"])
+        .withColumn("bytes", of_hour["bytes"])
         .withColumn("baseline_hours", F.size("chosen"))
     )
     for metric in ("records", "bytes"):
@@ -325,8 +327,12 @@ def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: S
         return (observed >= floor) & (observed >= baseline * config.spike_min_factor)
 
     bytes_spike = spike("bytes", config.spike_min_bytes)
-    spikes = with_baseline.where(bytes_spike | spike("records", config.spike_min_records)).withColumn(
-        "metric", F.when(bytes_spike, "bytes").otherwise("records")
+    figures_of_spike = ("metric", "records", "bytes", "baseline_records", "baseline_bytes", "level", "baseline_hours")
+    spikes = (
+        with_baseline.where(bytes_spike | spike("records", config.spike_min_records))
+        .withColumn("metric", F.when(bytes_spike, "bytes").otherwise("records"))
+        .groupBy(*HOUR_KEYS, "account_id", "region", *key)
+        .agg(F.max("vpc_id").alias("vpc_id"), *[F.max(column).alias(column) for column in figures_of_spike])
     )
     observed = F.when(F.col("metric") == "bytes", F.col("bytes")).otherwise(F.col("records"))
     baseline = F.when(F.col("metric") == "bytes", F.col("baseline_bytes")).otherwise(F.col("baseline_records"))
