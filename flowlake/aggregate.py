@@ -236,6 +236,13 @@ def run_aggregate(
                 for name, frame in intermediates[table].items():
                     log.info("computed %d rows of %s for %s", frame.count(), name, table)
 
+        def replaced_slice(table: str) -> str:
+            """The table's rows a run of the window replaces: its hours', and more where its module says so."""
+            module = module_for(table)
+            if hasattr(module, "replaced_slice"):
+                return module.replaced_slice(window, **options)
+            return slice_predicate(window, "hour")
+
         def write(table: str, computed_first: Future | None) -> Callable[[], int]:
             def replace_hours() -> int:
                 table_started = time.monotonic()
@@ -247,7 +254,7 @@ def run_aggregate(
                     else table_rows(table, flow_logs, options, inputs, shared, intermediates.get(table))
                 )
                 hours = privacy.pseudonymize_table(table, hours, pseudonymizer)
-                rows = write_table_slice(hours, lake, table, slice_predicate(window, "hour"))["rows"]
+                rows = write_table_slice(hours, lake, table, replaced_slice(table))["rows"]
                 log.info("wrote %d rows of %s in %.1fs", rows, table, time.monotonic() - table_started)
                 return rows
 

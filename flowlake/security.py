@@ -4,7 +4,8 @@ hour with, and the alerts for its findings, each sent once.
 - SecurityConfig: settings/security_findings.yaml, overridden by a YAML file of the same keys
   (--security-config FILE, else FLOWLAKE_SECURITY_CONFIG).
 - read_port_history: the port_traffic_hourly rows of the hours before a window that a traffic-spike
-  baseline can use (the previous weeks), read from the lake.
+  baseline can use (the previous weeks), and of the later hours whose baselines can use the window's,
+  read from the lake; replaced_findings: what of security_findings a run of the window replaces.
 - alert_new_findings: findings at or above alert_min_severity go to each configured alert target
   (flowlake/alerts.py: webhook, email) once. The security_alerts table records what was sent to
   which target; a finding already recorded for a target is never sent to it again, so re-running an
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from pyspark.sql import DataFrame, SparkSession
@@ -146,13 +148,35 @@ def _read_table(spark: SparkSession, lake: str, table: str) -> DataFrame | None:
     return spark.read.format("delta").load(path) if table_exists(spark, path) else None
 
 
-def read_port_history(spark: SparkSession, lake: str, window: Window, config: SecurityConfig) -> DataFrame | None:
-    """port_traffic_hourly in the hours before the window that a baseline can reach; None when there are none."""
+class PortHistory(NamedTuple):
+    before: DataFrame  # the hours before the window that its baselines can reach
+    after: DataFrame  # the later hours whose baselines can reach into the window
+
+
+def later_hours(window: Window, config: SecurityConfig) -> Window:
+    """The hours after the window whose traffic spikes' baselines can use the window's figures."""
+    return Window(window.end, window.end + timedelta(hours=config.history_hours()))
+
+
+def replaced_findings(window: Window, config: SecurityConfig) -> str:
+    """The security_findings (or security_alerts) rows of a run of the window: every finding of its hours, and
+    the traffic spikes of the later hours, which a run computes again from the lake's port figures so that
+    hours aggregated in any order (a backfill after the hours that follow it) give the same spikes."""
+    later = slice_predicate(later_hours(window, config), "hour")
+    return f"({slice_predicate(window, 'hour')}) OR ({later} AND finding_type = 'traffic_spike')"
+
+
+def read_port_history(spark: SparkSession, lake: str, window: Window, config: SecurityConfig) -> PortHistory | None:
+    """port_traffic_hourly in the hours around the window that baselines connect it with; None when there are
+    none."""
     hours = config.history_hours()
     history = _read_table(spark, lake, PORT_TRAFFIC) if hours else None
     if history is None:
         return None
-    return history.where(slice_predicate(Window(window.start - timedelta(hours=hours), window.start), "hour"))
+    return PortHistory(
+        history.where(slice_predicate(Window(window.start - timedelta(hours=hours), window.start), "hour")),
+        history.where(slice_predicate(later_hours(window, config), "hour")),
+    )
 
 
 # ---------------------------------------------------------------- alerts
@@ -208,8 +232,9 @@ def _record(spark: SparkSession, lake: str, rows: list[tuple]) -> None:
 def alert_new_findings(
     spark: SparkSession, lake: str, window: Window, config: SecurityConfig, now: datetime | None = None
 ) -> dict:
-    """Sends the findings of the window (and of the alert_lookback_hours before its end) at or above
-    alert_min_severity that a target has not had yet; returns {"targets", "sent": {target: count}, "failed"}."""
+    """Sends the findings the run of the window wrote (replaced_findings), and those of the alert_lookback_hours
+    before its end, at or above alert_min_severity that a target has not had yet; returns {"targets", "sent":
+    {target: count}, "failed"}."""
     summary = {"targets": [], "sent": {}, "failed": []}
     targets = configured_targets()
     summary["targets"] = [name for name, _, _ in targets]
@@ -217,10 +242,8 @@ def alert_new_findings(
     if findings is None:
         return summary
     since = min(window.start, window.end - timedelta(hours=config.alert_lookback_hours))
-    scope = Window(since, window.end)
-    due = findings.where(slice_predicate(scope, "hour")).where(
-        severity_rank("severity") >= SEVERITIES.index(config.alert_min_severity)
-    )
+    scope = f"({slice_predicate(Window(since, window.end), 'hour')}) OR ({replaced_findings(window, config)})"
+    due = findings.where(scope).where(severity_rank("severity") >= SEVERITIES.index(config.alert_min_severity))
     listed = timestamps_as_text(
         due.select(
             "finding_id",
@@ -246,10 +269,7 @@ def alert_new_findings(
     sent = _read_table(spark, lake, SECURITY_ALERTS)
     already = set()
     if sent is not None:
-        already = {
-            (r.finding_id, r.target)
-            for r in sent.where(slice_predicate(scope, "hour")).select("finding_id", "target").collect()
-        }
+        already = {(r.finding_id, r.target) for r in sent.where(scope).select("finding_id", "target").collect()}
     alerted_at = now or datetime.now(UTC)
     accepted = []
     for name, destination, send in targets:
@@ -257,7 +277,8 @@ def alert_new_findings(
         if not pending:
             continue
         try:
-            send(destination, *alert_message(pending, scope, config.alert_min_severity))
+            hours = Window(since, max(window.end, _hour(max(r.epoch for r in pending) + 3600)))
+            send(destination, *alert_message(pending, hours, config.alert_min_severity))
         except Exception as error:  # the others still get theirs; this one is retried on a later run
             log.error("security alert to %s failed: %s", name, error)
             summary["failed"].append(f"{name}: {error}")

@@ -1,6 +1,7 @@
 """security_findings: hand-built traffic with a scan, spikes and exposures gives exactly those findings;
-normal traffic gives none; spikes are found in the port_traffic_hourly rows aggregate passes; a re-run
-of an hour alerts nobody twice.
+normal traffic gives none; spikes are found in the port_traffic_hourly rows aggregate passes; a run
+finds the spikes of the later hours whose baselines reach into its window, so hours aggregated in any order
+give the same findings; a re-run of an hour alerts nobody twice.
 
 The hour is 2026-11-09 10:00 UTC. The estate (account 111122223333, us-east-1, vpc-0prod):
 eni-web 10.0.0.20, eni-db 10.0.10.100, eni-api 10.0.1.30, eni-bastion 10.0.0.5, eni-win 10.0.0.6,
@@ -18,7 +19,7 @@ from pyspark.testing import assertDataFrameEqual
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES, module_for, port_traffic_hourly
 from flowlake.aggregates.security_findings import intermediates, transform
-from flowlake.security import SecurityConfig
+from flowlake.security import PortHistory, SecurityConfig
 from flowlake.spark_session import session_settings
 from flowlake.window import Window
 from tests.frames import append, frame, read, rows, utc
@@ -288,10 +289,14 @@ EXPECTED = [
 ]
 
 
+def port_history(spark, before: list[dict], after: list[dict] = ()) -> PortHistory:
+    return PortHistory(frame(spark, "port_traffic_hourly", before), frame(spark, "port_traffic_hourly", list(after)))
+
+
 def test_a_scan_spikes_and_exposures_give_exactly_these_findings(spark):
     actual = transform(
         frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES),
-        port_history=frame(spark, "port_traffic_hourly", HISTORY),
+        port_history=port_history(spark, HISTORY),
         security=CONFIG,
     )
     assertDataFrameEqual(actual, frame(spark, "security_findings", EXPECTED))
@@ -303,7 +308,7 @@ def test_spikes_come_from_the_port_traffic_rows_aggregate_passes(spark):
     all_records = frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES)
     actual = transform(
         frame(spark, "flow_logs", NORMAL + SCAN + EXPOSURES),
-        port_history=frame(spark, "port_traffic_hourly", HISTORY),
+        port_history=port_history(spark, HISTORY),
         security=CONFIG,
         port_traffic_hourly=port_traffic_hourly.transform(all_records),
     )
@@ -320,7 +325,7 @@ def test_candidates_computed_first_meet_the_records_in_a_broadcast_and_give_the_
     # Records Spark takes for more than it may broadcast, and the candidates computed and counted first, as
     # aggregate does (intermediates): planned by their real size, only the candidates are broadcast.
     records = frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES)
-    history = frame(spark, "port_traffic_hourly", HISTORY)
+    history = port_history(spark, HISTORY)
     small = {"spark.sql.autoBroadcastJoinThreshold": "2000"}
     with session_settings(spark, small):
         # Planned before the candidates are kept: Spark would otherwise find them in its cache.
@@ -349,10 +354,73 @@ def test_normal_traffic_gives_no_finding(spark):
     ]
     actual = transform(
         frame(spark, "flow_logs", NORMAL + usual),
-        port_history=frame(spark, "port_traffic_hourly", [history("eni-db", 443, WEEK, 100_000_000)]),
+        port_history=port_history(spark, [history("eni-db", 443, WEEK, 100_000_000)]),
         security=CONFIG,
     )
     assert rows(actual) == []
+
+
+# eni-db to 443: 10 MB the day before H, then 600 MB at H, 60x the same hour of the previous day.
+DAY_BEFORE = H - timedelta(days=1)
+LATER_SPIKE = spike(
+    "eni-db",
+    443,
+    "bytes",
+    600_000_000,
+    10_000_000.0,
+    60.0,
+    "high",
+    "bytes to port 443/6: 600000000, 60.0x the baseline 10000000.0 (same hour of previous days, 1 hours)",
+)
+
+
+def day_before(row: dict, size: int) -> dict:
+    return {
+        **row,
+        "bytes": size,
+        "start": row["start"] - 86400,
+        "end": row["end"] - 86400,
+        "event_time": row["event_time"] - timedelta(days=1),
+        "event_date": DAY_BEFORE.date(),
+    }
+
+
+def test_the_spikes_of_later_hours_are_found_from_their_port_figures_and_the_window(spark):
+    # Aggregating the day before H after H: H's figures are in the lake, and the window is their baseline.
+    actual = transform(
+        frame(spark, "flow_logs", [day_before(SPIKES[0], 10_000_000)]),
+        port_history=port_history(spark, [], [history("eni-db", 443, 0, 600_000_000)]),
+        security=CONFIG,
+    )
+    assertDataFrameEqual(actual, frame(spark, "security_findings", [LATER_SPIKE]))
+
+
+def test_hours_aggregated_in_either_order_give_the_same_findings_and_alerts(spark, tmp_path, monkeypatch):
+    records = [day_before(SPIKES[0], 10_000_000), SPIKES[0], *EXPOSURES[:2]]
+    hours = {"day before": Window(DAY_BEFORE, DAY_BEFORE + timedelta(hours=1)), "H": Window(H, H + timedelta(hours=1))}
+    tables = ("port_traffic_hourly", "security_findings")
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        for order in (["day before", "H"], ["H", "day before"]):
+            lake = str(tmp_path / "-".join(order))
+            append(frame(spark, "flow_logs", records), lake, "flow_logs")
+            for name in order:
+                run_aggregate(spark, lake, hours[name], tables=tables, security=CONFIG)
+            exposed = exposure(
+                "eni-bastion",
+                "10.0.0.5",
+                22,
+                "high",
+                [INTRUDER],
+                2,
+                "SSH (port 22) accepted from 1 public source(s): 2 records, 3000 bytes",
+            )
+            assertDataFrameEqual(
+                read(spark, lake, "security_findings"), frame(spark, "security_findings", [LATER_SPIKE, exposed])
+            )
+            assert rows(read(spark, lake, "security_alerts"), "finding_id", "target", "hour") == sorted(
+                [(LATER_SPIKE["finding_id"], "webhook", H), (exposed["finding_id"], "webhook", H)]
+            )
 
 
 def test_registered_with_the_port_history_it_reads():

@@ -2,8 +2,10 @@
 per hour.
 
 A pure transform of the window's records plus, for spikes, port_traffic_hourly's rows of the window
-(computed from the records unless aggregate passes the ones it writes) and of the previous weeks
-(flowlake.security.read_port_history reads them; aggregate passes them as port_history).
+(computed from the records unless aggregate passes the ones it writes), of the previous weeks and of the
+later hours whose baselines reach into the window (flowlake.security.read_port_history reads both;
+aggregate passes them as port_history). The spikes of those later hours are computed again and replace
+theirs (replaced_slice), so that the hours' order of aggregation does not matter.
 Thresholds come from flowlake.security.SecurityConfig. How each finding is computed:
 schemas/security_findings/README.md.
 """
@@ -22,7 +24,7 @@ from flowlake.aggregates.nat_gateway_hourly import ipv4_number
 from flowlake.aggregates.transit_gateway_hourly import LOSS_REASONS
 from flowlake.contracts import conform
 from flowlake.rules import ADMIN_PORTS, is_admin_exposure
-from flowlake.security import SecurityConfig, alert_new_findings, read_port_history
+from flowlake.security import PortHistory, SecurityConfig, alert_new_findings, read_port_history, replaced_findings
 from flowlake.window import Window as TimeWindow
 
 TABLE = "security_findings"
@@ -270,20 +272,21 @@ def _port_figures(port_traffic: DataFrame) -> DataFrame:
     )
 
 
-def traffic_spikes(port_traffic: DataFrame, history: DataFrame | None, config: SecurityConfig) -> DataFrame:
+def traffic_spikes(port_traffic: DataFrame, history: PortHistory | None, config: SecurityConfig) -> DataFrame:
     """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
 
-    port_traffic: port_traffic_hourly rows of the window; history: its rows of hours before the window.
+    port_traffic: port_traffic_hourly rows of the window; history: its rows of the hours before the window,
+    and of the later hours, whose spikes are found too.
     The baseline of an hour is the mean of the key's figures over the baseline hours of the lowest level
     (same hour of the week, same hour of previous days, preceding hours) in which the interface has any
     row, counting 0 for hours in which the key has none. An interface with no history at all has no
     baseline and so no spike.
     """
-    current = _port_figures(port_traffic)
+    current = _port_figures(port_traffic if history is None else port_traffic.unionByName(history.after))
     key = ("interface_id", "dstport", "protocol")
     figures = current.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
-        figures = figures.unionByName(_port_figures(history).select(*key, "epoch_hour", "records", "bytes"))
+        figures = figures.unionByName(_port_figures(history.before).select(*key, "epoch_hour", "records", "bytes"))
     # Each key's figures by hour, in a map a baseline hour is looked up in.
     past = (
         figures.groupBy(*key, "epoch_hour")
@@ -421,13 +424,13 @@ def intermediates(flow_logs: DataFrame, security: SecurityConfig | None = None, 
 
 def transform(
     flow_logs: DataFrame,
-    port_history: DataFrame | None = None,
+    port_history: PortHistory | None = None,
     security: SecurityConfig | None = None,
     port_traffic_hourly: DataFrame | None = None,
     port_scan_candidates: DataFrame | None = None,
     **options,
 ) -> DataFrame:
-    """port_history: port_traffic_hourly rows of the hours before the window (None: no earlier history);
+    """port_history: port_traffic_hourly rows of the hours before and after the window (None: none);
     port_traffic_hourly: its rows of the window (None: computed from flow_logs); port_scan_candidates: the
     window's, from intermediates (None: computed from flow_logs)."""
     config = security or SecurityConfig.load()
@@ -444,8 +447,13 @@ def transform(
 
 
 def read_inputs(spark: SparkSession, lake: str, window: TimeWindow, security: SecurityConfig, **options) -> dict:
-    """What the transform needs beyond the window's records: the port history before the window."""
+    """What the transform needs beyond the window's records: the port history around the window."""
     return {"port_history": read_port_history(spark, lake, window, security)}
+
+
+def replaced_slice(window: TimeWindow, security: SecurityConfig, **options) -> str:
+    """The rows a run of the window replaces: its hours' findings and the later hours' spikes."""
+    return replaced_findings(window, security)
 
 
 def after_write(spark: SparkSession, lake: str, window: TimeWindow, security: SecurityConfig, **options) -> dict:
