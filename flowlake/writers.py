@@ -4,11 +4,15 @@ Delta's commit on S3 is safe for one writer at a time: two writers can both writ
 same log version, and one commit silently replaces the other. Delta's DynamoDB log
 store makes the commit itself safe; without it (spark.delta.logStore.s3a.impl, or
 .s3.impl, naming another store), every write to a table on s3a:// or s3:// first takes
-the table's writer lease: the object `_flowlake_writer` in the table's folder, created
-only if absent (S3's conditional write, If-None-Match). A writer that finds it held
-fails with ConcurrentWriterError naming the holder; the lease is removed when the
-write ends. A lease older than LEASE_SECONDS is a crashed writer's and is taken
-over. Delta skips files whose names start with "_", so the lease is never data.
+the table's writer lease: the object of the highest generation in the table's folder
+`_flowlake_writer/` (`_flowlake_writer/00000003` is generation 3). Every generation is
+created only if absent (S3's conditional write, If-None-Match), so of the writers that
+try to create one, one wins. A writer that finds the lease held fails with
+ConcurrentWriterError naming the holder. The holder rewrites its own object every
+LEASE_RENEW_SECONDS while it writes, and deletes it when the write ends. A lease not
+renewed for LEASE_SECONDS was left by a writer that crashed: the next writer takes it
+over by creating the next generation. Delta skips paths whose names start with "_"
+(reads and VACUUM alike), so the lease is never data.
 Local folders and HDFS need no lease: their commits are atomic.
 """
 
@@ -18,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,9 +32,11 @@ from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-LEASE_FILE = "_flowlake_writer"
-# Longer than any one table write; a lease this old was left by a writer that crashed.
-LEASE_SECONDS = 2 * 3600
+LEASE_FOLDER = "_flowlake_writer"
+GENERATION_DIGITS = 8
+LEASE_RENEW_SECONDS = 60
+# Fifteen renewals missed in a row: the holder crashed, and a table it left is blocked this long, not longer.
+LEASE_SECONDS = 15 * 60
 S3_SCHEMES = ("s3a", "s3")
 CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"
 
@@ -65,54 +72,122 @@ class _Lease:
     def __init__(self, spark: SparkSession, table: str):
         self.jvm = jvm = spark.sparkContext._jvm
         self.table = table
-        self.path = jvm.org.apache.hadoop.fs.Path(f"{table.rstrip('/')}/{LEASE_FILE}")
-        self.fs = self.path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.folder = jvm.org.apache.hadoop.fs.Path(f"{table.rstrip('/')}/{LEASE_FOLDER}")
+        self.fs = self.folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        now = time.time()
         self.holder = {
             "token": uuid.uuid4().hex,
             "host": socket.gethostname(),
             "pid": os.getpid(),
-            "taken_at": time.time(),
+            "taken_at": now,
+            "renewed_at": now,
         }
+        self.generation: int | None = None
+        self.stop_renewing = threading.Event()
+        self.renewal = threading.Thread(target=self._renew, name=f"flowlake lease of {table}", daemon=True)
 
     def acquire(self) -> None:
-        if self._create():
+        generations, held = self._observe()
+        if not generations:
+            self._take(0)
             return
-        held = self._read()
-        if held is not None and time.time() - float(held.get("taken_at", 0)) > LEASE_SECONDS:
-            log.warning("%s: taking over the writer lease of %s, older than %ds", self.table, held, LEASE_SECONDS)
-            self.fs.delete(self.path, False)
-            if self._create():
-                return
-            held = self._read()
-        raise ConcurrentWriterError(
-            f"{self.table}: another writer is writing this table ({_describe(held)}). On S3, flowlake lets one "
-            "writer write a table at a time unless Delta's DynamoDB log store is configured; run the writers one "
-            f"after the other (the Airflow DAGs do). If that writer is gone, remove {self.path.toString()}."
+        if held is None or time.time() - held["renewed_at"] <= LEASE_SECONDS:
+            raise self._refusal(held)
+        self._take(generations[-1] + 1)
+        log.warning(
+            "%s: took over the writer lease of %s (generation %d), not renewed for over %ds",
+            self.table,
+            held,
+            generations[-1],
+            LEASE_SECONDS,
         )
+        # Only the highest generation counts: the lower ones are left-overs, deleted to keep the folder short.
+        for generation in generations:
+            try:
+                self.fs.delete(self._object(generation), False)
+            except Exception as error:  # py4j
+                log.info("%s: could not delete lease generation %d (%s)", self.table, generation, error)
 
     def release(self) -> None:
-        held = self._read()
-        if held is not None and held.get("token") == self.holder["token"]:
-            self.fs.delete(self.path, False)
+        # Renewal stops first: a renewal after the delete would write the object again.
+        self.stop_renewing.set()
+        self.renewal.join()
+        self.fs.delete(self._object(self.generation), False)
 
-    def _create(self) -> bool:
-        """Writes the lease if no lease exists, in one conditional request; False when one exists."""
+    def _observe(self) -> tuple[list[int], dict | None]:
+        """The lease folder's generations, lowest first, and the holder of the highest (None when it went away
+        meanwhile)."""
+        generations = self._generations()
+        return generations, (self._read(generations[-1]) if generations else None)
+
+    def _take(self, generation: int) -> None:
+        """Becomes the holder by creating the generation; refused when another writer created it first."""
+        if not self._write(generation, self.holder, only_if_absent=True):
+            raise self._refusal(self._read(generation))
+        self.generation = generation
+        self.renewal.start()
+
+    def _renew(self) -> None:
+        while not self.stop_renewing.wait(LEASE_RENEW_SECONDS):
+            try:
+                generations = self._generations()
+                if not generations or generations[-1] != self.generation:
+                    # Never written again: a taker deletes the generation it took over, and written again
+                    # that generation would become the lease once the taker ends, blocking the table.
+                    log.error(
+                        "%s: this write's lease (generation %d) was taken over or removed (generations now %s): "
+                        "another writer may be writing the table; the lease is no longer renewed",
+                        self.table,
+                        self.generation,
+                        generations,
+                    )
+                    return
+                self._write(self.generation, {**self.holder, "renewed_at": time.time()}, only_if_absent=False)
+            except Exception as error:  # py4j: S3 unreachable for now; the write goes on, renewal tries again
+                log.warning(
+                    "%s: renewing the writer lease failed (%s); retrying in %ss", self.table, error, LEASE_RENEW_SECONDS
+                )
+
+    def _refusal(self, held: dict | None) -> ConcurrentWriterError:
+        return ConcurrentWriterError(
+            f"{self.table}: another writer is writing this table ({_describe(held)}). On S3, flowlake lets one "
+            "writer write a table at a time unless Delta's DynamoDB log store is configured; run the writers one "
+            f"after the other (the Airflow DAGs do). If that writer is gone, remove {self.folder.toString()}, or "
+            f"wait: a lease not renewed for {LEASE_SECONDS // 60} minutes is taken over by the next writer."
+        )
+
+    def _object(self, generation: int):
+        return self.jvm.org.apache.hadoop.fs.Path(self.folder, f"{generation:0{GENERATION_DIGITS}d}")
+
+    def _generations(self) -> list[int]:
+        """The generations in the lease folder, lowest first; none when the folder does not exist."""
         try:
-            builder = self.fs.createFile(self.path).overwrite(False).must(CONDITIONAL_CREATE, True)
+            statuses = self.fs.listStatus(self.folder)
+        except Exception as error:  # py4j
+            if _java_error(error, "FileNotFoundException"):
+                return []
+            raise
+        names = [status.getPath().getName() for status in statuses if status.isFile()]
+        return sorted(int(name) for name in names if name.isdigit())
+
+    def _write(self, generation: int, holder: dict, *, only_if_absent: bool) -> bool:
+        """Writes the generation's object in one request; only_if_absent: unless it exists (then False)."""
+        builder = self.fs.createFile(self._object(generation))
+        builder = builder.overwrite(False).must(CONDITIONAL_CREATE, True) if only_if_absent else builder.overwrite(True)
+        try:
             stream = builder.build()
-            stream.write(bytearray(json.dumps(self.holder).encode()))
+            stream.write(bytearray(json.dumps(holder).encode()))
             stream.close()
             return True
         except Exception as error:  # py4j: FileAlreadyExistsException, or S3's 412 Precondition Failed
-            text = f"{type(error).__name__} {error}"
-            if "FileAlreadyExists" in text or "412" in text or "PreconditionFailed" in text:
+            if only_if_absent and _java_error(error, "FileAlreadyExistsException", "PreconditionFailed", "Code: 412"):
                 return False
             raise
 
-    def _read(self) -> dict | None:
+    def _read(self, generation: int) -> dict | None:
         try:
-            stream = self.fs.open(self.path)
-        except Exception:  # the lease went away in between
+            stream = self.fs.open(self._object(generation))
+        except Exception:  # the generation went away in between
             return None
         try:
             return json.loads(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
@@ -120,8 +195,17 @@ class _Lease:
             stream.close()
 
 
+def _java_error(error: Exception, *names: str) -> bool:
+    text = f"{type(error).__name__} {error}"
+    return any(name in text for name in names)
+
+
 def _describe(held: dict | None) -> str:
     if held is None:
         return "it finished meanwhile; try again"
-    taken = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(held.get("taken_at", 0))))
-    return f"host {held.get('host')}, process {held.get('pid')}, since {taken}"
+    taken, renewed = _utc(held["taken_at"]), _utc(held["renewed_at"])
+    return f"host {held['host']}, process {held['pid']}, since {taken}, renewed at {renewed}"
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

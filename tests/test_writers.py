@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import os
+import re
+import socket
 import time
 from datetime import UTC, datetime
 
 import pytest
 
+from flowlake import writers
 from flowlake.ingest import run_ingest
 from flowlake.layout import object_key
 from flowlake.spark_session import session_settings
 from flowlake.window import Window
-from flowlake.writers import LEASE_FILE, LEASE_SECONDS, ConcurrentWriterError, needs_lease, table_writer
+from flowlake.writers import LEASE_FOLDER, LEASE_SECONDS, ConcurrentWriterError, _Lease, needs_lease, table_writer
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION
 from tests.frames import read, rows
 
@@ -34,6 +39,33 @@ def put_object(s3_client, minute: int, size: int) -> None:
 
 def ingested_bytes(spark) -> list[tuple]:
     return rows(read(spark, LAKE, "flow_logs"), "bytes")
+
+
+def put_lease(s3_client, table_key: str, generation: int, holder: dict) -> None:
+    key = f"{table_key}/{LEASE_FOLDER}/{generation:08d}"
+    s3_client.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(holder).encode())
+
+
+def lease_objects(s3_client, prefix: str) -> dict[str, str]:
+    """{key: holder's token} of every lease generation object under prefix (a lake or a table's key)."""
+    listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {
+        o["Key"]: json.loads(s3_client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read())["token"]
+        for o in listed
+        if f"/{LEASE_FOLDER}/" in o["Key"] and not o["Key"].endswith("/")
+    }
+
+
+def held_by_this_process(table: str) -> str:
+    """The start of the refusal to write table while this process holds its lease."""
+    holder = rf"host {re.escape(socket.gethostname())}, process {os.getpid()}"
+    return rf"^{re.escape(table)}: another writer is writing this table \({holder}, since "
+
+
+def crashed_holder() -> dict:
+    """The lease of a writer that crashed: renewed last more than LEASE_SECONDS ago."""
+    crashed_at = time.time() - LEASE_SECONDS - 60
+    return {"token": "gone", "host": "elsewhere", "pid": 1, "taken_at": crashed_at - 600, "renewed_at": crashed_at}
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +89,72 @@ def test_a_second_writer_of_a_table_on_s3_is_refused_and_the_next_run_loses_noth
     assert (summary["objects_read"], summary["objects_unchanged"]) == (1, 1)
     assert ingested_bytes(spark_s3) == [(100,), (200,)]
     # Every write released its lease.
-    leases = s3_client.list_objects_v2(Bucket=bucket, Prefix="lake/").get("Contents", [])
-    assert [o["Key"] for o in leases if o["Key"].endswith(LEASE_FILE)] == []
+    assert lease_objects(s3_client, "lake/") == {}
 
 
-def test_the_lease_of_a_writer_that_crashed_is_taken_over_once_it_is_old(spark_s3, s3_client, bucket):
-    key = f"lake/source_objects/{LEASE_FILE}"
-    crashed = {"token": "gone", "host": "elsewhere", "pid": 1, "taken_at": time.time() - LEASE_SECONDS - 60}
-    s3_client.put_object(Bucket=bucket, Key=key, Body=json.dumps(crashed).encode())
+def test_the_lease_of_a_writer_that_crashed_is_taken_over_once_it_is_old(spark_s3, s3_client, bucket, caplog):
+    put_lease(s3_client, "lake/source_objects", 2, crashed_holder())
     put_object(s3_client, 15, 300)
-    summary = run_ingest(spark_s3, f"s3a://{bucket}/raw", LAKE, WINDOW, INGESTED_AT)
+    with caplog.at_level(logging.WARNING, logger="flowlake.writers"):
+        summary = run_ingest(spark_s3, f"s3a://{bucket}/raw", LAKE, WINDOW, INGESTED_AT)
     assert summary["objects_read"] == 1
-    assert "Contents" not in s3_client.list_objects_v2(Bucket=bucket, Prefix=key)
+    taken_over = [r.getMessage() for r in caplog.records if r.name == "flowlake.writers"]
+    assert len(taken_over) == 1
+    assert taken_over[0].startswith(f"{LAKE}/source_objects: took over the writer lease of {{'token': 'gone', ")
+    assert taken_over[0].endswith(f"(generation 2), not renewed for over {LEASE_SECONDS}s")
+    # The taker deleted the crashed writer's generation, and its own when it ended.
+    assert lease_objects(s3_client, "lake/source_objects/") == {}
+
+
+def test_of_two_writers_that_saw_the_same_stale_lease_only_the_first_takes_it_over(
+    spark_s3, s3_client, bucket, monkeypatch
+):
+    crashed = crashed_holder()
+    put_lease(s3_client, "lake/two_takers", 3, crashed)
+    first, second = _Lease(spark_s3, f"{LAKE}/two_takers"), _Lease(spark_s3, f"{LAKE}/two_takers")
+    # Both saw generation 3 stale; the second acts on that view after the first took over.
+    seen_by_second = second._observe()
+    assert seen_by_second == ([3], crashed)
+    monkeypatch.setattr(second, "_observe", lambda: seen_by_second)
+    first.acquire()
+    try:
+        with pytest.raises(ConcurrentWriterError, match=held_by_this_process(f"{LAKE}/two_takers")):
+            second.acquire()
+        assert lease_objects(s3_client, "lake/two_takers/") == {
+            f"lake/two_takers/{LEASE_FOLDER}/00000004": first.holder["token"]
+        }
+    finally:
+        first.release()
+    assert lease_objects(s3_client, "lake/two_takers/") == {}
+
+
+def test_a_writer_that_holds_the_lease_longer_than_lease_seconds_keeps_it(spark_s3, s3_client, bucket, monkeypatch):
+    monkeypatch.setattr(writers, "LEASE_SECONDS", 2)
+    monkeypatch.setattr(writers, "LEASE_RENEW_SECONDS", 0.3)
+    table = f"{LAKE}/long_write"
+    with table_writer(spark_s3, table):
+        time.sleep(3)
+        with pytest.raises(ConcurrentWriterError, match=held_by_this_process(table)), table_writer(spark_s3, table):
+            pytest.fail("a second writer wrote while the first held the lease")
+    with table_writer(spark_s3, table):
+        assert list(lease_objects(s3_client, "lake/long_write/")) == [f"lake/long_write/{LEASE_FOLDER}/00000000"]
+
+
+def test_a_holder_whose_lease_was_taken_over_stops_renewing_it(spark_s3, s3_client, bucket, monkeypatch, caplog):
+    monkeypatch.setattr(writers, "LEASE_RENEW_SECONDS", 0.2)
+    table = f"{LAKE}/taken_from"
+    taker = crashed_holder() | {"token": "taker", "renewed_at": time.time()}
+    with caplog.at_level(logging.ERROR, logger="flowlake.writers"), table_writer(spark_s3, table):
+        # Another writer judged this holder's generation 0 stale, took the lease over and deleted generation 0.
+        put_lease(s3_client, "lake/taken_from", 1, taker)
+        s3_client.delete_object(Bucket=BUCKET, Key=f"lake/taken_from/{LEASE_FOLDER}/00000000")
+        time.sleep(1)
+        assert lease_objects(s3_client, "lake/taken_from/") == {f"lake/taken_from/{LEASE_FOLDER}/00000001": "taker"}
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{table}: this write's lease (generation 0) was taken over or removed (generations now [1]): another "
+        "writer may be writing the table; the lease is no longer renewed"
+    ]
+    assert lease_objects(s3_client, "lake/taken_from/") == {f"lake/taken_from/{LEASE_FOLDER}/00000001": "taker"}
 
 
 def test_only_s3_tables_without_the_dynamodb_log_store_take_a_lease(spark_s3, tmp_path):
