@@ -9,9 +9,12 @@ the table's writer lease: the object of the highest generation in the table's fo
 created only if absent (S3's conditional write, If-None-Match), so of the writers that
 try to create one, one wins. A writer that finds the lease held fails with
 ConcurrentWriterError naming the holder. The holder rewrites its own object every
-LEASE_RENEW_SECONDS while it writes, and deletes it when the write ends. A lease not
-renewed for LEASE_SECONDS was left by a writer that crashed: the next writer takes it
-over by creating the next generation. Delta skips paths whose names start with "_"
+LEASE_RENEW_SECONDS while it writes, and marks it released when the write ends; the next
+writer creates the next generation. A lease not renewed for LEASE_SECONDS was left by a
+writer that crashed, and the next writer takes it over the same way. The highest
+generation is never deleted, so generations never start again from 0: a writer acting
+on an old view of the folder creates a generation that exists, or one lower than the
+highest, and is refused either way. Delta skips paths whose names start with "_"
 (reads and VACUUM alike), so the lease is never data.
 Local folders and HDFS need no lease: their commits are atomic.
 """
@@ -91,28 +94,32 @@ class _Lease:
         if not generations:
             self._take(0)
             return
-        if held is None or time.time() - held["renewed_at"] <= LEASE_SECONDS:
+        released = held is not None and "released_at" in held
+        if held is None or (not released and time.time() - held["renewed_at"] <= LEASE_SECONDS):
             raise self._refusal(held)
         self._take(generations[-1] + 1)
-        log.warning(
-            "%s: took over the writer lease of %s (generation %d), not renewed for over %ds",
-            self.table,
-            held,
-            generations[-1],
-            LEASE_SECONDS,
-        )
+        if not released:
+            log.warning(
+                "%s: took over the writer lease of %s (generation %d), not renewed for over %ds",
+                self.table,
+                held,
+                generations[-1],
+                LEASE_SECONDS,
+            )
         # Only the highest generation counts: the lower ones are left-overs, deleted to keep the folder short.
         for generation in generations:
-            try:
-                self.fs.delete(self._object(generation), False)
-            except Exception as error:  # py4j
-                log.info("%s: could not delete lease generation %d (%s)", self.table, generation, error)
+            self._delete(generation)
 
     def release(self) -> None:
-        # Renewal stops first: a renewal after the delete would write the object again.
+        """Marks the lease released, unless it was taken over (its generation is then no longer the highest)."""
+        # Renewal stops first: a renewal after the release would mark the lease held again.
         self.stop_renewing.set()
         self.renewal.join()
-        self.fs.delete(self._object(self.generation), False)
+        try:
+            if self._generations()[-1:] == [self.generation]:
+                self._write(self.generation, {**self.holder, "released_at": time.time()}, only_if_absent=False)
+        except Exception as error:  # py4j: the lease is then taken over once LEASE_SECONDS have passed
+            log.warning("%s: releasing the writer lease failed (%s)", self.table, error)
 
     def _observe(self) -> tuple[list[int], dict | None]:
         """The lease folder's generations, lowest first, and the holder of the highest (None when it went away
@@ -121,11 +128,22 @@ class _Lease:
         return generations, (self._read(generations[-1]) if generations else None)
 
     def _take(self, generation: int) -> None:
-        """Becomes the holder by creating the generation; refused when another writer created it first."""
+        """Becomes the holder by creating the generation; refused when another writer created it first, or when
+        a higher one exists (this writer acted on an old view, and a taker had deleted this generation)."""
         if not self._write(generation, self.holder, only_if_absent=True):
             raise self._refusal(self._read(generation))
+        highest = self._generations()[-1]
+        if highest != generation:
+            self._delete(generation)
+            raise self._refusal(self._read(highest))
         self.generation = generation
         self.renewal.start()
+
+    def _delete(self, generation: int) -> None:
+        try:
+            self.fs.delete(self._object(generation), False)
+        except Exception as error:  # py4j: a left-over lower generation never counts
+            log.info("%s: could not delete lease generation %d (%s)", self.table, generation, error)
 
     def _renew(self) -> None:
         while not self.stop_renewing.wait(LEASE_RENEW_SECONDS):
@@ -179,8 +197,11 @@ class _Lease:
             stream.write(bytearray(json.dumps(holder).encode()))
             stream.close()
             return True
-        except Exception as error:  # py4j: FileAlreadyExistsException, or S3's 412 Precondition Failed
-            if only_if_absent and _java_error(error, "FileAlreadyExistsException", "PreconditionFailed", "Code: 412"):
+        except Exception as error:  # py4j: FileAlreadyExistsException, S3's 412 Precondition Failed, or its 409
+            # when a concurrent request on the same key wins
+            if only_if_absent and _java_error(
+                error, "FileAlreadyExistsException", "PreconditionFailed", "Code: 412", "ConditionalRequestConflict"
+            ):
                 return False
             raise
 

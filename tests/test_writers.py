@@ -47,13 +47,15 @@ def put_lease(s3_client, table_key: str, generation: int, holder: dict) -> None:
 
 
 def lease_objects(s3_client, prefix: str) -> dict[str, str]:
-    """{key: holder's token} of every lease generation object under prefix (a lake or a table's key)."""
+    """{key: holder's token, or "released"} of every lease generation object under prefix (a lake or a table's
+    key)."""
     listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-    return {
-        o["Key"]: json.loads(s3_client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read())["token"]
+    holders = {
+        o["Key"]: json.loads(s3_client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read())
         for o in listed
         if f"/{LEASE_FOLDER}/" in o["Key"] and not o["Key"].endswith("/")
     }
+    return {key: "released" if "released_at" in holder else holder["token"] for key, holder in holders.items()}
 
 
 def held_by_this_process(table: str) -> str:
@@ -88,8 +90,11 @@ def test_a_second_writer_of_a_table_on_s3_is_refused_and_the_next_run_loses_noth
     summary = run_ingest(spark_s3, f"s3a://{bucket}/raw", LAKE, WINDOW, INGESTED_AT)
     assert (summary["objects_read"], summary["objects_unchanged"]) == (1, 1)
     assert ingested_bytes(spark_s3) == [(100,), (200,)]
-    # Every write released its lease.
-    assert lease_objects(s3_client, "lake/") == {}
+    # Every write released its lease, and each table's folder keeps only its highest generation.
+    leases = lease_objects(s3_client, "lake/")
+    assert leases
+    assert leases == {key: "released" for key in leases}
+    assert len({key.rsplit("/", 1)[0] for key in leases}) == len(leases)
 
 
 def test_the_lease_of_a_writer_that_crashed_is_taken_over_once_it_is_old(spark_s3, s3_client, bucket, caplog):
@@ -102,8 +107,10 @@ def test_the_lease_of_a_writer_that_crashed_is_taken_over_once_it_is_old(spark_s
     assert len(taken_over) == 1
     assert taken_over[0].startswith(f"{LAKE}/source_objects: took over the writer lease of {{'token': 'gone', ")
     assert taken_over[0].endswith(f"(generation 2), not renewed for over {LEASE_SECONDS}s")
-    # The taker deleted the crashed writer's generation, and its own when it ended.
-    assert lease_objects(s3_client, "lake/source_objects/") == {}
+    # The taker deleted the crashed writer's generation, and released its own when it ended.
+    assert lease_objects(s3_client, "lake/source_objects/") == {
+        f"lake/source_objects/{LEASE_FOLDER}/00000003": "released"
+    }
 
 
 def test_of_two_writers_that_saw_the_same_stale_lease_only_the_first_takes_it_over(
@@ -125,7 +132,43 @@ def test_of_two_writers_that_saw_the_same_stale_lease_only_the_first_takes_it_ov
         }
     finally:
         first.release()
-    assert lease_objects(s3_client, "lake/two_takers/") == {}
+    assert lease_objects(s3_client, "lake/two_takers/") == {f"lake/two_takers/{LEASE_FOLDER}/00000004": "released"}
+
+
+def test_a_writer_acting_on_an_old_view_of_the_lease_is_refused_after_later_writes(
+    spark_s3, s3_client, bucket, monkeypatch
+):
+    table = f"{LAKE}/old_view"
+    put_lease(s3_client, "lake/old_view", 3, crashed_holder())
+    stalled = _Lease(spark_s3, table)
+    # A writer saw generation 3 stale, then stalled; meanwhile one writer took the lease over and ended.
+    seen_before_stalling = stalled._observe()
+    monkeypatch.setattr(stalled, "_observe", lambda: seen_before_stalling)
+    with table_writer(spark_s3, table):
+        pass
+    with table_writer(spark_s3, table):
+        with pytest.raises(ConcurrentWriterError, match=held_by_this_process(table)):
+            stalled.acquire()
+        # Another writer holds generation 5; the one that stalled created nothing that counts.
+        leases = lease_objects(s3_client, "lake/old_view/")
+        assert list(leases) == [f"lake/old_view/{LEASE_FOLDER}/00000005"]
+        assert leases[f"lake/old_view/{LEASE_FOLDER}/00000005"] != "released"
+
+
+def test_a_writer_that_creates_a_generation_below_the_highest_is_refused(spark_s3, s3_client, bucket, monkeypatch):
+    table = f"{LAKE}/below_highest"
+    put_lease(s3_client, "lake/below_highest", 2, crashed_holder())
+    stalled = _Lease(spark_s3, table)
+    seen_before_stalling = stalled._observe()
+    monkeypatch.setattr(stalled, "_observe", lambda: seen_before_stalling)
+    # Meanwhile generation 3 was taken and released, and a writer took generation 4 and deleted the lower ones:
+    # generation 3, which the stalled writer creates, is free again.
+    holder = crashed_holder() | {"token": "holder", "host": "other", "pid": 7, "renewed_at": time.time()}
+    put_lease(s3_client, "lake/below_highest", 4, holder)
+    s3_client.delete_object(Bucket=BUCKET, Key=f"lake/below_highest/{LEASE_FOLDER}/00000002")
+    with pytest.raises(ConcurrentWriterError, match=r"\(host other, process 7, since "):
+        stalled.acquire()
+    assert lease_objects(s3_client, "lake/below_highest/") == {f"lake/below_highest/{LEASE_FOLDER}/00000004": "holder"}
 
 
 def test_a_writer_that_holds_the_lease_longer_than_lease_seconds_keeps_it(spark_s3, s3_client, bucket, monkeypatch):
@@ -137,7 +180,7 @@ def test_a_writer_that_holds_the_lease_longer_than_lease_seconds_keeps_it(spark_
         with pytest.raises(ConcurrentWriterError, match=held_by_this_process(table)), table_writer(spark_s3, table):
             pytest.fail("a second writer wrote while the first held the lease")
     with table_writer(spark_s3, table):
-        assert list(lease_objects(s3_client, "lake/long_write/")) == [f"lake/long_write/{LEASE_FOLDER}/00000000"]
+        assert list(lease_objects(s3_client, "lake/long_write/")) == [f"lake/long_write/{LEASE_FOLDER}/00000001"]
 
 
 def test_a_holder_whose_lease_was_taken_over_stops_renewing_it(spark_s3, s3_client, bucket, monkeypatch, caplog):
