@@ -13,6 +13,10 @@
 3. validates the window, from the hour of the first corrupt object it read (one delivered late is
    validated once, not never), and alerts as `flowlake validate` does.
 
+What steps 2 and 3 owe the lake is noted in it before the ingest records its objects as read
+(flowlake.pending): a run that fails after its ingest leaves those hours to its retry, or to the
+next run, which aggregates and validates them too.
+
 Exits 1 when a critical expectation fails (the tables are written all the same),
 else 0. Every step replaces exactly its slice, so a rerun gives the same tables.
 """
@@ -25,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
+from flowlake import pending
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.run import run_pipeline
@@ -48,11 +53,12 @@ def ingest_window(
     return Window(start - timedelta(hours=lookback_hours), window.end)
 
 
-def validated_window(window: Window, ingested: dict) -> Window:
-    """The window, from the hour of the first corrupt object the ingest read: one delivered late (read by the
-    lookback or a catch-up) is validated, and alerted, with the run that read it."""
+def validated_window(window: Window, ingested: dict, owed: list[datetime]) -> Window:
+    """The window, from the hour of the first corrupt object the ingest read, or of the first hour owed (a run
+    that read a corrupt object failed before validating it, or a sweep read one): one delivered late (read by
+    the lookback, a catch-up or a sweep) is validated, and alerted, once."""
     corrupt = [parse_utc(hour) for hour in ingested["corrupt_object_hours"]]
-    return Window(min([window.start, *corrupt]), window.end)
+    return Window(min([window.start, *corrupt, *owed]), window.end)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,9 +110,9 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         security=security,
         aggregated_window=window,
     )
-    summary["validate"] = validate_and_alert(
-        spark, args, validated_window(window, summary["ingest"]), thresholds, started_at
-    )
+    with pending.paying(spark, args.lake, pending.VALIDATE) as owed:
+        validated = validated_window(window, summary["ingest"], owed)
+        summary["validate"] = validate_and_alert(spark, args, validated, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]
     print(json.dumps(summary))
     return summary["exit_code"]

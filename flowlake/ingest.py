@@ -31,7 +31,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from flowlake import parse, record_files
+from flowlake import parse, pending, record_files
 from flowlake.contracts import conform, table_schema
 from flowlake.lake import commit_table_files, create_table, table_exists, table_path, write_table_slice
 from flowlake.layout import FlowLogObject, list_window, normalize_uri
@@ -456,7 +456,14 @@ def _warn_about(changes: ObjectChanges, misnamed: dict[str, str]) -> None:
         )
 
 
-def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, ingested_at: datetime) -> dict:
+def run_ingest(
+    spark: SparkSession, source: str, lake: str, window: Window, ingested_at: datetime, note_pending: bool = False
+) -> dict:
+    """Reads the window's new and changed objects into flow_logs, the quarantine and source_objects.
+
+    note_pending: the hours the objects' records fell into, and those of the corrupt objects, are noted in
+    pending_hours before source_objects records the objects (flowlake.pending), for runs that aggregate and
+    validate them after the ingest."""
     lake = normalize_uri(lake)
     started = time.monotonic()
     listing = list_window(spark, source, window.start, window.end)
@@ -487,9 +494,15 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         unreadable = unreadable_objects(spark, changes.to_read, summaries)
         summaries += unreadable_summaries(unreadable, listed)
         write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
+    corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
+    # By their names' hours: a corrupt object touches no hour of records.
+    corrupt_hours = {listed[s["source_file"]].object_time.replace(minute=0) for s in corrupt}
+    if changes.to_read:
+        if note_pending:
+            touched = {datetime.fromtimestamp(hour, UTC) for hour in hours}
+            pending.note(spark, lake, {pending.AGGREGATE: touched, pending.VALIDATE: corrupt_hours}, ingested_at)
         frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
         write_source_objects(spark, frame, lake, predicate)
-    corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
     summary = {
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
@@ -506,10 +519,7 @@ def run_ingest(spark: SparkSession, source: str, lake: str, window: Window, inge
         "skipped_objects": len(listing.skipped),
         "misnamed_objects": sorted(listing.misnamed.values()),
         "hours_touched": [datetime.fromtimestamp(hour, UTC).isoformat() for hour in sorted(hours)],
-        # By their names' hours: a corrupt object touches no hour of records.
-        "corrupt_object_hours": sorted(
-            {listed[s["source_file"]].object_time.replace(minute=0).isoformat() for s in corrupt}
-        ),
+        "corrupt_object_hours": sorted(hour.isoformat() for hour in corrupt_hours),
         "seconds": round(time.monotonic() - started, 2),
     }
     log.info("ingest done: %s", json.dumps(summary))

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
+from flowlake import pending
 from flowlake.aggregate import add_nat_arguments, run_aggregate
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import build_parser as add_ingest_arguments
@@ -51,6 +52,11 @@ def aggregate_windows(window: Window, hours_touched: list[str]) -> list[Window]:
         else:
             windows.append(Window(hour, hour + HOUR))
     return windows
+
+
+def with_owed(hours_touched: list[str], owed: list[datetime]) -> list[str]:
+    """The hours the ingest touched and the pending ones, as sorted ISO instants."""
+    return sorted({*hours_touched, *(hour.isoformat() for hour in owed)})
 
 
 def aggregate_hours(
@@ -84,16 +90,17 @@ def run_pipeline(
     security: SecurityConfig | None = None,
     aggregated_window: Window | None = None,
 ) -> dict:
-    """Ingests the window's objects, then aggregates the hours of aggregated_window (default: the window) and
-    every hour the ingest touched. The hourly job ingests hours before its own (lookback, catch-up) but aggregates
-    only its hour and the touched ones: an hour nothing was added to keeps its figures, even when retention has
-    since removed its records."""
+    """Ingests the window's objects, then aggregates the hours of aggregated_window (default: the window), every
+    hour the ingest touched and every hour a run before left pending (flowlake.pending: it failed after its
+    ingest). The hourly job ingests hours before its own (lookback, catch-up) but aggregates only its hour and
+    those: an hour nothing was added to keeps its figures, even when retention has since removed its records."""
     started = time.monotonic()
-    ingested = run_ingest(spark, source, lake, window, ingested_at)
-    aggregated = [
-        run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
-        for hours in aggregate_windows(aggregated_window or window, ingested["hours_touched"])
-    ]
+    ingested = run_ingest(spark, source, lake, window, ingested_at, note_pending=True)
+    with pending.paying(spark, lake, pending.AGGREGATE) as owed:
+        aggregated = [
+            run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
+            for hours in aggregate_windows(aggregated_window or window, with_owed(ingested["hours_touched"], owed))
+        ]
     summary = {"ingest": ingested, "aggregate": aggregated, "seconds": round(time.monotonic() - started, 2)}
     log.info("run done: %s", json.dumps(summary))
     return summary

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
+from flowlake import pending
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import run_ingest
-from flowlake.run import aggregate_hours
+from flowlake.run import aggregate_hours, with_owed
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.window import Window, configure_logging, parse_utc, require_whole_hours
 
@@ -49,8 +50,10 @@ def run_sweep(
     security: SecurityConfig | None = None,
 ) -> dict:
     """Ingests the window (only what the lake lacks is read) and re-aggregates only the hours that changed."""
-    ingested = run_ingest(spark, source, lake, window, ingested_at)
-    aggregated = aggregate_hours(spark, lake, ingested["hours_touched"], nat_inventory, nat_price_per_gb, security)
+    ingested = run_ingest(spark, source, lake, window, ingested_at, note_pending=True)
+    with pending.paying(spark, lake, pending.AGGREGATE) as owed:
+        hours = with_owed(ingested["hours_touched"], owed)
+        aggregated = aggregate_hours(spark, lake, hours, nat_inventory, nat_price_per_gb, security)
     summary = {"ingest": ingested, "aggregate": aggregated}
     missed = ingested["objects_read"]
     if missed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pyspark.testing import assertDataFrameEqual
@@ -333,3 +334,69 @@ def test_removing_an_object_re_aggregates_its_hour_with_the_inventory_the_hourly
     assert sorted(row["log_status"] for row in statuses.collect()) == ["OK", "OK"]
     assert [row["bytes_in_from_source"] for row in nat_before.collect()] == [1000]
     assertDataFrameEqual(read(spark, lake, "nat_gateway_hourly"), nat_before)
+
+
+def pending_notes(lake: str) -> dict[str, list[str]]:
+    """{step: the hours its notes in the lake name}."""
+    notes = {}
+    for path in sorted(Path(lake, "_flowlake_pending").glob("*/*.json")):
+        notes.setdefault(path.parent.name, []).extend(json.loads(path.read_text())["hours"])
+    return notes
+
+
+@pytest.mark.slow
+def test_a_run_that_failed_after_its_ingest_leaves_its_hours_to_the_retry(spark, tmp_path, source, monkeypatch):
+    whole = str(tmp_path / "whole")
+    run_pipeline(spark, str(source), whole, Window(H11, H12), ingested_at=H12)
+
+    lake = str(tmp_path / "lake")
+
+    def lost_executor(*args, **kwargs):
+        raise RuntimeError("executor lost while aggregating")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run, "run_aggregate", lost_executor)
+        with pytest.raises(RuntimeError, match="executor lost"):
+            run_pipeline(spark, str(source), lake, Window(H11, H12), ingested_at=H12)
+    assert pending_notes(lake) == {"aggregate": [H10.isoformat(), H11.isoformat()]}
+
+    # The retry reads no object again (the ingest recorded them), and aggregates hour 10 all the same.
+    retry = run_pipeline(spark, str(source), lake, Window(H11, H12), ingested_at=H12 + timedelta(minutes=5))
+    assert retry["ingest"]["objects_read"] == 0
+    assert [(a["window_start"], a["window_end"]) for a in retry["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
+    for table in ("traffic_hourly", "top_talkers_hourly", "log_status_hourly", "security_findings"):
+        assertDataFrameEqual(read(spark, lake, table), read(spark, whole, table))
+    assert pending_notes(lake) == {}
+
+
+@pytest.mark.slow
+def test_an_hourly_run_that_failed_before_validating_a_late_corrupt_object_leaves_it_to_the_retry(
+    spark, tmp_path, source, capsys, monkeypatch
+):
+    from flowlake import hourly
+
+    lake = str(tmp_path / "lake")
+    # Delivered late into hour 11 and not gzip: read by the lookback of hour 12's run.
+    write_raw(source, object_key(ACCOUNT, REGION, "fl-0bbb", H11 + timedelta(minutes=50), "c0ffee00"), b"not gzip")
+    arguments = ["--source", str(source), "--lake", lake, "--start", H12.isoformat()]
+    arguments += ["--end", (H12 + timedelta(hours=1)).isoformat(), "--run-id", "scheduled__retried"]
+
+    def worker_restarted(*args, **kwargs):
+        raise RuntimeError("the worker restarted before validating")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(hourly, "validate_and_alert", worker_restarted)
+        with pytest.raises(RuntimeError, match="worker restarted"):
+            hourly.main(arguments, spark=spark)
+    hourly.main(arguments, spark=spark)
+    retry = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    # The retry read nothing again, and validated from the corrupt object's hour all the same.
+    assert (retry["ingest"]["objects_read"], retry["ingest"]["corrupt_object_hours"]) == (0, [])
+    assert (retry["validate"]["window_start"], retry["validate"]["window_end"]) == (
+        H11.isoformat(),
+        (H12 + timedelta(hours=1)).isoformat(),
+    )
+    corrupt = [name for name in retry["validate"]["failed_critical"] if "(status)" in name]
+    assert len(corrupt) == 1, retry["validate"]["failed_critical"]
+    assert pending_notes(lake) == {}

@@ -1,0 +1,98 @@
+"""The hours a run owes the lake, kept in the lake until they are paid.
+
+A run's ingest records the objects it read in source_objects, and a later run reads only new or changed
+objects, so the hours their records fell into are known to the run that read them alone. A run that failed
+after its ingest (an executor lost while aggregating, a validation that crashed) would leave those hours to
+nobody: its retry reads nothing new. So the ingest of an hourly run or a sweep notes them before
+source_objects records the objects; every such run aggregates, or validates, the pending hours besides its
+own, and deletes the notes it read once it has.
+
+A note is one small JSON object per run and step, `<lake>/_flowlake_pending/<step>/<noted_at>-<id>.json`:
+a listing and a read or two, where a Delta table cost an hourly run seconds of snapshots and jobs. A note
+that cannot be parsed was cut short by a crash, before source_objects recorded anything: its run's objects
+are read again, so it is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from pyspark.sql import SparkSession
+
+from flowlake.layout import normalize_uri
+from flowlake.window import parse_utc
+
+log = logging.getLogger("flowlake.pending")
+
+PENDING_FOLDER = "_flowlake_pending"
+AGGREGATE, VALIDATE = "aggregate", "validate"
+
+
+def note(spark: SparkSession, lake: str, hours: dict[str, Iterable[datetime]], noted_at: datetime) -> None:
+    """Writes a note of the hours each step (AGGREGATE, VALIDATE) owes."""
+    for step, owed in hours.items():
+        if not owed:
+            continue
+        folder = _Folder(spark, lake, step)
+        text = json.dumps({"noted_at": noted_at.isoformat(), "hours": sorted({hour.isoformat() for hour in owed})})
+        folder.write(f"{noted_at:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}.json", text)
+
+
+@contextmanager
+def paying(spark: SparkSession, lake: str, step: str) -> Iterator[list[datetime]]:
+    """The step's pending hours; the notes they were read from are deleted when the block that pays them ends
+    without an error (a note written since is kept)."""
+    folder = _Folder(spark, lake, step)
+    notes = folder.notes()
+    hours: set[datetime] = set()
+    for name, text in notes.items():
+        try:
+            hours |= {parse_utc(hour) for hour in json.loads(text)["hours"]}
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("pending %s note %s dropped, cut short by a crash (%s)", step, name, error)
+    yield sorted(hours)
+    for name in notes:
+        folder.delete(name)
+    if hours:
+        log.info("%d pending %s hour(s) done: %s", len(hours), step, ", ".join(h.isoformat() for h in sorted(hours)))
+
+
+class _Folder:
+    """A step's notes in the lake, through Hadoop's file system (a local folder or S3 alike)."""
+
+    def __init__(self, spark: SparkSession, lake: str, step: str):
+        self.jvm = jvm = spark.sparkContext._jvm
+        self.path = jvm.org.apache.hadoop.fs.Path(f"{normalize_uri(lake).rstrip('/')}/{PENDING_FOLDER}/{step}")
+        self.fs = self.path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+    def write(self, name: str, text: str) -> None:
+        stream = self.fs.create(self._file(name), False)
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+
+    def notes(self) -> dict[str, str]:
+        """{name: text} of every note; none when the folder does not exist."""
+        if not self.fs.exists(self.path):
+            return {}
+        names = sorted(status.getPath().getName() for status in self.fs.listStatus(self.path) if status.isFile())
+        return {name: self._read(name) for name in names if name.endswith(".json")}
+
+    def delete(self, name: str) -> None:
+        self.fs.delete(self._file(name), False)
+
+    def _read(self, name: str) -> str:
+        stream = self.fs.open(self._file(name))
+        try:
+            return self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+        finally:
+            stream.close()
+
+    def _file(self, name: str):
+        return self.jvm.org.apache.hadoop.fs.Path(self.path, name)
