@@ -41,6 +41,10 @@ PSEUDONYMIZED = {
 }
 
 
+# What a pseudonym looks like in a table: `anon:` or a network, then the 64 hex of its HMAC.
+PSEUDONYM_PATTERN = r"^[0-9a-f:./]+:[0-9a-f]{64}$|^anon:[0-9a-f]{64}$"
+
+
 @dataclass(frozen=True)
 class Pseudonymizer:
     key: bytes

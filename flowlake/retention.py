@@ -12,7 +12,11 @@ erase removes an address from every table that holds addresses: the flow_logs ro
 srcaddr, dstaddr, pkt-srcaddr or pkt-dstaddr and the quarantined lines that contain it are
 deleted (a record is the address's traffic: nothing of it can stay); in top_talkers_hourly and
 security_findings the address (or its pseudonym, when a pseudonymization key is configured) is
-replaced by NULL, so that the hour's totals still add up. It prints a JSON report.
+replaced by NULL, so that the hour's totals still add up; a port scan from it gets a random finding_id
+(in security_alerts too), since its ID hashes the source. It prints a JSON report. The tables may hold
+the address as written before a key was configured or as a pseudonym with or without its network:
+every form is looked for. Without a key, a lake whose tables hold pseudonyms is refused (exit 2) before
+anything is erased: the address's pseudonym cannot be found without the key.
 
 Delta keeps deleted rows in older files for time travel until a VACUUM whose retention has
 passed: both commands vacuum with the safe retention (7 days), so the files that still hold what
@@ -26,6 +30,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import Column, SparkSession
@@ -37,6 +42,7 @@ from flowlake.compact import MIN_RETENTION_HOURS
 from flowlake.ingest import FLOW_LOGS, QUARANTINE
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import normalize_uri
+from flowlake.security import FINDINGS, SECURITY_ALERTS
 from flowlake.spark_session import session_settings
 from flowlake.window import configure_logging, timestamp_literal
 from flowlake.writers import table_writer
@@ -129,13 +135,70 @@ def run_retention(
     }
 
 
+class ErasureRefusedError(RuntimeError):
+    """The lake holds the address in a form this run cannot find."""
+
+
 def address_values(address: str, pseudonymizer: privacy.Pseudonymizer | None) -> tuple[list[str], list[str]]:
-    """(the address as flow logs write it, its values in the pseudonymized tables). A non-address is refused."""
+    """(the address as flow logs write it, its values in the pseudonymized tables). A non-address is refused.
+
+    The pseudonymized tables may hold it as written before a key was configured, and as a pseudonym with or
+    without its network (FLOWLAKE_PSEUDONYM_KEEP_NETWORK may have changed): every form is looked for."""
     parsed = ipaddress.ip_address(address.strip())  # ValueError: not an address (nothing else reaches a predicate)
     forms = sorted({address.strip(), str(parsed)})
     if pseudonymizer is None:
         return forms, forms
-    return forms, sorted({pseudonymizer.pseudonym(form) for form in forms})
+    pseudonyms = {privacy.pseudonym(pseudonymizer.key, form, keep) for form in forms for keep in (False, True)}
+    return forms, sorted(set(forms) | pseudonyms)
+
+
+def _refuse_unfindable_pseudonyms(spark: SparkSession, lake: str) -> None:
+    """Without a key, an address written as a pseudonym cannot be found: refused before anything is erased."""
+    for table, columns in privacy.PSEUDONYMIZED.items():
+        delta = _delta(spark, lake, table)
+        if delta is None:
+            continue
+        rows = delta.toDF()
+        pseudonymized = F.lit(False)
+        for column in columns:
+            if rows.schema[column].dataType.simpleString().startswith("array"):
+                matches = F.exists(column, lambda value: value.rlike(privacy.PSEUDONYM_PATTERN))
+            else:
+                matches = F.col(column).rlike(privacy.PSEUDONYM_PATTERN)
+            pseudonymized = pseudonymized | F.coalesce(matches, F.lit(False))
+        if rows.where(pseudonymized).limit(1).count():
+            raise ErasureRefusedError(
+                f"{table} holds pseudonymized addresses and no pseudonymization key is configured, so the "
+                f"address's pseudonym cannot be found: set {privacy.KEY_VARIABLE} (or the Airflow connection "
+                f"{privacy.PSEUDONYM_KEY_CONNECTION}) to the key the tables were written with, and erase again; "
+                "nothing was erased"
+            )
+
+
+def _new_scan_ids(spark: SparkSession, lake: str, published: list[str]) -> int:
+    """A port scan's finding_id is a hash over its source, which an erased source would be found again from by
+    hashing every address: the scans of the address get random IDs, in security_findings and security_alerts
+    alike (merged from the pairs, so that no ID is in a Delta commit's text). Returns how many."""
+    findings = _delta(spark, lake, FINDINGS)
+    if findings is None:
+        return 0
+    scans = findings.toDF().where((F.col("finding_type") == "port_scan") & F.col("srcaddr").isin(published))
+    pairs = [(row.finding_id, secrets.token_hex(32)) for row in scans.select("finding_id").distinct().collect()]
+    if not pairs:
+        return 0
+    new_ids = spark.createDataFrame(pairs, "finding_id string, new_id string")
+    for table in (FINDINGS, SECURITY_ALERTS):
+        delta = _delta(spark, lake, table)
+        if delta is None:
+            continue
+        with table_writer(spark, table_path(lake, table)):
+            (
+                delta.alias("kept")
+                .merge(new_ids.alias("new"), "kept.finding_id = new.finding_id")
+                .whenMatchedUpdate(set={"finding_id": "new.new_id"})
+                .execute()
+            )
+    return len(pairs)
 
 
 def run_erase(
@@ -149,6 +212,8 @@ def run_erase(
 
     raw, published = address_values(address, pseudonymizer)
     lake = normalize_uri(lake)
+    if pseudonymizer is None:
+        _refuse_unfindable_pseudonyms(spark, lake)
     in_raw = F.lit(False)
     for column in ADDRESS_COLUMNS:
         in_raw = in_raw | F.coalesce(F.col(column).isin(raw), F.lit(False))
@@ -178,6 +243,7 @@ def run_erase(
         if rows is not None:
             report["tables"][table] = {"rows_deleted": rows}
             changed += [table] if rows else []
+    report["port_scans_given_new_ids"] = _new_scan_ids(spark, lake, published)
     values = F.array(*[F.lit(v) for v in published])
     for table, columns in privacy.PSEUDONYMIZED.items():
         path = table_path(lake, table)
@@ -284,9 +350,12 @@ def main_erase(argv: list[str] | None = None, spark: SparkSession | None = None)
     if args.vacuum_hours < MIN_RETENTION_HOURS:
         parser.error("--vacuum-hours must be at least 168")
     configure_logging()
-    report = run_erase(
-        spark or get_spark("flowlake-erase"), args.lake, args.address, privacy.configured(), args.vacuum_hours
-    )
+    try:
+        report = run_erase(
+            spark or get_spark("flowlake-erase"), args.lake, args.address, privacy.configured(), args.vacuum_hours
+        )
+    except ErasureRefusedError as error:
+        parser.exit(2, f"flowlake erase: {error}\n")
     print(json.dumps(report))
     return report
 

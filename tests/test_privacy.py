@@ -9,6 +9,8 @@ import json
 import logging
 from datetime import timedelta
 
+import pytest
+
 from flowlake import retention
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
@@ -201,6 +203,7 @@ def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes
             "top_talkers_hourly": {"rows_updated": 1},
             "security_findings": {"rows_updated": 1},
         },
+        "port_scans_given_new_ids": 0,
         "hours_touched": ["2026-11-09T10:00:00Z"],
         "vacuumed": ["flow_logs", "flow_logs_quarantine", "top_talkers_hourly", "security_findings"],
         "vacuum_retention_hours": 168,
@@ -209,3 +212,71 @@ def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes
     assert rows(read(spark, lake, "flow_logs_quarantine"), "source_file") == [("s3://b",)]  # 203.0.113.70 stays
     assert rows(read(spark, lake, "top_talkers_hourly"), "rank", "address") == [(1, None), (2, "10.0.0.1")]
     assert rows(read(spark, lake, "security_findings"), "srcaddr", "addresses") == [(None, ["10.0.0.5"])]
+
+
+def test_erase_finds_the_address_in_every_form_the_tables_hold_and_gives_its_scans_new_ids(
+    spark, tmp_path, monkeypatch
+):
+    lake = str(tmp_path / "lake")
+    anon, network = f"anon:{hexdigest(PERSON)}", f"203.0.113.0/24:{hexdigest(PERSON)}"
+    talkers = {"account_id": ACCOUNT, "region": REGION, "hour": D, "event_date": D.date(), "direction": "source"}
+    # Aggregated before a key was set, then with it, then with the network kept.
+    append(
+        frame(
+            spark,
+            "top_talkers_hourly",
+            [
+                {**talkers, "rank": 1, "address": PERSON},
+                {**talkers, "rank": 2, "address": anon},
+                {**talkers, "rank": 3, "address": network},
+                {**talkers, "rank": 4, "address": f"anon:{hexdigest('10.0.0.1')}"},
+            ],
+        ),
+        lake,
+        "top_talkers_hourly",
+    )
+    scan_id = hashlib.sha256(f"port_scan|{int(D.timestamp())}|{ACCOUNT}|{REGION}|{anon}".encode()).hexdigest()
+    scan = {"hour": D, "finding_type": "port_scan", "account_id": ACCOUNT, "region": REGION, "event_date": D.date()}
+    append(
+        frame(spark, "security_findings", [{**scan, "finding_id": scan_id, "srcaddr": anon}]), lake, "security_findings"
+    )
+    alert = {"finding_id": scan_id, "target": "webhook", "hour": D, "finding_type": "port_scan", "event_date": D.date()}
+    append(frame(spark, "security_alerts", [alert]), lake, "security_alerts")
+    monkeypatch.setenv("FLOWLAKE_PSEUDONYM_KEY", KEY)
+
+    erased = retention.main_erase(["--lake", lake, "--address", PERSON], spark)
+
+    assert rows(read(spark, lake, "top_talkers_hourly"), "rank", "address") == [
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, f"anon:{hexdigest('10.0.0.1')}"),
+    ]
+    assert (erased["tables"]["top_talkers_hourly"], erased["port_scans_given_new_ids"]) == ({"rows_updated": 3}, 1)
+    [(new_id, srcaddr)] = rows(read(spark, lake, "security_findings"), "finding_id", "srcaddr")
+    assert srcaddr is None and new_id != scan_id and len(new_id) == 64
+    assert rows(read(spark, lake, "security_alerts"), "finding_id", "target") == [(new_id, "webhook")]
+
+
+def test_erase_without_the_key_refuses_a_lake_of_pseudonyms_before_erasing_anything(spark, tmp_path, capsys):
+    lake = str(tmp_path / "lake")
+    append(frame(spark, "flow_logs", [record("eni-a", PERSON, "10.0.0.5", 50001, 443)]), lake, "flow_logs")
+    talkers = {"account_id": ACCOUNT, "region": REGION, "hour": D, "event_date": D.date(), "direction": "source"}
+    append(
+        frame(spark, "top_talkers_hourly", [{**talkers, "rank": 1, "address": f"anon:{hexdigest(PERSON)}"}]),
+        lake,
+        "top_talkers_hourly",
+    )
+
+    with pytest.raises(SystemExit) as exited:
+        retention.main_erase(["--lake", lake, "--address", PERSON], spark)
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "flowlake erase: top_talkers_hourly holds pseudonymized addresses and no pseudonymization key is "
+        "configured, so the address's pseudonym cannot be found: set FLOWLAKE_PSEUDONYM_KEY (or the Airflow "
+        "connection flowlake_pseudonym_key) to the key the tables were written with, and erase again; nothing "
+        "was erased\n"
+    )
+    assert rows(read(spark, lake, "flow_logs"), "srcaddr") == [(PERSON,)]
+    assert rows(read(spark, lake, "top_talkers_hourly"), "address") == [(f"anon:{hexdigest(PERSON)}",)]
