@@ -7,12 +7,13 @@ from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG, CronTriggerTimetable
 
 from flowlake_airflow.assets import CAPACITY_ASSET, HOURLY_ASSETS, INGEST_ASSETS, NAT_GATEWAYS_ASSET
-from flowlake_airflow.defaults import DAG_ARGUMENTS
+from flowlake_airflow.defaults import DAG_ARGUMENTS, QUICK_TASK_TIMEOUT
 from flowlake_airflow.settings import (
     AGGREGATE_RETENTION_DAYS,
     DELTA_WRITERS_POOL,
     EC2_ENDPOINT,
     LAKE,
+    MAINTENANCE_TIMEOUT_MINUTES,
     NAT_INVENTORY_FILE,
     NAT_REGIONS,
     PREVIOUS_DAY_END,
@@ -48,7 +49,12 @@ DOC = f"""
   `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
 
 All write Delta tables, so all take the pool `flowlake_delta_writers` (one slot), shared
-with the hourly DAG: compaction never runs while an hour is being written.
+with the hourly DAG: compaction never runs while an hour is being written. Each runs
+{MAINTENANCE_TIMEOUT_MINUTES.default} minutes at most (Variable `{MAINTENANCE_TIMEOUT_MINUTES.variable}`, else
+FLOWLAKE_MAINTENANCE_TIMEOUT_MINUTES): one stuck longer is killed, spark-submit and its driver, and
+retried, then alerted, instead of holding the pool's slot, and with it every hourly run, for good.
+A run triggered without a logical date (the Trigger form with the date cleared, `airflow dags trigger`
+without `-l`) runs as of the UTC day it was triggered on, as that day's scheduled run would.
 Lake: Variable `{LAKE.variable}` (else FLOWLAKE_LAKE, else the repository's sample lake).
 """
 
@@ -65,11 +71,13 @@ with DAG(
         task_id="ec2_inventory_in_use",
         python_callable=reads_the_ec2_inventory,
         op_kwargs={"inventory_file": NAT_INVENTORY_FILE.template},
+        execution_timeout=QUICK_TASK_TIMEOUT,
     )
 
     refresh_nat_inventory = FlowlakeJobOperator(
         task_id="refresh_nat_inventory",
         pool=DELTA_WRITERS_POOL,
+        timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="nat-inventory",
         arguments=["--lake", LAKE.template],
         options={"--regions": NAT_REGIONS.template, "--endpoint-url": EC2_ENDPOINT.template},
@@ -79,6 +87,7 @@ with DAG(
     retention = FlowlakeJobOperator(
         task_id="retention",
         pool=DELTA_WRITERS_POOL,
+        timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="retention",
         arguments=["--lake", LAKE.template, "--as-of", RUN_DAY],
         options={
@@ -91,6 +100,7 @@ with DAG(
     sweep = FlowlakeJobOperator(
         task_id="sweep",
         pool=DELTA_WRITERS_POOL,
+        timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="sweep",
         arguments=["--source", SOURCE.template, "--lake", LAKE.template, "--end", PREVIOUS_DAY_END],
         # The hours it re-aggregates get their NAT figures from the inventory the hourly runs use.
@@ -101,6 +111,7 @@ with DAG(
     compact = FlowlakeJobOperator(
         task_id="compact",
         pool=DELTA_WRITERS_POOL,
+        timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="compact",
         arguments=["--lake", LAKE.template],
         options={"--retention-hours": VACUUM_RETENTION_HOURS.template},
@@ -109,6 +120,7 @@ with DAG(
     capacity = FlowlakeJobOperator(
         task_id="capacity",
         pool=DELTA_WRITERS_POOL,
+        timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="capacity",
         arguments=["--lake", LAKE.template],
         window={"start": PREVIOUS_DAY_START, "end": PREVIOUS_DAY_END},

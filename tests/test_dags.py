@@ -1,14 +1,17 @@
-"""DAG policy: every DAG in dags/ parses, is documented, owned, retried, tagged, and parses without Spark.
+"""DAG policy: every DAG in dags/ parses, is documented, owned, retried, timed out, tagged, parses without Spark,
+and renders its tasks' arguments for scheduled runs and for runs without a logical date.
 
 The DAGs are parsed in a fresh interpreter (as the DAG processor does) so that
 what the parse imported can be read from its sys.modules, untouched by this
-pytest process (which has pyspark loaded for its SparkSession).
+pytest process (which has pyspark loaded for its SparkSession). Their tasks are
+rendered in this process, in the context Airflow's task runner builds for a run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -27,6 +30,7 @@ PARSE_DAGS = r"""
 import json, sys
 from pathlib import Path
 from airflow.dag_processing.dagbag import BundleDagBag
+from airflow.sdk import BaseSensorOperator
 from airflow.serialization.encoders import coerce_to_core_timetable
 from airflow.timetables.base import TimeRestriction
 
@@ -61,6 +65,9 @@ def task_facts(task):
         "upstream": sorted(task.upstream_task_ids),
         "op_kwargs": kwargs.get("op_kwargs"),
         "on_failure_callback": bool(task.on_failure_callback),
+        "execution_timeout": task.execution_timeout.total_seconds() if task.execution_timeout else None,
+        # A deferred sensor's wait is bounded by its own timeout (the trigger's), not by execution_timeout.
+        "sensor_timeout": kwargs.get("timeout") if isinstance(task, BaseSensorOperator) else None,
     }
 
 
@@ -82,9 +89,19 @@ print("FACTS " + json.dumps(facts))
 """
 
 
+# Settings whose defaults the tests check: the DAG files are parsed without them in the environment.
+DEFAULTS_CHECKED = (
+    "FLOWLAKE_HOURLY_TIMEOUT_MINUTES",
+    "FLOWLAKE_MAINTENANCE_TIMEOUT_MINUTES",
+    "FLOWLAKE_LOOKBACK_HOURS",
+    "FLOWLAKE_DELIVERY_LAG_MINUTES",
+    "FLOWLAKE_NAT_INVENTORY",
+)
+
+
 def airflow_parse_env(home: Path) -> dict[str, str]:
     return {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in DEFAULTS_CHECKED},
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -134,6 +151,30 @@ def test_every_task_has_an_owner_retries_with_backoff_and_the_failure_alert(pars
         assert task["on_failure_callback"], (dag_id, task_id)
 
 
+def test_every_task_has_an_execution_timeout_so_no_stuck_job_holds_the_pool_for_good(parsed):
+    """A Spark job stuck for good (a cluster with no free cores: Spark waits for executors forever, its warning
+    hidden by spark.log.level=ERROR; a hung S3 call) held the one slot of flowlake_delta_writers: with
+    max_active_runs=1 every later hourly run and all maintenance stopped, and no alert went out, since the task
+    never failed. A task that times out is failed (its spark-submit killed), retried, then alerted."""
+    hour = 3600
+    for dag_id, task_id, task in all_tasks(parsed):
+        assert task["execution_timeout"], (dag_id, task_id)
+        assert task["execution_timeout"] > 0, (dag_id, task_id)
+    hourly = parsed["dags"]["vpc_flow_logs_hourly"]["tasks"]
+    # Well above a normal hour's run, and over before the next hour's run is due.
+    assert hourly["process_hour"]["execution_timeout"] == 45 * 60
+    # The deferred wait for delivery (15 minutes after the hour by default) gives up too.
+    wait = hourly["wait_for_delivery"]
+    assert hour <= wait["sensor_timeout"] <= wait["execution_timeout"] <= 3 * hour
+    maintenance = parsed["dags"]["vpc_flow_logs_maintenance"]["tasks"]
+    for task_id, task in maintenance.items():
+        if task["command"]:
+            # A whole table's compaction, a week's sweep: longer than an hour's run.
+            assert task["execution_timeout"] == 3 * hour, task_id
+        else:
+            assert task["execution_timeout"] <= hour, task_id
+
+
 def test_hourly_runs_cover_one_whole_hour(parsed):
     """A cron string would give a zero-width interval in Airflow 3: the hour's reads would read nothing."""
     start, end = (datetime.fromisoformat(t) for t in parsed["dags"]["vpc_flow_logs_hourly"]["first_interval"])
@@ -147,7 +188,7 @@ def test_hourly_dag_waits_for_delivery_then_runs_the_hour_in_one_spark_applicati
     assert tasks["wait_for_delivery"]["deferrable"] is True
     assert tasks["process_hour"]["command"] == "hourly"
     # Catchup is off: after an outage, the next run ingests every hour since the last one that succeeded.
-    assert tasks["process_hour"]["options"]["--catch-up-from"] == "{{ prev_data_interval_end_success or '' }}"
+    assert "prev_data_interval_end_success" in tasks["process_hour"]["options"]["--catch-up-from"]
 
 
 def test_every_spark_job_is_a_flowlake_command_writing_through_the_delta_writers_pool(parsed):
@@ -230,6 +271,161 @@ def test_a_maintenance_run_triggered_without_a_logical_date_is_as_of_when_it_ran
         scheduled = compiled.render(**common, data_interval_end=ran)
         assert compiled.render(**common) == scheduled
         assert scheduled in ("2026-11-30", "2026-11-29T00:00:00+00:00", "2026-11-30T00:00:00+00:00"), scheduled
+
+
+@pytest.fixture(scope="module")
+def dags():
+    """The DAG files run in this process, as a worker runs one before its task: tasks to render."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(DAGS_FOLDER))
+        for name in DEFAULTS_CHECKED:
+            patch.delenv(name, raising=False)
+        yield {path.stem: runpy.run_path(str(path))["dag"] for path in sorted(DAGS_FOLDER.glob("*.py"))}
+
+
+class Variables:
+    """`var.value` of a task's context: the Variables set, else the default the template gives."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.values.get(name, default)
+
+
+def rendered(dag, task_id: str, run_after: datetime, interval=None, previous_end=None, variables=None):
+    """The task as the worker renders it before running it, in the context Airflow 3's task runner builds for the run:
+    a run without a logical date (interval None) has no data interval and no previous successful run's either.
+    Variables from `variables`, else their default; the previous successful run's interval ends at `previous_end`."""
+    from uuid import uuid4
+
+    import lazy_object_proxy
+    from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.timezone import coerce_datetime
+
+    start, end = interval or (None, None)
+    dag_run = DagRun(
+        dag_id=dag.dag_id,
+        run_id=f"{'scheduled' if interval else 'manual'}__{run_after.isoformat()}",
+        logical_date=start,
+        data_interval_start=start,
+        data_interval_end=end,
+        run_after=run_after,
+        start_date=run_after,
+        end_date=None,
+        run_type="scheduled" if interval else "manual",
+        state="running",
+        consumed_asset_events=[],
+        partition_key=None,
+    )
+    ti = RuntimeTaskInstance.model_construct(
+        id=uuid4(),
+        task_id=task_id,
+        dag_id=dag.dag_id,
+        run_id=dag_run.run_id,
+        try_number=1,
+        dag_version_id=uuid4(),
+        map_index=-1,
+        task=dag.get_task(task_id).prepare_for_execution(),
+        _ti_context_from_server=TIRunContext(dag_run=dag_run, max_tries=3),
+        max_tries=3,
+        start_date=run_after,
+    )
+    context = ti.get_template_context()
+    context["var"] = {"value": Variables(variables or {})}
+    if "prev_data_interval_end_success" in context:  # asked of the API server: answered here
+        context["prev_data_interval_end_success"] = lazy_object_proxy.Proxy(lambda: coerce_datetime(previous_end))
+    ti.render_templates(context=context, jinja_env=dag.get_template_env())
+    return ti.task, context
+
+
+def job_arguments(task) -> list[str]:
+    """What a rendered FlowlakeJobOperator adds to its application's arguments: --start/--end, then the options."""
+    return [*task._window_arguments(), *task._option_arguments()]
+
+
+@pytest.mark.parametrize(
+    ("run_after", "window"),
+    [
+        (datetime(2026, 11, 30, 10, 17, tzinfo=UTC), ("2026-11-30T09:00:00+00:00", "2026-11-30T10:00:00+00:00")),
+        (datetime(2026, 11, 30, 10, 0, tzinfo=UTC), ("2026-11-30T09:00:00+00:00", "2026-11-30T10:00:00+00:00")),
+        (
+            datetime(2026, 12, 1, 0, 59, 59, 999999, tzinfo=UTC),
+            ("2026-11-30T23:00:00+00:00", "2026-12-01T00:00:00+00:00"),
+        ),
+    ],
+    ids=["10:17", "on the hour", "the day before's last hour"],
+)
+def test_an_hourly_run_triggered_without_a_logical_date_processes_the_last_whole_hour_before_it(
+    dags, run_after, window
+):
+    """`airflow dags trigger vpc_flow_logs_hourly` without -l, the REST API's logical_date null, the UI's form with the
+    date cleared: Airflow 3 gives the run no data interval, and rendering process_hour's --start failed
+    ("'data_interval_start' is undefined"). It has no previous successful run either: no catch-up, the lookback only
+    (the scheduled runs after it catch up from theirs)."""
+    from flowlake.window import Window, parse_utc, require_whole_hours
+
+    dag = dags["vpc_flow_logs_hourly"]
+    process_hour, context = rendered(dag, "process_hour", run_after)
+    assert "data_interval_start" not in context and "prev_data_interval_end_success" not in context
+    start, end = window
+    assert job_arguments(process_hour) == ["--start", start, "--end", end, "--lookback-hours", "2"]
+    # The window `flowlake hourly` takes: whole UTC hours.
+    require_whole_hours(Window(parse_utc(start), parse_utc(end)))
+    # Its wait for delivery renders too (it counts from run_after when the run has no data interval).
+    assert rendered(dag, "wait_for_delivery", run_after)[0].delta == "15"
+
+
+@pytest.mark.parametrize(
+    ("previous_end", "catch_up"),
+    [(datetime(2026, 11, 30, 6, tzinfo=UTC), ["--catch-up-from", "2026-11-30 06:00:00+00:00"]), (None, [])],
+    ids=["after an outage", "first run"],
+)
+def test_a_scheduled_hourly_run_renders_as_before(dags, previous_end, catch_up):
+    """The same arguments as the templates before runs without a logical date were handled."""
+    dag = dags["vpc_flow_logs_hourly"]
+    hour = (datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 11, 30, 10, tzinfo=UTC))
+    process_hour, context = rendered(dag, "process_hour", hour[1], interval=hour, previous_end=previous_end)
+    assert job_arguments(process_hour) == [
+        *("--start", "2026-11-30T09:00:00+00:00", "--end", "2026-11-30T10:00:00+00:00", "--lookback-hours", "2"),
+        *catch_up,
+    ]
+    before = {
+        "start": "{{ data_interval_start.isoformat() }}",
+        "end": "{{ data_interval_end.isoformat() }}",
+        "--catch-up-from": "{{ prev_data_interval_end_success or '' }}",
+    }
+    environment = dag.get_template_env()
+    now = {**process_hour.window, "--catch-up-from": process_hour.options["--catch-up-from"]}
+    assert now == {key: environment.from_string(template).render(context) for key, template in before.items()}
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "task_id", "variable", "parsed_minutes"),
+    [
+        ("vpc_flow_logs_hourly", "process_hour", "flowlake_hourly_timeout_minutes", 45),
+        ("vpc_flow_logs_maintenance", "compact", "flowlake_maintenance_timeout_minutes", 180),
+    ],
+)
+def test_a_spark_job_s_timeout_is_its_variable_when_the_task_runs(dags, dag_id, task_id, variable, parsed_minutes):
+    """The default when the DAG file is parsed (what the UI shows), the Variable when set, as every other setting:
+    the task runner renders the task before it starts the timeout."""
+    dag, ran = dags[dag_id], datetime(2026, 11, 30, 10, 17, tzinfo=UTC)
+    assert dag.get_task(task_id).execution_timeout == timedelta(minutes=parsed_minutes)
+    for value, timeout in (("", parsed_minutes), ("90", 90), ("7.5", 7.5)):
+        task, _ = rendered(dag, task_id, ran, variables={variable: value})
+        assert task.execution_timeout == timedelta(minutes=timeout), value
+    for value in ("0", "-5", "an hour", "inf"):
+        with pytest.raises(ValueError, match=f"Variable {variable} .*a positive number of minutes: '{value}'"):
+            rendered(dag, task_id, ran, variables={variable: value})
+
+
+def test_every_task_renders_for_a_run_without_a_logical_date(dags):
+    """Jinja is strict: a template that needs the data interval fails the task of a run that has none."""
+    for dag in dags.values():
+        for task_id in dag.task_ids:
+            rendered(dag, task_id, datetime(2026, 11, 30, 10, 17, tzinfo=UTC))
 
 
 def test_every_table_written_is_an_asset_outlet(parsed):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import time
 
 import pytest
 from structlog.testing import capture_logs
@@ -53,9 +55,10 @@ SUMMARY = {"ingest": {"objects": 61}, "exit_code": 0}
 
 
 @pytest.fixture
-def operator_printing(monkeypatch, tmp_path):
-    """A FlowlakeJobOperator whose spark-submit prints the given text and exits with the given code."""
+def operator_running(monkeypatch, tmp_path):
+    """A FlowlakeJobOperator whose spark-submit is the given bash script."""
     monkeypatch.syspath_prepend(str(PROJECT_ROOT / "dags"))
+    from flowlake_airflow.settings import HOURLY_TIMEOUT_MINUTES
     from flowlake_airflow.spark import FlowlakeJobOperator
 
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": "local[*]"}))
@@ -63,12 +66,27 @@ def operator_printing(monkeypatch, tmp_path):
     bin_folder.mkdir()
     monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
 
+    def operator(script: str):
+        spark_submit = bin_folder / "spark-submit"
+        spark_submit.write_text(f"#!/usr/bin/env bash\n{script}")
+        spark_submit.chmod(0o755)
+        return FlowlakeJobOperator(
+            task_id="process_hour",
+            command="hourly",
+            timeout=HOURLY_TIMEOUT_MINUTES,
+            arguments=["--source", "s", "--lake", "l"],
+        )
+
+    return operator
+
+
+@pytest.fixture
+def operator_printing(operator_running, tmp_path):
+    """A FlowlakeJobOperator whose spark-submit prints the given text and exits with the given code."""
+
     def operator(text: str, exit_code: int):
         (tmp_path / "printed.txt").write_text(text)
-        spark_submit = bin_folder / "spark-submit"
-        spark_submit.write_text(f"#!/usr/bin/env bash\ncat {tmp_path / 'printed.txt'}\nexit {exit_code}\n")
-        spark_submit.chmod(0o755)
-        return FlowlakeJobOperator(task_id="process_hour", command="hourly", arguments=["--source", "s", "--lake", "l"])
+        return operator_running(f"cat {tmp_path / 'printed.txt'}\nexit {exit_code}\n")
 
     return operator
 
@@ -189,3 +207,51 @@ def test_a_kubernetes_master_is_refused_saying_what_works(operator_printing, mon
     operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
     with pytest.raises(AirflowFailException, match="points at Kubernetes.*standalone master or YARN"):
         operator.execute({})
+
+
+def running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_a_job_that_times_out_is_killed_with_the_driver_it_started(operator_running, monkeypatch, tmp_path):
+    """spark-submit's JVM runs a Python job's driver as its child: the provider's on_kill kills the JVM alone, and a
+    driver busy in Python (not waiting on the JVM) went on running, orphaned, after its task had timed out.
+
+    Airflow's own path: the task runner runs execute under the task's execution_timeout (SIGALRM) and calls on_kill
+    when it expires. The stand-in spark-submit starts its "driver" and says so; the timeout expires then."""
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.task_runner import _run_execute_callable
+
+    read_output = SparkSubmitHook._process_spark_submit_log
+
+    def reading_until_the_timeout(hook, lines):
+        def then_the_timeout():
+            for line in lines:
+                yield line
+                os.kill(os.getpid(), signal.SIGALRM)  # the execution_timeout's timer going off
+
+        read_output(hook, then_the_timeout())
+
+    monkeypatch.setattr(SparkSubmitHook, "_process_spark_submit_log", reading_until_the_timeout)
+    pids = tmp_path / "pids"
+    operator = operator_running(f"sleep 600 &\necho $$ $! > {pids}\necho started\nwait\n")
+    try:
+        with pytest.raises(AirflowTaskTimeout):
+            _run_execute_callable({}, operator.execute, operator)
+        submit, driver = (int(pid) for pid in pids.read_text().split())
+        assert operator._hook._submit_sp.pid == submit
+        assert operator._hook._submit_sp.wait(timeout=10) == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while running(driver) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(driver)
+    finally:
+        for pid in (int(pid) for pid in pids.read_text().split()) if pids.exists() else ():
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -151,6 +151,7 @@ def test_a_failed_spark_submit_alerts_where_its_log_is_not_what_the_job_printed(
     from airflow.sdk.exceptions import AirflowException
 
     from flowlake_airflow.alerting import alert_task_failure
+    from flowlake_airflow.settings import HOURLY_TIMEOUT_MINUTES
     from flowlake_airflow.spark import FlowlakeJobOperator
 
     bin_folder, argv_file = tmp_path / "bin", tmp_path / "spark-submit.argv"
@@ -172,6 +173,7 @@ def test_a_failed_spark_submit_alerts_where_its_log_is_not_what_the_job_printed(
     operator = FlowlakeJobOperator(
         task_id="process_hour",
         command="hourly",
+        timeout=HOURLY_TIMEOUT_MINUTES,
         arguments=["--source", "s3a://raw/", "--lake", "s3a://lake/"],
         window={"start": "2026-11-01T10:00:00+00:00", "end": "2026-11-01T11:00:00+00:00"},
     )

@@ -17,6 +17,20 @@ DEFAULT_ARGS = {
     "on_failure_callback": alert_task_failure,
 }
 
+# The execution_timeout of a task that runs no Spark job (a check): it takes seconds. Each Spark job's is a setting
+# (flowlake_airflow.settings: HOURLY_TIMEOUT_MINUTES, MAINTENANCE_TIMEOUT_MINUTES).
+QUICK_TASK_TIMEOUT = timedelta(minutes=10)
+# How long the deferred wait for an hour's delivery may last, from when it starts: the hour's end plus the delivery
+# lag (15 minutes, its Variable) is long past by then unless the triggerer is down. A deferred task is bounded by
+# its sensor's timeout (the trigger's), not by execution_timeout: both get it. Keep the lag well under it.
+DELIVERY_WAIT_TIMEOUT = timedelta(hours=2)
+
+
+def minutes(duration: timedelta) -> int:
+    """A timeout as the DAGs' docs give it."""
+    return int(duration.total_seconds() // 60)
+
+
 DAG_ARGUMENTS = {
     "start_date": datetime(2026, 1, 1, tzinfo=UTC),
     # Unpausing runs the latest interval only; earlier ones are a deliberate backfill.

@@ -28,10 +28,14 @@ class Setting:
     local_default: str
 
     @property
+    def default(self) -> str:
+        """The value without the Variable: the environment's of the process that parses the DAG file, else local."""
+        return os.environ.get(self.environment, self.local_default)
+
+    @property
     def expression(self) -> str:
         """A Jinja expression of the value, read when the task runs."""
-        default = os.environ.get(self.environment, self.local_default)
-        return f"var.value.get({self.variable!r}, {default!r})"
+        return f"var.value.get({self.variable!r}, {self.default!r})"
 
     @property
     def template(self) -> str:
@@ -59,8 +63,29 @@ NAT_REGIONS = Setting("flowlake_nat_regions", "FLOWLAKE_NAT_REGIONS", "")
 # Empty: AWS's own endpoint for each region.
 EC2_ENDPOINT = Setting("flowlake_ec2_endpoint", "FLOWLAKE_EC2_ENDPOINT", "")
 
-HOUR_START = "{{ data_interval_start.isoformat() }}"
-HOUR_END = "{{ data_interval_end.isoformat() }}"
+# A Spark job stuck for good (a cluster with no free cores: Spark waits for executors forever, its warning hidden by
+# spark.log.level=ERROR; a hung S3 call) would hold the Delta writers' only slot and, with max_active_runs=1, stop
+# every later run without an alert: a job running longer than this many minutes is failed, spark-submit and the
+# driver killed, then retried, and alerted once its retries are spent. Read when the task runs, as the others.
+# The hourly job: well above a normal hour's run, and over before the next hour's run is due.
+HOURLY_TIMEOUT_MINUTES = Setting("flowlake_hourly_timeout_minutes", "FLOWLAKE_HOURLY_TIMEOUT_MINUTES", "45")
+# Each maintenance job: a compaction of whole tables, a week's sweep of the bucket.
+MAINTENANCE_TIMEOUT_MINUTES = Setting(
+    "flowlake_maintenance_timeout_minutes", "FLOWLAKE_MAINTENANCE_TIMEOUT_MINUTES", "180"
+)
+
+# The hourly DAG's runs: their data interval, one UTC hour. A run triggered without a logical date
+# (`airflow dags trigger` without -l, the REST API's logical_date null, the UI's form with the date cleared) has
+# no data interval at all: it processes the last whole hour before it ran (Airflow gives run_after in UTC).
+_LAST_WHOLE_HOUR_END = "dag_run.run_after.replace(minute=0, second=0, microsecond=0)"
+HOUR_START = (
+    "{{ (data_interval_start | default(" + _LAST_WHOLE_HOUR_END + " - macros.timedelta(hours=1), true)).isoformat() }}"
+)
+HOUR_END = "{{ (data_interval_end | default(" + _LAST_WHOLE_HOUR_END + ", true)).isoformat() }}"
+# The end of the previous successful run's hour, after an outage (catchup is off): its hours since are ingested too.
+# A run without a logical date has none (Airflow looks for one of an earlier logical date): the lookback only, and
+# the scheduled runs after it still catch up from theirs.
+CATCH_UP_FROM = "{{ prev_data_interval_end_success | default('', true) }}"
 # The maintenance DAG's runs have no data interval of their own (a trigger timetable): the day
 # before the run's, whole UTC days, is what capacity_daily is computed for. A run triggered without a
 # logical date (`airflow dags trigger` without -l) has no data interval at all: it is as of when it ran.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -9,13 +10,15 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+import psutil
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from flowlake_airflow.settings import PROJECT_ROOT, SPARK_CONNECTION
+from flowlake_airflow.settings import PROJECT_ROOT, SPARK_CONNECTION, Setting
 
 JOBS_FOLDER = PROJECT_ROOT / "jobs"
 
@@ -53,6 +56,30 @@ def _refuse_kubernetes(connection) -> None:
         )
 
 
+def timeout_of(setting: Setting, minutes: str) -> timedelta:
+    """The execution_timeout a number of minutes gives; anything else is refused, naming the setting."""
+    try:
+        value = float(minutes)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(
+            f"Variable {setting.variable} (else {setting.environment} in the environment) must be a positive "
+            f"number of minutes: {minutes!r}"
+        )
+    return timedelta(minutes=value)
+
+
+def _started_by(process) -> list[psutil.Process]:
+    """The processes a running subprocess.Popen started, found while they are still its descendants."""
+    if process is None or process.poll() is not None:
+        return []
+    try:
+        return psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
 def job_application(command: str) -> Path:
     """The spark-submit entry point of a flowlake command: jobs/<command, with _ for ->.py."""
     return JOBS_FOLDER / f"{command.replace('-', '_')}.py"
@@ -86,14 +113,19 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
     window: {"start": ..., "end": ...} -> --start/--end; options: flag -> value,
     passed only when the value is not empty (a Variable left empty means "default").
+
+    timeout: the setting of the job's execution_timeout, in minutes: its default when the DAG file is parsed
+    (what the UI shows), its Variable when the task runs (rendered before the timeout starts). A job that runs
+    longer is failed, and on_kill kills spark-submit and the processes it started (the Python driver too).
     """
 
-    template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields, "window", "options")
+    template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields, "window", "options", "timeout_minutes")
 
     def __init__(
         self,
         *,
         command: str,
+        timeout: Setting,
         arguments: Sequence[str] = (),
         window: Mapping[str, str] | None = None,
         options: Mapping[str, str] | None = None,
@@ -104,11 +136,34 @@ class FlowlakeJobOperator(SparkSubmitOperator):
             application_args=list(arguments),
             conn_id=SPARK_CONNECTION,
             name=f"flowlake-{command}",
+            execution_timeout=timeout_of(timeout, timeout.default),
             **kwargs,
         )
         self.command = command
         self.window = window
         self.options = options or {}
+        self.timeout_setting = timeout
+        self.timeout_minutes = timeout.template
+
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        super().render_template_fields(context, jinja_env)
+        # Rendered before execute, which the task runner then runs under the task's execution_timeout.
+        if str(self.timeout_minutes).strip():
+            self.execution_timeout = timeout_of(self.timeout_setting, self.timeout_minutes)
+
+    def on_kill(self) -> None:
+        """Kills spark-submit (the provider's on_kill: SIGKILL of its JVM) and every process it had started.
+
+        The JVM runs a Python job's driver as its child process. A driver waiting on the JVM dies with it, but one
+        busy in Python (nat-inventory's EC2 calls, sending alerts) went on, orphaned and unseen by Airflow, until
+        it next called the JVM. Called when the task times out, and when it is killed (marked failed, SIGTERM)."""
+        started = _started_by(getattr(self._hook, "_submit_sp", None))
+        super().on_kill()
+        for process in started:
+            with contextlib.suppress(psutil.NoSuchProcess):  # ended with the JVM
+                process.kill()
+        if started:
+            self.log.info("Killed the %d processes spark-submit had started", len(started))
 
     def execute(self, context):
         # Imported when the task runs, not when the DAG is parsed.
