@@ -1,5 +1,5 @@
 """vpc_flow_logs_maintenance: daily compaction and vacuum of the lake, the NAT gateway inventory refresh, and
-the previous day's capacity figures."""
+the capacity figures of the days the sweep covers."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from flowlake_airflow.settings import (
     NAT_INVENTORY_FILE,
     NAT_REGIONS,
     PREVIOUS_DAY_END,
-    PREVIOUS_DAY_START,
     RETENTION_DAYS,
     RUN_DAY,
     SOURCE,
     SWEEP_DAYS,
+    SWEPT_DAYS_START,
     VACUUM_RETENTION_HOURS,
     reads_the_ec2_inventory,
 )
@@ -45,8 +45,10 @@ DOC = f"""
   derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums
   (retention: `{VACUUM_RETENTION_HOURS.variable}`, as compact);
   compaction runs after it.
-- **capacity** runs `flowlake capacity` for the previous UTC day: `capacity_daily` from
-  `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the hourly runs done).
+- **capacity** runs `flowlake capacity` for the days the sweep covers, up to the previous UTC day:
+  `capacity_daily` from `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the
+  hourly runs done). The earlier days again: an hour the sweep re-aggregated, or an hourly run's
+  lookback after the day's capacity ran, changes its day's figures.
 
 All write Delta tables, so all take the pool `flowlake_delta_writers` (one slot), shared
 with the hourly DAG: compaction never runs while an hour is being written. Each runs
@@ -123,11 +125,11 @@ with DAG(
         timeout=MAINTENANCE_TIMEOUT_MINUTES,
         command="capacity",
         arguments=["--lake", LAKE.template],
-        window={"start": PREVIOUS_DAY_START, "end": PREVIOUS_DAY_END},
+        window={"start": SWEPT_DAYS_START, "end": PREVIOUS_DAY_END},
         outlets=[CAPACITY_ASSET],
     )
 
     ec2_inventory_in_use >> refresh_nat_inventory
     retention >> compact
-    # The previous day's capacity figures include what the sweep found.
+    # The capacity figures include what the sweep found.
     sweep >> capacity

@@ -262,15 +262,19 @@ def test_a_maintenance_run_triggered_without_a_logical_date_is_as_of_when_it_ran
         for value in [*(task["arguments"] or []), *(task["options"] or {}).values(), *(task["window"] or {}).values()]
         if "data_interval" in value
     ]
-    assert len(templates) == 4  # retention's day, the sweep's end, capacity's day
+    assert len(templates) == 4  # retention's day, the sweep's end, capacity's days
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
     ran = datetime(2026, 11, 30, 2, 30, tzinfo=UTC)
-    common = {"macros": SimpleNamespace(timedelta=timedelta), "dag_run": SimpleNamespace(run_after=ran)}
+    common = {
+        "macros": SimpleNamespace(timedelta=timedelta),
+        "dag_run": SimpleNamespace(run_after=ran),
+        "var": SimpleNamespace(value=SimpleNamespace(get=lambda name, default: default)),
+    }
     for template in templates:
         compiled = environment.from_string(template)
         scheduled = compiled.render(**common, data_interval_end=ran)
         assert compiled.render(**common) == scheduled
-        assert scheduled in ("2026-11-30", "2026-11-29T00:00:00+00:00", "2026-11-30T00:00:00+00:00"), scheduled
+        assert scheduled in ("2026-11-30", "2026-11-23T00:00:00+00:00", "2026-11-30T00:00:00+00:00"), scheduled
 
 
 @pytest.fixture(scope="module")
@@ -375,6 +379,26 @@ def test_an_hourly_run_triggered_without_a_logical_date_processes_the_last_whole
     require_whole_hours(Window(parse_utc(start), parse_utc(end)))
     # Its wait for delivery renders too (it counts from run_after when the run has no data interval).
     assert rendered(dag, "wait_for_delivery", run_after)[0].delta == "15"
+
+
+@pytest.mark.parametrize(
+    ("variables", "days"),
+    [({}, ("2026-11-23T00:00:00+00:00", "7")), ({"flowlake_sweep_days": "3"}, ("2026-11-27T00:00:00+00:00", "3"))],
+    ids=["7 days", "the Variable's 3"],
+)
+def test_capacity_is_computed_again_for_the_days_the_sweep_covers(dags, variables, days):
+    """An hour the sweep re-aggregates, or an hourly run's lookback after capacity ran, changes its day's figures:
+    capacity_daily of only the day before kept them as they were."""
+    dag = dags["vpc_flow_logs_maintenance"]
+    ran = datetime(2026, 11, 30, 2, 30, tzinfo=UTC)
+    capacity, _ = rendered(dag, "capacity", ran, interval=(ran, ran), variables=variables)
+    sweep, _ = rendered(dag, "sweep", ran, interval=(ran, ran), variables=variables)
+    start, sweep_days = days
+    assert capacity.window == {"start": start, "end": "2026-11-30T00:00:00+00:00"}
+    assert (sweep.application_args[-2:], sweep.options["--days"]) == (
+        ["--end", "2026-11-30T00:00:00+00:00"],
+        sweep_days,
+    )
 
 
 @pytest.mark.parametrize(

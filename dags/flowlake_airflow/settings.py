@@ -90,7 +90,6 @@ CATCH_UP_FROM = "{{ prev_data_interval_end_success | default('', true) }}"
 # before the run's, whole UTC days, is what capacity_daily is computed for. A run triggered without a
 # logical date (`airflow dags trigger` without -l) has no data interval at all: it is as of when it ran.
 _RUN_AS_OF = "(data_interval_end | default(dag_run.run_after, true))"
-PREVIOUS_DAY_START = "{{ (" + _RUN_AS_OF + " - macros.timedelta(days=1)).strftime('%Y-%m-%dT00:00:00+00:00') }}"
 PREVIOUS_DAY_END = "{{ " + _RUN_AS_OF + ".strftime('%Y-%m-%dT00:00:00+00:00') }}"
 RUN_DAY = "{{ " + _RUN_AS_OF + ".strftime('%Y-%m-%d') }}"
 # Empty: `flowlake retention`'s defaults (FLOWLAKE_RETENTION_DAYS / FLOWLAKE_AGGREGATE_RETENTION_DAYS
@@ -101,3 +100,12 @@ AGGREGATE_RETENTION_DAYS = Setting("flowlake_aggregate_retention_days", "FLOWLAK
 VACUUM_RETENTION_HOURS = Setting("flowlake_vacuum_retention_hours", "FLOWLAKE_VACUUM_RETENTION_HOURS", "")
 # Days the daily sweep compares the bucket with source_objects for, ingesting what the hourly runs missed.
 SWEEP_DAYS = Setting("flowlake_sweep_days", "FLOWLAKE_SWEEP_DAYS", "7")
+# capacity_daily is computed again for the days the sweep covers: an hour it (or an hourly run's lookback, after
+# the day's capacity ran) re-aggregated changes its day's figures.
+SWEPT_DAYS_START = (
+    "{{ ("
+    + _RUN_AS_OF
+    + " - macros.timedelta(days=("
+    + SWEEP_DAYS.expression
+    + " | int))).strftime('%Y-%m-%dT00:00:00+00:00') }}"
+)
