@@ -209,6 +209,18 @@ def test_a_kubernetes_master_is_refused_saying_what_works(operator_printing, mon
         operator.execute({})
 
 
+def test_cluster_deploy_mode_is_refused_saying_what_works(operator_printing, monkeypatch):
+    """A standalone master refuses the driver's environment in cluster mode (every try failed, and was retried);
+    on YARN the driver would find none of the files it names, and its summary would not reach the task."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    connection = {"conn_type": "spark", "host": "spark://127.0.0.1", "port": 7077, "extra": {"deploy-mode": "cluster"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps(connection))
+    operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
+    with pytest.raises(AirflowFailException, match="asks for deploy mode cluster.*Remove deploy-mode"):
+        operator.execute({})
+
+
 def running(pid: int) -> bool:
     import psutil
 

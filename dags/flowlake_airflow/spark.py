@@ -56,6 +56,18 @@ def _refuse_kubernetes(connection) -> None:
         )
 
 
+def _refuse_cluster_mode(deploy_mode: str | None) -> None:
+    """For the same reasons, no driver on the cluster: a standalone master refuses the driver's environment in
+    cluster mode (each try failed, and was retried), YARN's driver would find none of the files it names, and
+    the job's summary, which the task reads from the driver's output, would not reach it."""
+    if deploy_mode == "cluster":
+        raise AirflowFailException(
+            f"{SPARK_CONNECTION} asks for deploy mode cluster: flowlake's DAG tasks run their driver here (client "
+            "mode), with an environment of its own and its summary read from its output, which a driver on the "
+            "cluster does not have. Remove deploy-mode from the connection's extra (or set it to client)."
+        )
+
+
 def timeout_of(setting: Setting, minutes: str) -> timedelta:
     """The execution_timeout a number of minutes gives; anything else is refused, naming the setting."""
     try:
@@ -174,7 +186,9 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
         self.application_args = [*self.application_args, *self._window_arguments(), *self._option_arguments()]
         _refuse_kubernetes(BaseHook.get_connection(self._conn_id))
-        master = self._get_hook()._connection["master"]
+        hook = self._get_hook()
+        _refuse_cluster_mode(hook._connection["deploy_mode"])
+        master = hook._connection["master"]
         self.env_vars = {
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             # The driver imports flowlake from the zip, away from the project's installed Data Docs assets.
