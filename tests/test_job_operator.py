@@ -135,6 +135,27 @@ def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the
     ]
 
 
+def test_a_job_that_crashes_with_spark_s_structured_logging_on_is_retried_not_judged(operator_printing):
+    """With spark.log.structuredLogging.enabled, Spark's error lines are JSON objects: the last one was taken for
+    the job's summary, and a crash worth a retry failed the task for good as a verdict."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    crash = {
+        "ts": "2026-12-05T04:10:01.123Z",
+        "level": "ERROR",
+        "msg": "Exception in thread main: executor lost",
+        "context": {"executor_id": "1"},
+        "logger": "SparkContext",
+    }
+    operator = operator_printing(START_UP + json.dumps(crash) + "\n", 1)
+    with pytest.raises(AirflowException) as raised:
+        operator.execute({})
+    assert not isinstance(raised.value, AirflowFailException)
+    # A job that got through still has its summary found, after Spark's records of its shutdown.
+    operator = operator_printing(json.dumps(SUMMARY) + "\n" + json.dumps({**crash, "level": "WARN"}) + "\n", 0)
+    assert operator.execute({}) == SUMMARY
+
+
 @pytest.mark.parametrize(
     ("connection", "listed", "options"),
     [

@@ -97,14 +97,22 @@ def job_application(command: str) -> Path:
     return JOBS_FOLDER / f"{command.replace('-', '_')}.py"
 
 
+# The keys of every line Spark logs with structured logging on (spark.log.structuredLogging.enabled, a cluster's
+# spark-defaults may set it): a log record, never a job's summary.
+STRUCTURED_LOG_KEYS = frozenset({"ts", "level", "msg", "logger"})
+
+
 def last_json_value(lines: Sequence[str]):
-    """The last line that is a JSON object or array: the summary a job prints when it is done."""
+    """The last line that is a JSON object or array, and not one of Spark's structured log records: the summary a
+    job prints when it is done."""
     for line in reversed(lines):
         if line.startswith(("{", "[")):
             try:
-                return json.loads(line)
+                value = json.loads(line)
             except ValueError:
                 continue
+            if not (isinstance(value, dict) and value.keys() >= STRUCTURED_LOG_KEYS):
+                return value
     return None
 
 
