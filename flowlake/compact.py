@@ -45,11 +45,27 @@ def run_compact(spark: SparkSession, lake: str, retention_hours: int) -> list[di
     """Compacts every Delta table under the lake, whichever job wrote it."""
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"retention of {retention_hours} h is below the safe minimum of {MIN_RETENTION_HOURS} h")
-    results = []
+    results, failed = [], {}
     for path in lake_tables(spark, lake).values():
-        results.append(compact_table(spark, path, retention_hours))
+        # One table that cannot be compacted (its lease held, a broken log) leaves the others compacted and
+        # vacuumed all the same, erased data included; the run fails after them, naming it.
+        try:
+            results.append(compact_table(spark, path, retention_hours))
+        except Exception as error:  # noqa: BLE001 - py4j and Delta errors alike; raised below with the table
+            failed[path] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            log.error("could not compact %s: %s", path, failed[path])
+            continue
         log.info("compacted %s", json.dumps(results[-1]))
+    if failed:
+        raise CompactionError(
+            f"{len(failed)} of {len(failed) + len(results)} tables not compacted: "
+            + "; ".join(f"{path} ({error})" for path, error in failed.items())
+        )
     return results
+
+
+class CompactionError(RuntimeError):
+    """Some tables could not be compacted; the others were."""
 
 
 def build_parser() -> argparse.ArgumentParser:
