@@ -8,27 +8,30 @@ expired objects' rows on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 from datetime import UTC, datetime
 
 import pytest
+from pyspark.sql import functions as F
 
 from flowlake import remove, sweep
-from flowlake.ingest import run_ingest
+from flowlake.ingest import QUARANTINE, run_ingest
 from flowlake.run import run_pipeline
 from flowlake.window import Window
+from flowlake.writers import ConcurrentWriterError
 from tests.flowlog_objects import ACCOUNT, write_object, write_raw
-from tests.frames import ordered, read, rows, utc
+from tests.frames import frame_of, ordered, read, rows, rows_without, utc
 
 HOUR = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 11))
 INGESTED_AT = datetime(2026, 11, 30, tzinfo=UTC)
 
 
-def record(size: int, start: datetime, action: str = "ACCEPT") -> str:
+def record(size: int, start: datetime, action: str = "ACCEPT", account: str = ACCOUNT) -> str:
     begin = int(start.timestamp())
-    return f"2 {ACCOUNT} eni-0a 10.0.0.1 10.0.0.2 49152 443 6 1 {size} {begin} {begin + 60} {action} OK"
+    return f"2 {account} eni-0a 10.0.0.1 10.0.0.2 49152 443 6 1 {size} {begin} {begin + 60} {action} OK"
 
 
 def write_hour(source):
@@ -61,17 +64,22 @@ def ingested_once(spark, tmp_path_factory):
     return source, lake, objects
 
 
+def copy_of(ingested_once, folder):
+    """A copy of the hour's source and lake in folder (times of change kept)."""
+    source, lake, objects = ingested_once
+    shutil.copytree(source, folder / "source")
+    shutil.copytree(lake, folder / "lake")
+    return (
+        folder / "source",
+        folder / "lake",
+        {name: folder / "source" / path.relative_to(source) for name, path in objects.items()},
+    )
+
+
 @pytest.fixture
 def ingested(ingested_once, tmp_path):
-    """A copy of the hour's source and lake (times of change kept), for one test to change."""
-    source, lake, objects = ingested_once
-    shutil.copytree(source, tmp_path / "source")
-    shutil.copytree(lake, tmp_path / "lake")
-    return (
-        tmp_path / "source",
-        tmp_path / "lake",
-        {name: tmp_path / "source" / path.relative_to(source) for name, path in objects.items()},
-    )
+    """A copy of the hour's source and lake, for one test to change."""
+    return copy_of(ingested_once, tmp_path)
 
 
 def test_a_rerun_reads_only_new_objects_and_leaves_the_others_rows_alone(spark, ingested):
@@ -184,10 +192,11 @@ def test_removing_expired_objects_is_an_explicit_audited_action(spark, ingested,
     assert read(spark, lake, "source_objects").count() == 2
     assert traffic(spark, lake) == [(utc(2026, 11, 1, 10), 2, 12)]
     (audit,) = read(spark, lake, "object_removals").collect()
-    assert (audit.source_file.endswith(objects["A"].name), audit.records_removed, audit.reason) == (
+    assert (audit.source_file.endswith(objects["A"].name), audit.records_removed, audit.reason, audit.status) == (
         True,
         2,
         "expired by the lifecycle rule",
+        "removed",
     )
     assert any(objects["A"].name in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 
@@ -216,3 +225,267 @@ def test_the_sweep_ingests_what_the_hourly_runs_missed_and_reaggregates_those_ho
     )
     # Nothing left to find.
     assert sweep.main(arguments, spark=spark)["missed_objects"] == 0
+
+
+ACCOUNT_111, ACCOUNT_222 = "111111111111", "222222222222"
+
+
+def at(root: str, account: str, name: str, region: str = "us-east-1") -> str:
+    """The URI of an object of the account's flow log in the region, under root."""
+    return f"{root}/AWSLogs/{account}/vpcflowlogs/{region}/2026/11/01/{account}_{region}_{name}.log.gz"
+
+
+@pytest.mark.parametrize(
+    ("folder", "uri", "holds"),
+    [
+        # The same object, read from the source given at each folder level: its full URI is the same.
+        ("s3a://bucket", "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/us-east-1/2026/11/01/o.log.gz", True),
+        ("s3://bucket/AWSLogs/", "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/us-east-1/2026/11/01/o.log.gz", True),
+        ("s3a://bucket/AWSLogs/111111111111/", "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", True),
+        ("s3a://bucket/AWSLogs/111111111111", "s3a://bucket/AWSLogs/222222222222/vpcflowlogs/x/o.log.gz", False),
+        ("s3a://bucket/AWSLogs/1111", "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", False),
+        ("s3a://bucket/AWSLogs/111111111111", "s3a://other/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", False),
+        ("s3a://bucket/logs/AWSLogs", "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", False),
+        ("s3a://bucket/logs/AWSLogs", "s3a://bucket/logs/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", True),
+        (
+            "s3a://bucket/AWSLogs/aws-account-id=111111111111",
+            "s3a://bucket/AWSLogs/aws-account-id=111111111111/x/o.gz",
+            True,
+        ),
+        ("file:///data/AWSLogs/111111111111", "file:/data/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", True),
+        ("file:///data/AWSLogs/111111111111", "s3a://data/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz", False),
+        (
+            "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz",
+            "s3a://bucket/AWSLogs/111111111111/vpcflowlogs/x/o.log.gz",
+            False,
+        ),
+    ],
+)
+def test_an_object_lies_under_a_folder_by_its_full_uri_folder_by_folder(folder, uri, holds):
+    assert remove.lies_under(folder, uri) is holds
+
+
+def test_the_objects_in_a_folder_are_those_read_from_it_or_from_a_folder_its_listing_shows_it_holds_a_copy_of():
+    a111, b111, a222 = (
+        at("s3a://bucket", ACCOUNT_111, "a"),
+        at("s3a://bucket", ACCOUNT_111, "b"),
+        at("s3a://bucket", ACCOUNT_222, "a"),
+    )
+    # Read from the bucket: the account's folder holds its own objects alone, listed or gone.
+    assert remove.objects_in("s3a://bucket/AWSLogs/111111111111", [a111, b111, a222], [b111]) == {a111, b111}
+    assert remove.objects_in("s3a://bucket/AWSLogs/111111111111", [a111, b111, a222], []) == {a111, b111}
+    assert remove.objects_in("s3a://bucket/AWSLogs/333333333333", [a111, b111, a222], []) == set()
+    # Read from a folder since copied elsewhere: a region folder of the copy that lists one of its objects holds
+    # the others, not the folders it lists nothing of.
+    read = [at("file:/orig", ACCOUNT_111, "a"), at("file:/orig", ACCOUNT_111, "b"), at("file:/orig", ACCOUNT_222, "a")]
+    east = at("file:/orig", ACCOUNT_111, "c")
+    west = at("file:/orig", ACCOUNT_111, "d", region="eu-west-1")
+    copy = [at("file:/copy/source", ACCOUNT_111, "b"), at("file:/copy/source", ACCOUNT_222, "a")]
+    assert remove.objects_in("file:///copy/source", read, copy) == set(read)
+    assert remove.objects_in("file:///copy/source", [*read, east, west], copy[:1]) == {*read[:2], east}
+    assert remove.objects_in("file:///copy/source/AWSLogs/111111111111", read, copy[:1]) == set(read[:2])
+    assert remove.objects_in("file:///copy/source", read, []) == set()
+    # A bucket mounted as a folder.
+    mounted = at("file:/mnt/bucket", ACCOUNT_111, "b")
+    assert remove.objects_in("file:///mnt/bucket/AWSLogs/111111111111", [a111, b111, a222], [mounted]) == {a111, b111}
+
+
+def test_gone_from_one_accounts_folder_removes_that_accounts_gone_objects_alone(spark, tmp_path):
+    bucket, lake = tmp_path / "bucket", tmp_path / "lake"
+    objects = {}
+    for account, size in ((ACCOUNT_111, 1), (ACCOUNT_222, 100)):
+        objects[account] = [
+            write_object(
+                bucket,
+                utc(2026, 11, 1, 10, 5),
+                [
+                    record(size, utc(2026, 11, 1, 9, 58), account=account),
+                    "2 broken",
+                    record(2 * size, utc(2026, 11, 1, 10, 1), account=account),
+                ],
+                account_id=account,
+            ),
+            write_object(
+                bucket,
+                utc(2026, 11, 1, 10, 20),
+                [record(4 * size, utc(2026, 11, 1, 10, 15), account=account)],
+                account_id=account,
+                object_hash="bb",
+            ),
+        ]
+    run(spark, bucket, lake)  # the lake is fed from the bucket, both accounts
+    ingest_tables = ("flow_logs", "flow_logs_quarantine", "source_objects")
+    before = {table: rows(read(spark, lake, table)) for table in ingest_tables}
+    assert [len(before[table]) for table in ingest_tables] == [6, 2, 4]
+    for path in objects[ACCOUNT_111]:
+        path.unlink()  # expired: the account's folder is still there, empty
+
+    summary = remove.main(
+        [
+            *("--lake", str(lake), "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z"),
+            *("--gone-from", str(bucket / "AWSLogs" / ACCOUNT_111), "--reason", "raw logs expired"),
+        ],
+        spark=spark,
+    )
+
+    # Account 222's rows are exactly as they were; 111's are gone.
+    for table in ingest_tables:
+        kept = [row for row in before[table] if f"/AWSLogs/{ACCOUNT_222}/" in str(row)]
+        assert rows(read(spark, lake, table)) == kept, table
+    assert {k: summary[k] for k in ("objects_removed", "records_removed", "lines_quarantined_removed")} == {
+        "objects_removed": 2,
+        "records_removed": 3,
+        "lines_quarantined_removed": 1,
+    }
+    assert summary["objects_outside_gone_from"] == 2
+    assert summary["hours_reaggregated"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
+    assert rows(read(spark, lake, "traffic_hourly"), "hour", "account_id", "records", "bytes") == ordered(
+        [(utc(2026, 11, 1, 9), ACCOUNT_222, 1, 100), (utc(2026, 11, 1, 10), ACCOUNT_222, 2, 600)]
+    )
+    recorded = [row[0] for row in before["source_objects"]]
+    uri_of = {path: next(uri for uri in recorded if uri.endswith("/" + path.name)) for path in objects[ACCOUNT_111]}
+    first, second = objects[ACCOUNT_111]
+    assert removals_of(spark, lake, "removed_at", "removed_by", "completed_at") == [
+        ("raw logs expired", uri_of[first], utc(2026, 11, 1, 10, 5), 2, 1, epochs(9, 10), "removed"),
+        ("raw logs expired", uri_of[second], utc(2026, 11, 1, 10, 20), 1, 0, epochs(10), "removed"),
+    ]
+
+
+def removals_of(spark, lake, *ignored: str) -> list[tuple]:
+    """object_removals' rows but the ignored columns, sorted, its hours as epoch seconds (PySpark would read the
+    timestamps of an array in the host's zone)."""
+    removals = read(spark, lake, "object_removals").withColumn("hours", F.transform("hours", F.unix_seconds))
+    return rows_without(removals, *ignored)
+
+
+def epochs(*hours: int) -> list[int]:
+    """Hours of 2026-11-01 as epoch seconds."""
+    return [int(utc(2026, 11, 1, hour).timestamp()) for hour in hours]
+
+
+LEGACY_REMOVALS = (
+    "removed_at timestamp, removed_by string, reason string, source_file string, object_time timestamp, "
+    "records_removed bigint, lines_quarantined_removed bigint"
+)
+
+
+def test_an_audit_table_of_before_the_status_gains_its_columns_and_a_named_object_is_removed_once(spark, ingested):
+    _, lake, objects = ingested
+    earlier = "file:/elsewhere/AWSLogs/x_20261101T1000Z_00.log.gz"
+    frame_of(
+        spark, [(utc(2026, 11, 2), "ops", "sent twice", earlier, utc(2026, 11, 1, 10), 5, 0)], LEGACY_REMOVALS
+    ).write.format("delta").save(str(lake / "object_removals"))
+    arguments = [
+        *("--lake", str(lake), "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z"),
+        *("--object", objects["A"].name, "--reason", "sent twice"),
+    ]
+
+    summary = remove.main(arguments, spark=spark)
+
+    assert (summary["objects_removed"], summary["records_removed"], summary["objects_already_removed"]) == (1, 2, [])
+    assert traffic(spark, lake) == [(utc(2026, 11, 1, 10), 2, 12)]
+    assert removals_of(spark, lake, "removed_at", "removed_by", "source_file", "completed_at") == [
+        ("sent twice", utc(2026, 11, 1, 10), 5, 0, None, None),
+        ("sent twice", utc(2026, 11, 1, 10, 5), 2, 0, epochs(9, 10), "removed"),
+    ]
+    # Run again, the removal is complete: nothing to do, and no table changes.
+    versions = table_versions(lake)
+    again = remove.main(arguments, spark=spark)
+    assert (again["objects_removed"], len(again["objects_already_removed"])) == (0, 1)
+    assert table_versions(lake) == versions
+
+
+def table_versions(lake) -> dict[str, int]:
+    """The newest commit of each table of the lake."""
+    return {
+        folder.name: max(int(log.stem) for log in (folder / "_delta_log").glob("*.json"))
+        for folder in lake.iterdir()
+        if (folder / "_delta_log").is_dir()
+    }
+
+
+def removal_arguments(source, lake) -> list[str]:
+    """Removes A's and B's rows, both gone from the source."""
+    return [
+        *("--lake", str(lake), "--start", "2026-11-01T10:00:00Z", "--end", "2026-11-01T11:00:00Z"),
+        *("--gone-from", str(source), "--reason", "expired by the lifecycle rule"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def removed_at_once(spark, ingested_once, tmp_path_factory):
+    """The hour's lake after an uninterrupted removal of A and B."""
+    source, lake, objects = copy_of(ingested_once, tmp_path_factory.mktemp("removed"))
+    for name in ("A", "B"):
+        objects[name].unlink()
+    remove.main(removal_arguments(source, lake), spark=spark)
+    assert traffic(spark, lake) == [(utc(2026, 11, 1, 10), 1, 8)]
+    return lake
+
+
+def failing_once(monkeypatch, step: str) -> str:
+    """The removal's next step after flow_logs fails, once: the re-aggregation, or the quarantine's delete (an
+    hourly run holds the table's writer lease); returns the error's message."""
+    failed = []
+    if step == "aggregation":
+        aggregate_hours = remove.aggregate_hours
+
+        def aggregating(*args, **kwargs):
+            if not failed:
+                failed.append(step)
+                raise RuntimeError("the driver died while aggregating")
+            return aggregate_hours(*args, **kwargs)
+
+        monkeypatch.setattr(remove, "aggregate_hours", aggregating)
+        return "the driver died"
+    table_writer = remove.table_writer
+
+    @contextlib.contextmanager
+    def writing(spark, path):
+        if path.endswith("/" + QUARANTINE) and not failed:
+            failed.append(step)
+            raise ConcurrentWriterError(f"{path} is held by the hourly run of 11:00")
+        with table_writer(spark, path):
+            yield
+
+    monkeypatch.setattr(remove, "table_writer", writing)
+    return "held by the hourly run"
+
+
+@pytest.mark.parametrize("step", ["aggregation", "quarantine_delete"])
+def test_an_interrupted_removal_is_completed_by_running_the_same_command_again(
+    spark, ingested, removed_at_once, monkeypatch, step
+):
+    source, lake, objects = ingested
+    for name in ("A", "B"):
+        objects[name].unlink()
+    error = failing_once(monkeypatch, step)
+    with pytest.raises(RuntimeError, match=error):  # a ConcurrentWriterError is one
+        remove.main(removal_arguments(source, lake), spark=spark)
+    # Interrupted after A's and B's records left flow_logs; the hourly tables still count them.
+    assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [8]
+    assert traffic(spark, lake) == ordered([(utc(2026, 11, 1, 9), 1, 1), (utc(2026, 11, 1, 10), 3, 14)])
+    interrupted = datetime.now(UTC)
+
+    summary = remove.main(removal_arguments(source, lake), spark=spark)
+
+    # Every table but the audit is as an uninterrupted removal leaves it, the hourly ones whole.
+    assert table_versions(lake).keys() == table_versions(removed_at_once).keys()
+    for table in sorted(table_versions(lake).keys() - {"object_removals"}):
+        assert rows(read(spark, lake, table)) == rows(read(spark, removed_at_once, table)), table
+    assert summary["hours_reaggregated"] == ["2026-11-01T09:00:00+00:00", "2026-11-01T10:00:00+00:00"]
+    # The audit rows are those of the removal as it began, completed once.
+    assert removals_of(spark, lake, "removed_at", "completed_at") == removals_of(
+        spark, removed_at_once, "removed_at", "completed_at"
+    )
+    assert [row[3:] for row in removals_of(spark, lake, "removed_at", "removed_by", "completed_at")] == [
+        (2, 0, epochs(9, 10), "removed"),
+        (1, 0, epochs(10), "removed"),
+    ]
+    times = rows(read(spark, lake, "object_removals"), "removed_at", "completed_at")
+    assert all(removed < interrupted < completed for removed, completed in times)
+
+    # Run once more: nothing is left to do, no table changes.
+    versions = table_versions(lake)
+    assert remove.main(removal_arguments(source, lake), spark=spark)["objects_removed"] == 0
+    assert table_versions(lake) == versions

@@ -1035,7 +1035,7 @@ def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
     # Ingest keeps the rows of objects gone from the source: the hour goes missing once an operator
     # removes them, as if they had never been delivered.
     hour = Window(HOUR_11, NOON)
-    gone = objects_to_remove(spark, str(lake), hour, str(source), [])
+    gone = objects_to_remove(spark, str(lake), hour, str(source), []).uris
     remove_objects(spark, str(lake), hour, gone, "the hour never came", INGESTED_AT)
     run_aggregate(spark, str(lake), Window(FIRST_HOUR, NOON), nat_inventory=str(nat_file))
     report = validate(spark, lake, nat_file, lake.parent / "docs")
