@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -43,6 +43,8 @@ log = logging.getLogger("flowlake.ingest")
 FLOW_LOGS = "flow_logs"
 QUARANTINE = "flow_logs_quarantine"
 SOURCE_OBJECTS = "source_objects"
+# The audit of remove-objects: the objects in it stay out of the lake (flowlake.remove).
+OBJECT_REMOVALS = "object_removals"
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
 # Bytes of objects read together at least (see read_objects). On the benchmark's day of 5M records
 # (4.3 MB of gzip an hour), spans of one hour made flow_logs 0.71x its gzip input and a query of one
@@ -69,6 +71,7 @@ class ObjectChanges:
     changed: list[str]  # whose ETag, size or modification time differ: their rows are replaced
     unchanged: list[str]
     gone: list[str]  # no longer in the source: their rows stay
+    removed: list[str] = field(default_factory=list)  # listed, but removed on purpose (remove-objects): not read
 
     @property
     def replaced(self) -> list[str]:
@@ -83,9 +86,14 @@ def object_name(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]]) -> ObjectChanges:
-    """recorded: object name -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds))."""
-    by_name = {object_name(o.key): o for o in listed}
+def compare_with_recorded(
+    listed: list[FlowLogObject], recorded: dict[str, tuple[str, tuple]], removed: frozenset[str] = frozenset()
+) -> ObjectChanges:
+    """recorded: object name -> (source_file, (etag, size_bytes, modified_at in epoch milliseconds)); removed: the
+    names of objects an operator removed on purpose, which stay out of the lake while the source still holds
+    them."""
+    skipped = sorted(o.uri for o in listed if object_name(o.key) in removed)
+    by_name = {object_name(o.key): o for o in listed if object_name(o.key) not in removed}
     changed = [name for name, o in by_name.items() if name in recorded and recorded[name][1] != o.version()]
     return ObjectChanges(
         to_read=[o for name, o in by_name.items() if name not in recorded or recorded[name][1] != o.version()],
@@ -93,8 +101,20 @@ def compare_with_recorded(listed: list[FlowLogObject], recorded: dict[str, tuple
         unchanged=sorted(
             recorded[name][0] for name, o in by_name.items() if name in recorded and recorded[name][1] == o.version()
         ),
-        gone=sorted(source_file for name, (source_file, _) in recorded.items() if name not in by_name),
+        gone=sorted(
+            source_file for name, (source_file, _) in recorded.items() if name not in by_name and name not in removed
+        ),
+        removed=skipped,
     )
+
+
+def removed_on_purpose(spark: SparkSession, lake: str, window: Window) -> frozenset[str]:
+    """The names of the window's objects that remove-objects took out of the lake (object_removals)."""
+    path = table_path(lake, OBJECT_REMOVALS)
+    if not table_exists(spark, path):
+        return frozenset()
+    rows = spark.read.format("delta").load(path).where(window.predicate("object_time")).select("source_file")
+    return frozenset(object_name(row.source_file) for row in rows.collect())
 
 
 def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple[str, tuple]]:
@@ -437,6 +457,12 @@ def write_source_objects(spark: SparkSession, frame: DataFrame, lake: str, predi
 
 
 def _warn_about(changes: ObjectChanges, misnamed: dict[str, str]) -> None:
+    if changes.removed:
+        log.info(
+            "%d objects of the window not read: removed on purpose (object_removals): %s",
+            len(changes.removed),
+            ", ".join(changes.removed[:NAMED_IN_LOG]),
+        )
     if changes.gone:
         log.warning(
             "%d objects of the window are gone from the source; their rows stay in the lake "
@@ -467,7 +493,9 @@ def run_ingest(
     lake = normalize_uri(lake)
     started = time.monotonic()
     listing = list_window(spark, source, window.start, window.end)
-    changes = compare_with_recorded(listing.objects, recorded_versions(spark, lake, window))
+    changes = compare_with_recorded(
+        listing.objects, recorded_versions(spark, lake, window), removed_on_purpose(spark, lake, window)
+    )
     log.info(
         "window [%s, %s): %d flow-log objects (%d bytes), %d to read (%d changed), %d unchanged, %d gone, "
         "%d other objects skipped, listed in %.1fs",
@@ -511,6 +539,7 @@ def run_ingest(
         "objects_changed": len(changes.changed),
         "objects_unchanged": len(changes.unchanged),
         "objects_gone": len(changes.gone),
+        "objects_removed_on_purpose": len(changes.removed),
         **{
             name: sum(s[name] or 0 for s in summaries)
             for name in ("lines_read", "records_written", "lines_quarantined")

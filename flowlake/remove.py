@@ -6,7 +6,9 @@
     flowlake remove-objects --lake LAKE --start ... --end ... --object s3a://bucket/AWSLogs/.../name.log.gz --reason ...
 
 Ingest never removes the rows of an object it can no longer list (an expired
-source must not empty the lake). This command removes, from flow_logs,
+source must not empty the lake), and never reads again an object removed here
+while the source still holds it (a lookback, the sweep, a backfill): its name
+stays in object_removals. This command removes, from flow_logs,
 flow_logs_quarantine and source_objects, the rows of the objects named, or of
 the window's objects that lie in SOURCE and are gone from it, and re-aggregates
 every hour their rows were in, with the NAT inventory and security settings the
@@ -47,6 +49,7 @@ from flowlake.contracts import table_schema
 from flowlake.ingest import (
     FLOW_LOGS,
     NAMED_IN_LOG,
+    OBJECT_REMOVALS,
     QUARANTINE,
     SOURCE_OBJECTS,
     object_name,
@@ -62,7 +65,6 @@ from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.remove")
 
-OBJECT_REMOVALS = "object_removals"
 # object_removals.status: written before any row is deleted, then once the removal is complete.
 REMOVING = "removing"
 REMOVED = "removed"
