@@ -44,7 +44,8 @@ DOC = f"""
   Variable `{RETENTION_DAYS.variable}` days (empty = FLOWLAKE_RETENTION_DAYS, else 90) and the
   derived tables' rows older than `{AGGREGATE_RETENTION_DAYS.variable}` (else 730), then vacuums
   (retention: `{VACUUM_RETENTION_HOURS.variable}`, as compact);
-  compaction runs after it.
+  compaction runs after it. The hours whose records it removed keep their figures: it records on
+  `flow_logs` the day it removed records before, and no later aggregation touches the hours before it.
 - **capacity** runs `flowlake capacity` for the days the sweep covers, up to the previous UTC day:
   `capacity_daily` from `traffic_hourly` and `nat_gateway_hourly` (the day is whole by 02:30 UTC, the
   hourly runs done). The earlier days again: an hour the sweep re-aggregated, or an hourly run's

@@ -3,6 +3,12 @@
 A run replaces exactly its hours in every table, so re-running an hour (after
 late records landed in it, for instance) corrects it and touches no other hour.
 
+But for the hours whose records retention removed (before the day flowlake retention
+records on flow_logs): they keep the figures they were aggregated to while their
+records were there, and cannot be aggregated again. A run leaves them as they are,
+aggregates the rest of its window, and names them in its summary (kept_hours,
+records_removed_before) and in a warning.
+
     flowlake aggregate --lake LAKE --start 2026-11-01T10:00:00Z --end 2026-11-01T12:00:00Z \
         [--nat-inventory FILE] [--nat-price-per-gb 0.045] [--tables traffic_hourly,rejects_hourly]
     spark-submit jobs/aggregate.py --lake ... (same arguments)
@@ -18,7 +24,7 @@ import operator
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from pyspark import StorageLevel
@@ -26,11 +32,11 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake import nat_inventory as inventory
-from flowlake import privacy, record_files
+from flowlake import privacy, record_files, retention
 from flowlake.aggregates import HOURLY_TABLES, RECORD_COLUMNS, module_for
 from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import FLOW_LOGS
-from flowlake.lake import table_exists, table_path, write_concurrently, write_table_slice
+from flowlake.lake import table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.spark_session import session_settings
@@ -45,11 +51,33 @@ log = logging.getLogger("flowlake.aggregate")
 CACHED_PART_BYTES = 16 * 1024 * 1024
 
 
-def read_flow_logs(spark: SparkSession, lake: str, window: Window) -> DataFrame:
+class FlowLogsState(NamedTuple):
+    version: int  # flow_logs' latest version
+    kept_from: datetime | None  # the start of the day before which retention removed its records (None: none)
+
+
+def flow_logs_state(spark: SparkSession, lake: str) -> FlowLogsState:
+    """From flow_logs' latest snapshot, which the read of its records then uses: no Spark job of its own."""
     path = table_path(lake, FLOW_LOGS)
-    if not table_exists(spark, path):
+    snapshot = retention.latest_snapshot(spark, path)
+    if snapshot.version() < 0:
         raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
-    return spark.read.format("delta").load(path).where(slice_predicate(window, "event_time"))
+    removed_before = retention.records_removed_before(snapshot)
+    if removed_before is None:
+        return FlowLogsState(snapshot.version(), None)
+    day_start = datetime(removed_before.year, removed_before.month, removed_before.day, tzinfo=UTC)
+    return FlowLogsState(snapshot.version(), day_start)
+
+
+def read_flow_logs(spark: SparkSession, lake: str, window: Window, version: int) -> DataFrame:
+    """The window's records as of flow_logs' version: the one whose recorded retention the run went by, so that a
+    retention committed meanwhile (its record, then its deletes) cannot take records from under the run."""
+    return (
+        spark.read.format("delta")
+        .option("versionAsOf", version)
+        .load(table_path(lake, FLOW_LOGS))
+        .where(slice_predicate(window, "event_time"))
+    )
 
 
 def columns_without_values(spark: SparkSession, lake: str, records: DataFrame) -> tuple[str, ...]:
@@ -104,11 +132,11 @@ def cache_records(records: DataFrame, assumed_empty: tuple[str, ...]) -> CachedR
     return CachedRecords(cache, cache, _counted(cache)[0], ())
 
 
-def read_window_records(spark: SparkSession, lake: str, window: Window) -> CachedRecords:
+def read_window_records(spark: SparkSession, lake: str, window: Window, version: int) -> CachedRecords:
     """One read of the window serves every table: the columns they use, kept until the last is written, in
     parts of at most CACHED_PART_BYTES of files."""
     with session_settings(spark, {"spark.sql.files.maxPartitionBytes": str(CACHED_PART_BYTES)}):
-        records = read_flow_logs(spark, lake, window).select(*RECORD_COLUMNS)
+        records = read_flow_logs(spark, lake, window, version).select(*RECORD_COLUMNS)
         return cache_records(records, columns_without_values(spark, lake, records))
 
 
@@ -178,17 +206,48 @@ def run_aggregate(
 ) -> dict:
     """Replaces the window's hours of each table; nat_inventory is an inventory file (else the lake's table).
 
+    The hours before the day retention removed flow_logs' records before are left as they are (see the module):
+    a window wholly before it writes nothing.
     security: the security_findings settings (default: SecurityConfig.load()).
     """
     require_whole_hours(window)
     lake = normalize_uri(lake)
     started = time.monotonic()
+    requested = window
+    flow_logs_version, kept_from = flow_logs_state(spark, lake)
+    kept: dict = {}
+    if kept_from is not None and window.start < kept_from:
+        kept_end = min(window.end, kept_from)
+        kept = {"kept_hours": _hours(window.start, kept_end), "records_removed_before": kept_from.date().isoformat()}
+        log.warning(
+            "hours kept as they are, not aggregated again: [%s, %s) of the window (%d), since retention removed "
+            "flow_logs' records before %s",
+            window.start.isoformat(),
+            kept_end.isoformat(),
+            kept["kept_hours"],
+            kept["records_removed_before"],
+        )
+        if kept_end == window.end:
+            summary = {
+                "window_start": window.start.isoformat(),
+                "window_end": window.end.isoformat(),
+                "hours": 0,
+                **kept,
+                "rows": dict.fromkeys(tables, 0),
+                "nat_inventory": None,
+                "columns_without_values": [],
+                "pseudonymized": [],
+                "seconds": round(time.monotonic() - started, 2),
+            }
+            log.info("aggregate done: %s", json.dumps(summary))
+            return summary
+        window = Window(kept_from, window.end)
     # Addresses of the tables analysts read are pseudonymized when a key is configured (never logged).
     pseudonymizer = privacy.configured()
     # The lake inputs are read while the records are cached: their small jobs fill the cache's gaps.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-inputs") as pool:
         reading = pool.submit(read_lake_inputs, spark, lake, window, tables, nat_inventory, nat_price_per_gb, security)
-        cached = read_window_records(spark, lake, window)
+        cached = read_window_records(spark, lake, window, flow_logs_version)
     # The tables other tables are computed from (FROM_TABLES), each computed once and kept for all.
     users: dict[str, set[str]] = {}
     for table in tables:
@@ -283,9 +342,10 @@ def run_aggregate(
         if hasattr(module_for(table), "after_write")
     }
     summary = {
-        "window_start": window.start.isoformat(),
-        "window_end": window.end.isoformat(),
-        "hours": int((window.end - window.start) / timedelta(hours=1)),
+        "window_start": requested.start.isoformat(),
+        "window_end": requested.end.isoformat(),
+        "hours": _hours(window.start, window.end),
+        **kept,
         "rows": rows,
         "nat_inventory": nat_source,
         "columns_without_values": list(cached.without_values),
@@ -295,6 +355,10 @@ def run_aggregate(
     }
     log.info("aggregate done: %s", json.dumps(summary))
     return summary
+
+
+def _hours(start: datetime, end: datetime) -> int:
+    return int((end - start) / timedelta(hours=1))
 
 
 def add_nat_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,13 @@ quarantine rows of objects named before then; the derived tables (hourly tables,
 security_alerts) keep --aggregate-days (FLOWLAKE_AGGREGATE_RETENTION_DAYS), at least as long;
 then VACUUMs what it changed.
 
+Before it deletes a flow_logs row, it records on the flow_logs table the day its records are kept
+from: the table property flowlake.recordsRemovedBefore ('YYYY-MM-DD', never moved back). flowlake
+aggregate leaves the hours before that day alone: an hour older than the raw retention keeps the
+figures it was aggregated to while its records were there, and cannot be aggregated again (from no
+records, its figures would be replaced by nothing). Recorded first, so that a crash in between
+leaves the record and the rows, never rows deleted without the record.
+
 erase removes an address from every table that holds addresses: the flow_logs rows with it as
 srcaddr, dstaddr, pkt-srcaddr or pkt-dstaddr and the quarantined lines that contain it are
 deleted (a record is the address's traffic: nothing of it can stay); in top_talkers_hourly and
@@ -59,6 +66,44 @@ AGGREGATE_TABLES = {
     "security_alerts": ("event_date", "date"),
 }
 ADDRESS_COLUMNS = ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr")
+# flow_logs' table property: the UTC day ('YYYY-MM-DD') before which retention removed its records.
+RECORDS_REMOVED_BEFORE = "flowlake.recordsRemovedBefore"
+
+
+def latest_snapshot(spark: SparkSession, path: str):
+    """The Delta table's latest snapshot (version -1: no table), of the log Delta keeps for the session: a read of
+    the table then uses the same snapshot. Its version and metadata (which any read needs) come with no Spark job
+    where the commit has its checksum file, as Delta writes one."""
+    jvm = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    none = jvm.scala.Option.empty()
+    return delta_log.update(False, none, none)
+
+
+def records_removed_before(snapshot) -> date | None:
+    """The day before which retention removed the records of the flow_logs table of this snapshot (None: none)."""
+    recorded = snapshot.metadata().configuration().get(RECORDS_REMOVED_BEFORE)
+    return date.fromisoformat(recorded.get()) if recorded.isDefined() else None
+
+
+def record_records_removed(spark: SparkSession, lake: str, cutoff: date) -> date | None:
+    """Records on flow_logs that its records before cutoff are removed, unless a later day is recorded already;
+    the day recorded now (None: no flow_logs table). Recorded even when no row is left to delete: an earlier
+    retention, before the record existed, may have removed them."""
+    path = table_path(lake, FLOW_LOGS)
+    if not table_exists(spark, path):
+        return None
+    # Read under the lease: on S3, another retention could otherwise record a later day in between.
+    with table_writer(spark, path):
+        recorded = records_removed_before(latest_snapshot(spark, path))
+        if recorded is not None and recorded >= cutoff:
+            return recorded
+        quoted = path.replace("`", "``")
+        spark.sql(
+            f"ALTER TABLE delta.`{quoted}` SET TBLPROPERTIES ('{RECORDS_REMOVED_BEFORE}' = '{cutoff.isoformat()}')"
+        )
+    log.info("retention: flow_logs records before %s recorded as removed, before they are deleted", cutoff)
+    return cutoff
 
 
 def _delta(spark: SparkSession, lake: str, table: str):
@@ -111,13 +156,16 @@ def run_retention(
     as_of: date,
     vacuum_hours: int = MIN_RETENTION_HOURS,
 ) -> dict:
-    """Keeps the raw tables' last `days` days before as_of and the derived tables' last `aggregate_days`."""
+    """Keeps the raw tables' last `days` days before as_of and the derived tables' last `aggregate_days`; records
+    on flow_logs, first, the day its records are kept from (see the module)."""
     if days < 1 or aggregate_days < days:
         raise ValueError(f"retention of {days} days, {aggregate_days} for aggregates: need 1 <= days <= aggregate days")
     if vacuum_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"vacuum retention of {vacuum_hours} h is below the safe minimum of {MIN_RETENTION_HOURS} h")
     lake = normalize_uri(lake)
     raw_cutoff, aggregate_cutoff = as_of - timedelta(days=days), as_of - timedelta(days=aggregate_days)
+    # Before any record is deleted, so that aggregate never replaces an hour's figures from records removed.
+    records_removed = record_records_removed(spark, lake, raw_cutoff)
     deleted = {}
     for tables, cutoff in ((RAW_TABLES, raw_cutoff), (AGGREGATE_TABLES, aggregate_cutoff)):
         for table, (column, kind) in tables.items():
@@ -129,6 +177,8 @@ def run_retention(
         "as_of": as_of.isoformat(),
         "raw_kept_from": raw_cutoff.isoformat(),
         "aggregates_kept_from": aggregate_cutoff.isoformat(),
+        # What flow_logs records: a later day than raw_kept_from when an earlier run counted from a later day.
+        "records_removed_before": records_removed.isoformat() if records_removed else None,
         "deleted_rows": deleted,
         "vacuumed": _vacuum(spark, lake, [t for t, rows in deleted.items() if rows], vacuum_hours),
         "vacuum_retention_hours": vacuum_hours,

@@ -606,7 +606,8 @@ def test_the_window_s_records_are_cached_in_parts_of_at_most_cached_part_bytes_o
     setting = "spark.sql.files.maxPartitionBytes"
     before = spark.conf.get(setting, None)
 
-    cached = aggregate.read_window_records(spark, lake, Window(H10, H12))
+    version = aggregate.flow_logs_state(spark, lake).version
+    cached = aggregate.read_window_records(spark, lake, Window(H10, H12), version)
     try:
         parts = cached.cache.rdd.getNumPartitions()
     finally:

@@ -182,6 +182,7 @@ def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes
         "as_of": "2026-11-10",
         "raw_kept_from": "2026-11-08",
         "aggregates_kept_from": "2026-11-05",
+        "records_removed_before": "2026-11-08",
         "deleted_rows": {
             "flow_logs": 1,
             "flow_logs_quarantine": 1,
