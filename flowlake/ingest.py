@@ -108,27 +108,37 @@ def compare_with_recorded(
     )
 
 
+def objects_rows(
+    spark: SparkSession, lake: str, table: str, window: Window, uris: list[str] | None = None
+) -> DataFrame | None:
+    """The table's rows of the objects named in the window (of these objects' source_file alone, when given);
+    None when the lake has no such table."""
+    path = table_path(lake, table)
+    if not table_exists(spark, path):
+        return None
+    rows = spark.read.format("delta").load(path).where(window.predicate("object_time"))
+    return rows if uris is None else rows.where(F.col("source_file").isin(uris))
+
+
 def removed_on_purpose(spark: SparkSession, lake: str, window: Window) -> frozenset[str]:
     """The names of the window's objects that remove-objects took out of the lake (object_removals)."""
-    path = table_path(lake, OBJECT_REMOVALS)
-    if not table_exists(spark, path):
+    rows = objects_rows(spark, lake, OBJECT_REMOVALS, window)
+    if rows is None:
         return frozenset()
-    rows = spark.read.format("delta").load(path).where(window.predicate("object_time")).select("source_file")
-    return frozenset(object_name(row.source_file) for row in rows.collect())
+    return frozenset(object_name(row.source_file) for row in rows.select("source_file").collect())
 
 
 def recorded_versions(spark: SparkSession, lake: str, window: Window) -> dict[str, tuple[str, tuple]]:
     """What source_objects recorded of each object of the window when it was last read, by object name."""
-    path = table_path(lake, SOURCE_OBJECTS)
-    if not table_exists(spark, path):
+    recorded = objects_rows(spark, lake, SOURCE_OBJECTS, window)
+    if recorded is None:
         return {}
     rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(window.predicate("object_time"))
+        recorded
         # Epoch milliseconds, not a timestamp: Python would read that in its own local zone.
-        .select("object_key", "source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
-        .collect()
+        .select(
+            "object_key", "source_file", "etag", "size_bytes", F.unix_millis("modified_at").alias("modified_ms")
+        ).collect()
     )
     return {object_name(row.object_key): (row.source_file, (row.etag, row.size_bytes, row.modified_ms)) for row in rows}
 
@@ -147,17 +157,10 @@ def objects_predicate(window: Window, replaced: list[str]) -> str:
 
 def hours_of_objects(spark: SparkSession, lake: str, window: Window, uris: list[str]) -> set[int]:
     """The hours (epoch seconds) of the flow_logs rows that objects of the window wrote."""
-    if not uris or not table_exists(spark, table_path(lake, FLOW_LOGS)):
+    records = objects_rows(spark, lake, FLOW_LOGS, window, uris) if uris else None
+    if records is None:
         return set()
-    rows = (
-        spark.read.format("delta")
-        .load(table_path(lake, FLOW_LOGS))
-        .where(window.predicate("object_time"))
-        .where(F.col("source_file").isin(uris))
-        .select(F.unix_seconds(F.date_trunc("hour", "event_time")).alias("hour"))
-        .distinct()
-        .collect()
-    )
+    rows = records.select(F.unix_seconds(F.date_trunc("hour", "event_time")).alias("hour")).distinct().collect()
     return {row.hour for row in rows}
 
 

@@ -53,6 +53,7 @@ from flowlake.ingest import (
     QUARANTINE,
     SOURCE_OBJECTS,
     object_name,
+    objects_rows,
     recorded_versions,
     sql_strings,
 )
@@ -175,10 +176,9 @@ def _instant(micros: int | None) -> datetime | None:
 
 def recorded_removals(spark: SparkSession, lake: str, window: Window) -> list[Removal]:
     """The rows of object_removals of the window's objects (a table made before hours and status has neither)."""
-    path = table_path(lake, OBJECT_REMOVALS)
-    if not table_exists(spark, path):
+    table = objects_rows(spark, lake, OBJECT_REMOVALS, window)
+    if table is None:
         return []
-    table = spark.read.format("delta").load(path).where(window.predicate("object_time"))
 
     def present(name: str, value):
         return value if name in table.columns else F.lit(None)
@@ -257,34 +257,21 @@ def objects_to_remove(
 
 
 def _rows_per_object(spark: SparkSession, lake: str, table: str, window: Window, uris: list[str]) -> dict[str, int]:
-    path = table_path(lake, table)
-    if not table_exists(spark, path):
+    rows = objects_rows(spark, lake, table, window, uris)
+    if rows is None:
         return {}
-    rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(window.predicate("object_time"))
-        .where(F.col("source_file").isin(uris))
-        .groupBy("source_file")
-        .count()
-        .collect()
-    )
-    return {row.source_file: row["count"] for row in rows}
+    return {row.source_file: row["count"] for row in rows.groupBy("source_file").count().collect()}
 
 
 def _records_per_object(
     spark: SparkSession, lake: str, window: Window, uris: list[str]
 ) -> dict[str, tuple[int, frozenset[int]]]:
     """The flow_logs rows of each object: how many, and their hours (epoch seconds)."""
-    path = table_path(lake, FLOW_LOGS)
-    if not table_exists(spark, path):
+    records = objects_rows(spark, lake, FLOW_LOGS, window, uris)
+    if records is None:
         return {}
     rows = (
-        spark.read.format("delta")
-        .load(path)
-        .where(window.predicate("object_time"))
-        .where(F.col("source_file").isin(uris))
-        .groupBy("source_file")
+        records.groupBy("source_file")
         .agg(
             F.count(F.lit(1)).alias("records"),
             # Epoch seconds, not timestamps: Python would read those in its own local zone.
