@@ -312,6 +312,8 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
     )
     corrupt = [name for name in summary["validate"]["failed_critical"] if "(status)" in name]
     assert len(corrupt) == 1, summary["validate"]["failed_critical"]
+    # What the run owed (the touched hours, the corrupt object's hour) it paid.
+    assert pending_notes(lake) == {}
 
 
 @pytest.mark.slow
@@ -366,6 +368,8 @@ def pending_notes(lake: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_a_run_that_failed_after_its_ingest_leaves_its_hours_to_the_retry(spark, tmp_path, source, monkeypatch):
+    # Delivered late into hour 11 and not gzip: its hour is owed a validation.
+    write_raw(source, object_key(ACCOUNT, REGION, "fl-0bbb", H11 + timedelta(minutes=50), "c0ffee00"), b"not gzip")
     whole = str(tmp_path / "whole")
     run_pipeline(spark, str(source), whole, Window(H11, H12), ingested_at=H12)
 
@@ -378,7 +382,7 @@ def test_a_run_that_failed_after_its_ingest_leaves_its_hours_to_the_retry(spark,
         patched.setattr(run, "run_aggregate", lost_executor)
         with pytest.raises(RuntimeError, match="executor lost"):
             run_pipeline(spark, str(source), lake, Window(H11, H12), ingested_at=H12)
-    assert pending_notes(lake) == {"aggregate": [H10.isoformat(), H11.isoformat()]}
+    assert pending_notes(lake) == {"aggregate": [H10.isoformat(), H11.isoformat()], "validate": [H11.isoformat()]}
 
     # The retry reads no object again (the ingest recorded them), and aggregates hour 10 all the same.
     retry = run_pipeline(spark, str(source), lake, Window(H11, H12), ingested_at=H12 + timedelta(minutes=5))
@@ -386,37 +390,17 @@ def test_a_run_that_failed_after_its_ingest_leaves_its_hours_to_the_retry(spark,
     assert [(a["window_start"], a["window_end"]) for a in retry["aggregate"]] == [(H10.isoformat(), H12.isoformat())]
     for table in ("traffic_hourly", "top_talkers_hourly", "log_status_hourly", "security_findings"):
         assertDataFrameEqual(read(spark, lake, table), read(spark, whole, table))
-    assert pending_notes(lake) == {}
+    # flowlake run does not validate: the hour stays owed to the next run that does (flowlake hourly).
+    assert pending_notes(lake) == {"validate": [H11.isoformat()]}
 
 
-@pytest.mark.slow
-def test_an_hourly_run_that_failed_before_validating_a_late_corrupt_object_leaves_it_to_the_retry(
-    spark, tmp_path, source, capsys, monkeypatch
-):
-    from flowlake import hourly
+def test_an_hourly_run_validates_from_the_first_hour_owed_a_validation():
+    from flowlake.hourly import validated_window
 
-    lake = str(tmp_path / "lake")
-    # Delivered late into hour 11 and not gzip: read by the lookback of hour 12's run.
-    write_raw(source, object_key(ACCOUNT, REGION, "fl-0bbb", H11 + timedelta(minutes=50), "c0ffee00"), b"not gzip")
-    arguments = ["--source", str(source), "--lake", lake, "--start", H12.isoformat()]
-    arguments += ["--end", (H12 + timedelta(hours=1)).isoformat(), "--run-id", "scheduled__retried"]
-
-    def worker_restarted(*args, **kwargs):
-        raise RuntimeError("the worker restarted before validating")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(hourly, "validate_and_alert", worker_restarted)
-        with pytest.raises(RuntimeError, match="worker restarted"):
-            hourly.main(arguments, spark=spark)
-    hourly.main(arguments, spark=spark)
-    retry = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-    # The retry read nothing again, and validated from the corrupt object's hour all the same.
-    assert (retry["ingest"]["objects_read"], retry["ingest"]["corrupt_object_hours"]) == (0, [])
-    assert (retry["validate"]["window_start"], retry["validate"]["window_end"]) == (
-        H11.isoformat(),
-        (H12 + timedelta(hours=1)).isoformat(),
-    )
-    corrupt = [name for name in retry["validate"]["failed_critical"] if "(status)" in name]
-    assert len(corrupt) == 1, retry["validate"]["failed_critical"]
-    assert pending_notes(lake) == {}
+    hour = Window(H12, H12 + timedelta(hours=1))
+    ingested = {"corrupt_object_hours": [H11.isoformat()]}
+    assert validated_window(hour, {"corrupt_object_hours": []}, []) == hour
+    assert validated_window(hour, ingested, []) == Window(H11, hour.end)
+    # A run before read a corrupt object of hour 10 and failed before validating it.
+    assert validated_window(hour, ingested, [H10]) == Window(H10, hour.end)
+    assert validated_window(hour, {"corrupt_object_hours": []}, [H10, H11]) == Window(H10, hour.end)
