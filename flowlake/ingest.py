@@ -490,9 +490,9 @@ def run_ingest(
 ) -> dict:
     """Reads the window's new and changed objects into flow_logs, the quarantine and source_objects.
 
-    note_pending: the hours the objects' records fell into, and those of the corrupt objects, are noted in
-    pending_hours before source_objects records the objects (flowlake.pending), for runs that aggregate and
-    validate them after the ingest."""
+    note_pending: the hours the objects' records fell into, and those of the corrupt objects, are noted in the
+    lake before source_objects records the objects (flowlake.pending), for runs that aggregate and validate them
+    after the ingest."""
     lake = normalize_uri(lake)
     started = time.monotonic()
     listing = list_window(spark, source, window.start, window.end)
