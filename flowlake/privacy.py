@@ -76,12 +76,12 @@ class Pseudonymizer:
 
     def apply(self, df: DataFrame, columns: tuple[str, ...]) -> DataFrame:
         """df with every address of these columns (strings or arrays of strings) pseudonymized."""
-        return df.withColumns(
-            {
-                name: self.column(F.col(name), df.schema[name].dataType.simpleString().startswith("array"))
-                for name in columns
-            }
-        )
+        return df.withColumns({name: self.column(F.col(name), is_array_column(df, name)) for name in columns})
+
+
+def is_array_column(df: DataFrame, name: str) -> bool:
+    """Whether a PSEUDONYMIZED column holds arrays of addresses, not one address."""
+    return df.schema[name].dataType.simpleString().startswith("array")
 
 
 def pseudonym(key: bytes, address: str | None, keep_network: bool = False) -> str | None:

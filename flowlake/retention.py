@@ -211,7 +211,7 @@ def _refuse_unfindable_pseudonyms(spark: SparkSession, lake: str) -> None:
         rows = delta.toDF()
         pseudonymized = F.lit(False)
         for column in columns:
-            if rows.schema[column].dataType.simpleString().startswith("array"):
+            if privacy.is_array_column(rows, column):
                 matches = F.exists(column, lambda value: value.rlike(privacy.PSEUDONYM_PATTERN))
             else:
                 matches = F.col(column).rlike(privacy.PSEUDONYM_PATTERN)
@@ -303,7 +303,7 @@ def run_erase(
         holds = F.lit(False)
         updates = {}
         for column in columns:
-            if delta.toDF().schema[column].dataType.simpleString().startswith("array"):
+            if privacy.is_array_column(delta.toDF(), column):
                 holds = holds | F.coalesce(F.arrays_overlap(F.col(column), values), F.lit(False))
                 updates[column] = F.array_except(F.col(column), values)
             else:
