@@ -162,8 +162,13 @@ def table_rows(
     """The table's rows of the window: its transform of the records, its inputs, the shared tables it names and
     its intermediates computed already."""
     module = module_for(table)
-    from_tables = {source: shared[source] for source in getattr(module, "FROM_TABLES", ()) if source in shared}
+    from_tables = computed_sources(module, shared)
     return module.transform(flow_logs, **options, **inputs.get(table, {}), **from_tables, **(intermediates or {}))
+
+
+def computed_sources(module, shared: dict[str, DataFrame]) -> dict[str, DataFrame]:
+    """The shared tables a table's module names (FROM_TABLES) that are computed already, by name."""
+    return {source: shared[source] for source in getattr(module, "FROM_TABLES", ()) if source in shared}
 
 
 class LakeInputs(NamedTuple):
@@ -288,12 +293,15 @@ def run_aggregate(
                 )
             module = module_for(table)
             if hasattr(module, "intermediates"):
-                frames = module.intermediates(flow_logs, **options, **inputs.get(table, {}))
-                intermediates[table] = {
-                    name: frame.persist(StorageLevel.MEMORY_AND_DISK) for name, frame in frames.items()
-                }
-                for name, frame in intermediates[table].items():
-                    log.info("computed %d rows of %s for %s", frame.count(), name, table)
+                frames = module.intermediates(
+                    flow_logs, **options, **inputs.get(table, {}), **computed_sources(module, shared)
+                )
+                intermediates[table] = {}
+                # Each is kept and counted before the next is kept (which plans it), so that the next is planned
+                # by the real size of those it is computed from.
+                for name, frame in frames.items():
+                    intermediates[table][name] = frame.persist(StorageLevel.MEMORY_AND_DISK)
+                    log.info("computed %d rows of %s for %s", intermediates[table][name].count(), name, table)
 
         def replaced_slice(table: str) -> str:
             """The table's rows a run of the window replaces: its hours', and more where its module says so."""

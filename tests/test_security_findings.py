@@ -104,11 +104,11 @@ SPIKES = [
     record("eni-db", "10.0.10.100", "203.0.113.50", 50000, 443, size=600_000_000, direction="egress"),
     # 120 MB to 873: 12x, a medium spike.
     record("eni-db", "10.0.10.100", "10.0.3.3", 50001, 873, size=120_000_000, direction="egress"),
-    # 150 MB to 8443 from an interface seen only in the preceding hours, 50 MB of it in a flow log whose
-    # format has no vpc-id: one spike.
-    record("eni-api", "10.0.1.30", "198.51.100.77", 50002, 8443, size=100_000_000, direction="egress"),
+    # 150 MB to 8443 from an interface seen only in the preceding hours, 60 MB of it in a flow log whose
+    # format has no vpc-id: one spike, though neither part alone reaches the 100 MB floor.
+    record("eni-api", "10.0.1.30", "198.51.100.77", 50002, 8443, size=90_000_000, direction="egress"),
     {
-        **record("eni-api", "10.0.1.30", "198.51.100.77", 50012, 8443, size=50_000_000, direction="egress"),
+        **record("eni-api", "10.0.1.30", "198.51.100.77", 50012, 8443, size=60_000_000, direction="egress"),
         "vpc_id": None,
     },
     # 4 DNS records where the same hour of last week had none.
@@ -321,25 +321,44 @@ def joins(df) -> dict[str, int]:
     return {kind: plan.count(kind) for kind in ("SortMergeJoin", "BroadcastHashJoin")}
 
 
-def test_candidates_computed_first_meet_the_records_in_a_broadcast_and_give_the_same_findings(spark):
-    # Records Spark takes for more than it may broadcast, and the candidates computed and counted first, as
-    # aggregate does (intermediates): planned by their real size, only the candidates are broadcast.
+def test_intermediates_computed_first_are_broadcast_and_give_the_same_findings(spark):
+    # Records Spark takes for more than it may broadcast, and the intermediates computed and counted one after
+    # another, as aggregate does: planned by their real size, each is broadcast to the joins that meet it; only
+    # the spike candidates' baselines meet their keys' history in a shuffle.
     records = frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES)
     history = port_history(spark, HISTORY)
     small = {"spark.sql.autoBroadcastJoinThreshold": "2000"}
     with session_settings(spark, small):
-        # Planned before the candidates are kept: Spark would otherwise find them in its cache.
+        # Planned before the intermediates are kept: Spark would otherwise find them in its cache.
         planned_alone = joins(transform(records, port_history=history, security=CONFIG))
-    computed = {name: rows.persist() for name, rows in intermediates(records, security=CONFIG).items()}
+    computed = {}
+    for name, intermediate in intermediates(records, port_history=history, security=CONFIG).items():
+        computed[name] = intermediate.persist()
+        computed[name].count()
     try:
         assert [row.srcaddr for row in computed["port_scan_candidates"].collect()] == [SCANNER]
+        # eni-api and eni-bastion have rows of a flow log without vpc-id too.
+        assert sorted(map(tuple, computed["interface_hours_of_several_logs"].collect())) == [
+            ("eni-api", EPOCH),
+            ("eni-bastion", EPOCH),
+        ]
+        # At least 3 records (CONFIG) or 100 MB in the hour, summed over both flow logs where there are two:
+        # eni-bastion's SSH is a reject, an outbound session and the two exposures.
+        assert sorted(
+            computed["spike_candidates"].select("interface_id", "dstport", "protocol", "records", "bytes").collect()
+        ) == [
+            ("eni-api", 8443, 6, 2, 150_000_000),
+            ("eni-bastion", 22, 6, 4, 3200),
+            ("eni-db", 443, 6, 1, 600_000_000),
+            ("eni-db", 873, 6, 1, 120_000_000),
+            ("eni-elb", 8080, 6, 16, 1600),
+            ("eni-fresh", 443, 6, 1, 900_000_000),
+            ("eni-web", 53, 17, 4, 400),
+        ]
         with session_settings(spark, small):
             given = transform(records, port_history=history, security=CONFIG, **computed)
-            # The port scans' join, and it alone, is planned otherwise.
-            assert joins(given) == {
-                "SortMergeJoin": planned_alone["SortMergeJoin"] - 1,
-                "BroadcastHashJoin": planned_alone["BroadcastHashJoin"] + 1,
-            }
+            assert planned_alone["SortMergeJoin"] > 1
+            assert joins(given)["SortMergeJoin"] == 1
             assertDataFrameEqual(given, frame(spark, "security_findings", EXPECTED))
     finally:
         for kept in computed.values():
@@ -355,6 +374,20 @@ def test_normal_traffic_gives_no_finding(spark):
     actual = transform(
         frame(spark, "flow_logs", NORMAL + usual),
         port_history=port_history(spark, [history("eni-db", 443, WEEK, 100_000_000)]),
+        security=CONFIG,
+    )
+    assert rows(actual) == []
+
+
+def test_an_hour_before_the_window_is_a_baseline_and_never_a_spike(spark):
+    # An hour before H: 500 MB to 443, 250x its preceding hour's 2 MB, a spike had that hour been aggregated. H:
+    # 2 MB, no spike.
+    at_h = record("eni-db", "10.0.10.100", "203.0.113.50", 50000, 443, size=2_000_000, direction="egress")
+    actual = transform(
+        frame(spark, "flow_logs", [at_h]),
+        port_history=port_history(
+            spark, [history("eni-db", 443, 1, 500_000_000), history("eni-db", 443, 2, 2_000_000)]
+        ),
         security=CONFIG,
     )
     assert rows(actual) == []

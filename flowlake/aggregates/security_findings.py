@@ -43,6 +43,8 @@ BASELINE_NAMES = {1: "same hour of the week", 2: "same hour of previous days", 3
 # Hourly tables of the window whose rows this one is computed from (spikes compare port_traffic_hourly's
 # figures with its history): `flowlake aggregate` computes them once for both and passes them by name.
 FROM_TABLES = ("port_traffic_hourly",)
+# What a traffic spike is one of: its figures are this key's, whatever VPC its rows give.
+_SPIKE_KEY = ("interface_id", "dstport", "protocol")
 # What identifies a finding across re-runs, besides its type and hour. An interface's findings are grouped by
 # these too, not by its VPC: its flow logs may differ in having a vpc-id (NULL in one), and one finding per
 # interface, port and protocol names the VPC either gives.
@@ -272,35 +274,103 @@ def _port_figures(port_traffic: DataFrame) -> DataFrame:
     )
 
 
-def traffic_spikes(port_traffic: DataFrame, history: PortHistory | None, config: SecurityConfig) -> DataFrame:
+def _summed(figures: DataFrame) -> DataFrame:
+    """Each key's records and bytes of an hour, summed over its rows."""
+    return figures.groupBy(*_SPIKE_KEY, "epoch_hour").agg(
+        F.sum("records").alias("records"), F.sum("bytes").alias("bytes")
+    )
+
+
+def spike_rows(port_traffic: DataFrame, history: PortHistory | None) -> DataFrame:
+    """The port figures in which spikes are found: the window's and the later hours' (whose baselines can reach
+    into the window)."""
+    return _port_figures(port_traffic if history is None else port_traffic.unionByName(history.after))
+
+
+def interface_hours_of_several_logs(spike_rows: DataFrame) -> DataFrame:
+    """(interface_id, epoch_hour) in which an interface's rows come from flow logs that differ in account,
+    region or VPC (a vpc-id in one, NULL in another): there a key can have more than one row.
+
+    An aggregation by interface and hour, which map-side partial aggregation shrinks to a few rows; the flow
+    logs are told apart by a 64-bit hash of the three, since a min and max of text would sort every row.
+    """
+    log = F.xxhash64("account_id", "region", "vpc_id")
+    return (
+        spike_rows.groupBy("interface_id", "epoch_hour")
+        .agg(F.min(log).alias("first"), F.max(log).alias("last"))
+        .where(F.col("first") != F.col("last"))
+        .select("interface_id", "epoch_hour")
+    )
+
+
+def spike_candidates(spike_rows: DataFrame, of_several_logs: DataFrame, config: SecurityConfig) -> DataFrame:
+    """The keys' figures of the hours in which they reach a spike's floor of bytes or records, whatever their
+    baseline: only these few get a baseline, not the millions of keys of a busy window.
+
+    A key's figures of an hour are summed over its rows of every flow log of its interface: one spike per
+    interface, port and protocol, naming the account, region and VPC its rows give (a VPC over NULL). Only
+    the rows of the interface hours of several logs are summed; elsewhere a key's one row is its figure, and
+    the window's millions of rows are filtered, not shuffled.
+    """
+    interface_hour = ["interface_id", "epoch_hour"]
+    named = (*HOUR_KEYS, "account_id", "region", "vpc_id")
+    columns = (*named, *_SPIKE_KEY, "epoch_hour", "records", "bytes")
+    of_one_log = spike_rows.join(of_several_logs, interface_hour, how="left_anti").select(*columns)
+    summed = (
+        spike_rows.join(of_several_logs, interface_hour, how="left_semi")
+        .groupBy(*_SPIKE_KEY, "epoch_hour")
+        .agg(
+            *[F.max(column).alias(column) for column in named],
+            F.sum("records").alias("records"),
+            F.sum("bytes").alias("bytes"),
+        )
+        .select(*columns)
+    )
+    return of_one_log.unionByName(summed).where(
+        (F.col("bytes") >= config.spike_min_bytes) | (F.col("records") >= config.spike_min_records)
+    )
+
+
+def traffic_spikes(
+    port_traffic: DataFrame,
+    history: PortHistory | None,
+    config: SecurityConfig,
+    candidates: DataFrame | None = None,
+) -> DataFrame:
     """Per (hour, interface, service port, protocol): bytes or records far above the key's baseline.
 
     port_traffic: port_traffic_hourly rows of the window; history: its rows of the hours before the window,
-    and of the later hours, whose spikes are found too.
+    and of the later hours, whose spikes are found too; candidates: spike_candidates of those (None: computed
+    here).
     The baseline of an hour is the mean of the key's figures over the baseline hours of the lowest level
     (same hour of the week, same hour of previous days, preceding hours) in which the interface has any
     row, counting 0 for hours in which the key has none. An interface with no history at all has no
     baseline and so no spike.
     """
-    current = _port_figures(port_traffic if history is None else port_traffic.unionByName(history.after))
-    key = ("interface_id", "dstport", "protocol")
-    figures = current.select(*key, "epoch_hour", "records", "bytes")
+    rows = spike_rows(port_traffic, history)
+    if candidates is None:
+        candidates = spike_candidates(rows, interface_hours_of_several_logs(rows), config)
+    key = list(_SPIKE_KEY)
+    figures = rows.select(*key, "epoch_hour", "records", "bytes")
     if history is not None:
         figures = figures.unionByName(_port_figures(history.before).select(*key, "epoch_hour", "records", "bytes"))
     # Each key's figures by hour, in a map a baseline hour is looked up in.
     past = (
-        figures.groupBy(*key, "epoch_hour")
-        .agg(F.sum("records").alias("records"), F.sum("bytes").alias("bytes"))
+        _summed(figures.join(candidates.select(*key).distinct(), key, how="left_semi"))
         .groupBy(*key)
         .agg(F.map_from_entries(F.collect_list(F.struct("epoch_hour", F.struct("records", "bytes")))).alias("past"))
     )
     # The baseline hours depend on the interface and the hour alone: chosen once per interface and hour,
     # not once per port of the interface, from the hours in which the interface reported anything.
-    reported = figures.groupBy("interface_id").agg(F.collect_set("epoch_hour").alias("reported"))
+    reported = (
+        figures.join(candidates.select("interface_id").distinct(), "interface_id", how="left_semi")
+        .groupBy("interface_id")
+        .agg(F.collect_set("epoch_hour").alias("reported"))
+    )
     hour = F.col("epoch_hour")
     levels = [(level, _level_hours(config, level, hour, F.col("reported"))) for level in (1, 2, 3)]
     baselines = (
-        current.select("interface_id", "epoch_hour")
+        candidates.select("interface_id", "epoch_hour")
         .distinct()
         .join(reported, "interface_id", how="inner")
         .select(
@@ -311,15 +381,9 @@ def traffic_spikes(port_traffic: DataFrame, history: PortHistory | None, config:
         )
         .where(F.col("chosen").isNotNull())
     )
-    # The hour's own figures are the key's in past: summed over its rows of every VPC the interface's flow logs
-    # give (NULL where a format has no vpc-id). Each of those rows then finds the same spike, kept once below:
-    # the few spikes are grouped, not the window's many port rows.
-    of_hour = F.col("past")[F.col("epoch_hour")]
     with_baseline = (
-        current.join(baselines, ["interface_id", "epoch_hour"], how="inner")
-        .join(past, list(key), how="inner")
-        .withColumn("records", of_hour["records"])
-        .withColumn("bytes", of_hour["bytes"])
+        candidates.join(baselines, ["interface_id", "epoch_hour"], how="inner")
+        .join(past, key, how="inner")
         .withColumn("baseline_hours", F.size("chosen"))
     )
     for metric in ("records", "bytes"):
@@ -330,12 +394,8 @@ def traffic_spikes(port_traffic: DataFrame, history: PortHistory | None, config:
         return (observed >= floor) & (observed >= baseline * config.spike_min_factor)
 
     bytes_spike = spike("bytes", config.spike_min_bytes)
-    figures_of_spike = ("metric", "records", "bytes", "baseline_records", "baseline_bytes", "level", "baseline_hours")
-    spikes = (
-        with_baseline.where(bytes_spike | spike("records", config.spike_min_records))
-        .withColumn("metric", F.when(bytes_spike, "bytes").otherwise("records"))
-        .groupBy(*HOUR_KEYS, "account_id", "region", *key)
-        .agg(F.max("vpc_id").alias("vpc_id"), *[F.max(column).alias(column) for column in figures_of_spike])
+    spikes = with_baseline.where(bytes_spike | spike("records", config.spike_min_records)).withColumn(
+        "metric", F.when(bytes_spike, "bytes").otherwise("records")
     )
     observed = F.when(F.col("metric") == "bytes", F.col("bytes")).otherwise(F.col("records"))
     baseline = F.when(F.col("metric") == "bytes", F.col("baseline_bytes")).otherwise(F.col("baseline_records"))
@@ -411,15 +471,31 @@ def with_finding_ids(findings: DataFrame) -> DataFrame:
     return findings.withColumn("finding_id", F.sha2(key, 256))
 
 
-def intermediates(flow_logs: DataFrame, security: SecurityConfig | None = None, **options) -> dict[str, DataFrame]:
-    """What `flowlake aggregate` computes and counts before the transform is planned, passed to it by name.
+def intermediates(
+    flow_logs: DataFrame,
+    security: SecurityConfig | None = None,
+    port_history: PortHistory | None = None,
+    port_traffic_hourly: DataFrame | None = None,
+    **options,
+) -> dict[str, DataFrame]:
+    """What `flowlake aggregate` computes and counts before the transform is planned, in this order, passed to
+    it by name.
 
-    Planned with the candidates' real size, the port scans' join broadcasts them when they are few (an
-    hour of the realistic day has none) instead of shuffling every record to meet them; a flood of
-    candidates, too many to broadcast, still meets the records in a shuffle.
+    Each is planned with the real size of those before it, and the transform with all of theirs: a join with
+    a few rows broadcasts them (the port scan candidates of an hour of the realistic day: none) instead of
+    shuffling every record or port row to meet them; a flood of them, too many to broadcast, still meets the
+    others in a shuffle.
     """
     config = security or SecurityConfig.load()
-    return {"port_scan_candidates": port_scan_candidates(hourly_traffic(flow_logs), config)}
+    if port_traffic_hourly is None:
+        port_traffic_hourly = port_traffic.transform(flow_logs)
+    rows = spike_rows(port_traffic_hourly, port_history)
+    of_several_logs = interface_hours_of_several_logs(rows)
+    return {
+        "port_scan_candidates": port_scan_candidates(hourly_traffic(flow_logs), config),
+        "interface_hours_of_several_logs": of_several_logs,
+        "spike_candidates": spike_candidates(rows, of_several_logs, config),
+    }
 
 
 def transform(
@@ -428,11 +504,12 @@ def transform(
     security: SecurityConfig | None = None,
     port_traffic_hourly: DataFrame | None = None,
     port_scan_candidates: DataFrame | None = None,
+    spike_candidates: DataFrame | None = None,
     **options,
 ) -> DataFrame:
     """port_history: port_traffic_hourly rows of the hours before and after the window (None: none);
-    port_traffic_hourly: its rows of the window (None: computed from flow_logs); port_scan_candidates: the
-    window's, from intermediates (None: computed from flow_logs)."""
+    port_traffic_hourly: its rows of the window (None: computed from flow_logs); port_scan_candidates,
+    spike_candidates: the window's, from intermediates (None: computed here)."""
     config = security or SecurityConfig.load()
     traffic = hourly_traffic(flow_logs)
     if port_traffic_hourly is None:
@@ -440,7 +517,7 @@ def transform(
     findings = (
         port_scans(traffic, config, port_scan_candidates)
         .unionByName(admin_exposures(traffic, config))
-        .unionByName(traffic_spikes(port_traffic_hourly, port_history, config))
+        .unionByName(traffic_spikes(port_traffic_hourly, port_history, config, spike_candidates))
         .unionByName(packet_losses(transit_gateway_hourly.transform(flow_logs), config))
     )
     return conform(with_finding_ids(findings), TABLE)
