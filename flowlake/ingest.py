@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 
 from flowlake import parse, pending, record_files
 from flowlake.contracts import conform, table_schema
+from flowlake.hadoop_files import hadoop_path, read_bytes
 from flowlake.lake import commit_table_files, create_table, table_exists, table_path, write_table_slice
 from flowlake.layout import FlowLogObject, list_window, normalize_uri
 from flowlake.spark_session import session_settings
@@ -225,18 +226,13 @@ class _File:
     """An object of the source, through the file system Hadoop has for its URI (what Spark reads it with)."""
 
     def __init__(self, spark: SparkSession, uri: str):
-        self.path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
-        self.fs = self.path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.path, self.fs = hadoop_path(spark, uri)
 
     def exists(self) -> bool:
         return self.fs.exists(self.path)
 
     def read(self, size: int) -> bytes:
-        stream = self.fs.open(self.path)
-        try:
-            return bytes(stream.readNBytes(size))
-        finally:
-            stream.close()
+        return read_bytes(self.fs, self.path, size)
 
 
 def unreadable_summaries(unreadable: dict[str, str], listed: dict[str, FlowLogObject]) -> list[dict]:
@@ -514,7 +510,8 @@ def run_ingest(
         time.monotonic() - started,
     )
     _warn_about(changes, listing.misnamed)
-    summaries, hours, listed = [], set(), {o.uri: o for o in changes.to_read}
+    summaries, hours, corrupt, corrupt_hours = [], set(), [], set()
+    listed = {o.uri: o for o in changes.to_read}
     if changes.to_read:
         # The hours the replaced rows leave: they change too.
         hours = hours_of_objects(spark, lake, window, changes.changed)
@@ -525,10 +522,9 @@ def run_ingest(
         unreadable = unreadable_objects(spark, changes.to_read, summaries)
         summaries += unreadable_summaries(unreadable, listed)
         write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
-    corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
-    # By their names' hours: a corrupt object touches no hour of records.
-    corrupt_hours = {listed[s["source_file"]].object_time.replace(minute=0) for s in corrupt}
-    if changes.to_read:
+        corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
+        # By their names' hours: a corrupt object touches no hour of records.
+        corrupt_hours = {listed[s["source_file"]].object_time.replace(minute=0) for s in corrupt}
         if note_pending:
             touched = {datetime.fromtimestamp(hour, UTC) for hour in hours}
             pending.note(spark, lake, {pending.AGGREGATE: touched, pending.VALIDATE: corrupt_hours}, ingested_at)

@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from flowlake.contracts import table_schema
+from flowlake.hadoop_files import hadoop_path
 from flowlake.writers import table_writer
 
 log = logging.getLogger(__name__)
@@ -262,8 +263,7 @@ def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
     from flowlake.layout import normalize_uri
 
     jvm = spark.sparkContext._jvm
-    root = jvm.org.apache.hadoop.fs.Path(normalize_uri(lake))
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    root, fs = hadoop_path(spark, normalize_uri(lake))
     if not fs.exists(root):
         raise FileNotFoundError(f"no lake at {lake}: run flowlake ingest (or make demo) first")
     return {

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from flowlake.hadoop_files import hadoop_path
+
 log = logging.getLogger(__name__)
 
 OBJECT_NAME = re.compile(
@@ -161,10 +163,7 @@ def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
     Anything else found there (other services' logs, stray files) is skipped.
     """
     root_uri = normalize_uri(source)
-    jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    root = jvm.org.apache.hadoop.fs.Path(root_uri)
-    fs = root.getFileSystem(hadoop_conf)
+    root, fs = hadoop_path(spark, root_uri)
     if not fs.exists(root):
         raise FileNotFoundError(f"source {source} does not exist")
     root_text = fs.makeQualified(root).toString().rstrip("/")

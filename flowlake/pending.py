@@ -24,6 +24,7 @@ from datetime import datetime
 
 from pyspark.sql import SparkSession
 
+from flowlake.hadoop_files import hadoop_path, read_bytes
 from flowlake.layout import normalize_uri
 from flowlake.window import parse_utc
 
@@ -66,9 +67,8 @@ class _Folder:
     """A step's notes in the lake, through Hadoop's file system (a local folder or S3 alike)."""
 
     def __init__(self, spark: SparkSession, lake: str, step: str):
-        self.jvm = jvm = spark.sparkContext._jvm
-        self.path = jvm.org.apache.hadoop.fs.Path(f"{normalize_uri(lake).rstrip('/')}/{PENDING_FOLDER}/{step}")
-        self.fs = self.path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.jvm = spark.sparkContext._jvm
+        self.path, self.fs = hadoop_path(spark, f"{normalize_uri(lake).rstrip('/')}/{PENDING_FOLDER}/{step}")
 
     def write(self, name: str, text: str) -> None:
         stream = self.fs.create(self._file(name), False)
@@ -88,11 +88,7 @@ class _Folder:
         self.fs.delete(self._file(name), False)
 
     def _read(self, name: str) -> str:
-        stream = self.fs.open(self._file(name))
-        try:
-            return self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-        finally:
-            stream.close()
+        return read_bytes(self.fs, self._file(name)).decode()
 
     def _file(self, name: str):
         return self.jvm.org.apache.hadoop.fs.Path(self.path, name)

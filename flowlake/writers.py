@@ -33,6 +33,8 @@ from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
+from flowlake.hadoop_files import hadoop_path, read_bytes
+
 log = logging.getLogger(__name__)
 
 LEASE_FOLDER = "_flowlake_writer"
@@ -73,10 +75,9 @@ def table_writer(spark: SparkSession, path: str) -> Iterator[None]:
 
 class _Lease:
     def __init__(self, spark: SparkSession, table: str):
-        self.jvm = jvm = spark.sparkContext._jvm
+        self.jvm = spark.sparkContext._jvm
         self.table = table
-        self.folder = jvm.org.apache.hadoop.fs.Path(f"{table.rstrip('/')}/{LEASE_FOLDER}")
-        self.fs = self.folder.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        self.folder, self.fs = hadoop_path(spark, f"{table.rstrip('/')}/{LEASE_FOLDER}")
         now = time.time()
         self.holder = {
             "token": uuid.uuid4().hex,
@@ -207,13 +208,10 @@ class _Lease:
 
     def _read(self, generation: int) -> dict | None:
         try:
-            stream = self.fs.open(self._object(generation))
+            text = read_bytes(self.fs, self._object(generation))
         except Exception:  # the generation went away in between
             return None
-        try:
-            return json.loads(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
-        finally:
-            stream.close()
+        return json.loads(text)
 
 
 def _java_error(error: Exception, *names: str) -> bool:
