@@ -24,7 +24,7 @@ import operator
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from pyspark import StorageLevel
@@ -62,11 +62,7 @@ def flow_logs_state(spark: SparkSession, lake: str) -> FlowLogsState:
     snapshot = retention.latest_snapshot(spark, path)
     if snapshot.version() < 0:
         raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
-    removed_before = retention.records_removed_before(snapshot)
-    if removed_before is None:
-        return FlowLogsState(snapshot.version(), None)
-    day_start = datetime(removed_before.year, removed_before.month, removed_before.day, tzinfo=UTC)
-    return FlowLogsState(snapshot.version(), day_start)
+    return FlowLogsState(snapshot.version(), retention.records_kept_from(snapshot))
 
 
 def read_flow_logs(spark: SparkSession, lake: str, window: Window, version: int) -> DataFrame:

@@ -86,6 +86,13 @@ def records_removed_before(snapshot) -> date | None:
     return date.fromisoformat(recorded.get()) if recorded.isDefined() else None
 
 
+def records_kept_from(snapshot) -> datetime | None:
+    """The start (UTC) of the day from which the flow_logs table of this snapshot keeps its records (None: it
+    keeps them all)."""
+    removed_before = records_removed_before(snapshot)
+    return None if removed_before is None else datetime.combine(removed_before, datetime.min.time(), tzinfo=UTC)
+
+
 def record_records_removed(spark: SparkSession, lake: str, cutoff: date) -> date | None:
     """Records on flow_logs that its records before cutoff are removed, unless a later day is recorded already;
     the day recorded now (None: no flow_logs table). Recorded even when no row is left to delete: an earlier

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 
-from flowlake import alerts
+from flowlake import alerts, retention
 from flowlake.contracts import table_schema
 from flowlake.dq import checks as dq
 from flowlake.dq import gx_runner
@@ -240,6 +240,14 @@ def checked_thresholds(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(str(error))
 
 
+def validated_part(window: Window, kept_from: datetime | None) -> Window | None:
+    """The part of the window whose records flow_logs still has (None: none of it): retention removed those
+    before kept_from, and the hours before it keep the figures validated when they were written."""
+    if kept_from is None or kept_from <= window.start:
+        return window
+    return Window(kept_from, window.end) if kept_from < window.end else None
+
+
 def validate_and_alert(
     spark: SparkSession,
     args: argparse.Namespace,
@@ -249,10 +257,40 @@ def validate_and_alert(
 ) -> dict:
     """Validates the window with the options of add_validation_arguments, alerts, and returns the summary."""
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
+    flow_logs = retention.latest_snapshot(spark, table_path(normalize_uri(args.lake), dq.FLOW_LOGS))
+    kept_from = retention.records_kept_from(flow_logs) if flow_logs.version() >= 0 else None
+    part = validated_part(window, kept_from)
+    kept = {}
+    if part != window:
+        kept_end = part.start if part else window.end
+        kept = {
+            "kept_hours": int((kept_end - window.start) / timedelta(hours=1)),
+            "records_removed_before": str(kept_from.date()),
+        }
+        log.warning(
+            "hours not validated again: [%s, %s) of the window (%d), since retention removed flow_logs' records "
+            "before %s; their figures were validated when they were written",
+            window.start.isoformat(),
+            kept_end.isoformat(),
+            kept["kept_hours"],
+            kept["records_removed_before"],
+        )
+    summary = {"run_id": run_id, "window_start": window.start.isoformat(), "window_end": window.end.isoformat(), **kept}
+    if part is None:
+        return {
+            **summary,
+            "expectations": 0,
+            "failed_critical": [],
+            "failed_warning": [],
+            "data_docs": None,
+            "alerted": [],
+            "alert_failures": [],
+            "exit_code": EXIT_PASSED,
+        }
     report = run_validate(
         spark,
         args.lake,
-        window,
+        part,
         data_docs_dir=args.data_docs or default_data_docs_dir(args.lake),
         run_id=run_id,
         validated_at=validated_at,
@@ -262,9 +300,7 @@ def validate_and_alert(
     )
     alerted, alert_failures = send_alert(report, args.alert_on)
     return {
-        "run_id": run_id,
-        "window_start": window.start.isoformat(),
-        "window_end": window.end.isoformat(),
+        **summary,
         "expectations": len(report.outcomes),
         "failed_critical": [_name(o) for o in report.failed(CRITICAL)],
         "failed_warning": [_name(o) for o in report.failed(WARNING)],

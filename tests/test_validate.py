@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -27,6 +27,7 @@ import yaml
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
+from flowlake import retention
 from flowlake import validate as validate_job
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES
@@ -61,7 +62,7 @@ from flowlake.dq.gx_runner import (
     run_identifier,
 )
 from flowlake.ingest import FLOW_LOGS, run_ingest
-from flowlake.lake import table_path
+from flowlake.lake import table_exists, table_path
 from flowlake.layout import object_key
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
 from flowlake.remove import objects_to_remove, remove_objects
@@ -74,6 +75,7 @@ from flowlake.validate import (
     read_tables,
     result_rows,
     run_validate,
+    validated_part,
     write_results,
 )
 from flowlake.window import Window, timestamps_as_text
@@ -1045,6 +1047,40 @@ def test_a_missing_hour_fails_the_delivery_check_alone(spark, damaged):
     assert observed == (
         '1 of 2 unexpected: [{"hour": "2026-11-01T11:00:00Z", "flow_log_id": "fl-0bbb2222", "objects": 0}]'
     )
+
+
+def test_hours_whose_records_retention_removed_are_not_validated_again(spark, damaged, capsys):
+    _, lake, nat_file = damaged
+    # Keeping one day as of 2026-11-03 removes the records of every day before 2026-11-02: all of the lake's.
+    retention.run_retention(spark, str(lake), days=1, aggregate_days=30, as_of=date(2026, 11, 3))
+    arguments = ["--lake", str(lake), "--data-docs", str(lake.parent / "docs"), "--nat-inventory", str(nat_file)]
+    code = main([*arguments, "--start", "2026-11-01T11:00:00Z", "--end", "2026-11-01T12:00:00Z"], spark=spark)
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 0
+    assert {k: v for k, v in summary.items() if k != "run_id"} == {
+        "window_start": HOUR_11.isoformat(),
+        "window_end": NOON.isoformat(),
+        "kept_hours": 1,
+        "records_removed_before": "2026-11-02",
+        "expectations": 0,
+        "failed_critical": [],
+        "failed_warning": [],
+        "data_docs": None,
+        "alerted": [],
+        "alert_failures": [],
+        "exit_code": 0,
+    }
+    assert not table_exists(spark, table_path(str(lake), DQ_RESULTS))
+
+
+def test_a_window_across_the_day_retention_kept_records_from_is_validated_from_that_day():
+    day = datetime(2026, 11, 8, tzinfo=UTC)
+    before, after = day - timedelta(hours=2), day + timedelta(hours=3)
+    assert validated_part(Window(before, after), None) == Window(before, after)
+    assert validated_part(Window(before, after), day) == Window(day, after)
+    assert validated_part(Window(day, after), day) == Window(day, after)
+    assert validated_part(Window(before, day), day) is None
+    assert validated_part(Window(before, day - timedelta(hours=1)), day) is None
 
 
 @pytest.mark.slow
