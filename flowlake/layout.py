@@ -155,18 +155,22 @@ def _date_part(segment: str, parts: dict[str, int]) -> tuple[str, int] | None:
     return None
 
 
-def list_window(spark, source: str, start: datetime, end: datetime) -> Listing:
+def list_window(spark, source: str, start: datetime, end: datetime, missing_is_empty: bool = False) -> Listing:
     """Flow-log objects under source whose name timestamp is in [start, end).
 
     Walks the tree one folder level at a time and descends only into date
     partitions that can hold the window, so a year of history is not listed.
     Anything else found there (other services' logs, stray files) is skipped.
+    missing_is_empty: a source that does not exist holds nothing (else an error). On S3 a prefix whose objects
+    all expired is no folder at all.
     """
     root_uri = normalize_uri(source)
     root, fs = hadoop_path(spark, root_uri)
-    if not fs.exists(root):
-        raise FileNotFoundError(f"source {source} does not exist")
     root_text = fs.makeQualified(root).toString().rstrip("/")
+    if not fs.exists(root):
+        if missing_is_empty:
+            return Listing(root_text, [], [])
+        raise FileNotFoundError(f"source {source} does not exist")
     low, high = start - _FOLDER_SLACK, end + _FOLDER_SLACK
     objects: list[FlowLogObject] = []
     skipped: list[str] = []

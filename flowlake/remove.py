@@ -236,7 +236,8 @@ def objects_to_remove(
     removals = recorded_removals(spark, lake, window)
     under_way = {r.source_file for r in removals if r.status == REMOVING}
     if gone_from is not None:
-        listing = list_window(spark, gone_from, window.start, window.end)
+        # Only the objects read from inside it are candidates: a mistyped folder, missing too, removes none.
+        listing = list_window(spark, gone_from, window.start, window.end, missing_is_empty=True)
         listed = {object_name(o.key) for o in listing.objects}
         inside = objects_in(listing.root, recorded | under_way, [o.uri for o in listing.objects])
         outside = len(recorded - inside)

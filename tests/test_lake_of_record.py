@@ -317,8 +317,11 @@ def test_gone_from_one_accounts_folder_removes_that_accounts_gone_objects_alone(
     ingest_tables = ("flow_logs", "flow_logs_quarantine", "source_objects")
     before = {table: rows(read(spark, lake, table)) for table in ingest_tables}
     assert [len(before[table]) for table in ingest_tables] == [6, 2, 4]
-    for path in objects[ACCOUNT_111]:
-        path.unlink()  # expired: the account's folder is still there, empty
+    # Expired, and the account's folder with them: on S3 a prefix whose objects all expired is no folder at all.
+    shutil.rmtree(bucket / "AWSLogs" / ACCOUNT_111)
+    # A mistyped folder, missing too, holds none of the objects read: it removes none.
+    mistyped = remove.objects_to_remove(spark, str(lake), HOUR, str(bucket / "AWSLogs" / "999988887777"), [])
+    assert (mistyped.uris, mistyped.outside) == ([], 4)
 
     summary = remove.main(
         [
