@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -98,7 +98,8 @@ def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> Table
     which an S3 table gets s3a's endpoint, region, addressing, keys and attempts, its bucket's own first."""
     parts = urlparse(table_uri)
     if parts.scheme == "file":
-        return TableStorage(unquote(parts.path))
+        # The path's text as it is, like Hadoop's (flowlake.layout.normalize_uri): "%41" is a folder named so.
+        return TableStorage(parts.path)
     bucket = parts.netloc
 
     def s3a(name: str) -> str | None:

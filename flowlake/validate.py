@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -185,7 +185,7 @@ def default_data_docs_dir(lake: str) -> Path:
         return Path(os.environ["FLOWLAKE_DATA_DOCS"])
     lake_uri = normalize_uri(lake)
     if lake_uri.startswith("file:"):
-        return Path(unquote(urlparse(lake_uri).path)).parent / "data_docs"
+        return Path(urlparse(lake_uri).path).parent / "data_docs"
     return Path("data_docs").resolve()
 
 

@@ -72,7 +72,8 @@ def read(spark: SparkSession, lake, table: str) -> DataFrame:
     Spark (s3a).
     """
     path = table_path(str(lake), table)
-    if urlparse(path).scheme not in ("", "file"):
+    # delta-rs takes "%41" in a local path for an escaped "A" (as a path and as a file: URL alike).
+    if urlparse(path).scheme not in ("", "file") or "%" in path:
         return spark.read.format("delta").load(path)
     from deltalake import DeltaTable
 

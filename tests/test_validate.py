@@ -859,6 +859,12 @@ def test_alert_names_the_window_each_failed_expectation_and_what_it_observed():
     )
 
 
+def test_the_data_docs_go_beside_a_local_lake_whose_folders_names_hold_anything(monkeypatch, tmp_path):
+    monkeypatch.delenv("FLOWLAKE_DATA_DOCS", raising=False)
+    folder = tmp_path / "flow logs %41 é 100%"
+    assert validate_job.default_data_docs_dir(str(folder / "lake")) == folder / "data_docs"
+
+
 def test_run_ids_of_airflow_pass_and_quotes_do_not():
     for run_id in ("scheduled__2026-11-01T10:00:00+00:00", "manual__2026-11-27T17:59:49.038800", "backfill__x"):
         assert checked_run_id(run_id) == run_id
