@@ -42,8 +42,8 @@ One run per UTC hour, its data interval that hour `[start, end)`.
 
    It runs {HOURLY_TIMEOUT_MINUTES.default} minutes at most (Variable `{HOURLY_TIMEOUT_MINUTES.variable}`,
    else FLOWLAKE_HOURLY_TIMEOUT_MINUTES): a job stuck longer (a cluster with no free cores, a hung S3 call)
-   is killed, spark-submit and its driver, and retried, then alerted, instead of holding the Delta writers'
-   slot and every later run. The first run after a long outage ingests every hour since the last
+   is killed, spark-submit and its driver, alerted at once and retried (alerted again if it fails for
+   good), instead of holding the Delta writers' slot and every later run. The first run after a long outage ingests every hour since the last
    success too (a week at most): raise the Variable if it needs longer.
 
 A run triggered without a logical date (the Trigger form with the date cleared, `airflow dags trigger

@@ -54,8 +54,8 @@ DOC = f"""
 All write Delta tables, so all take the pool `flowlake_delta_writers` (one slot), shared
 with the hourly DAG: compaction never runs while an hour is being written. Each runs
 {MAINTENANCE_TIMEOUT_MINUTES.default} minutes at most (Variable `{MAINTENANCE_TIMEOUT_MINUTES.variable}`, else
-FLOWLAKE_MAINTENANCE_TIMEOUT_MINUTES): one stuck longer is killed, spark-submit and its driver, and
-retried, then alerted, instead of holding the pool's slot, and with it every hourly run, for good.
+FLOWLAKE_MAINTENANCE_TIMEOUT_MINUTES): one stuck longer is killed, spark-submit and its driver, alerted
+at once and retried, instead of holding the pool's slot, and with it every hourly run, for good.
 A run triggered without a logical date (the Trigger form with the date cleared, `airflow dags trigger`
 without `-l`) runs as of the UTC day it was triggered on, as that day's scheduled run would.
 Lake: Variable `{LAKE.variable}` (else FLOWLAKE_LAKE, else the repository's sample lake).

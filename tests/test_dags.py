@@ -64,7 +64,8 @@ def task_facts(task):
         "outlets": sorted(asset.name for asset in task.outlets),
         "upstream": sorted(task.upstream_task_ids),
         "op_kwargs": kwargs.get("op_kwargs"),
-        "on_failure_callback": bool(task.on_failure_callback),
+        "on_failure_callback": [callback.__name__ for callback in task.on_failure_callback or []],
+        "on_retry_callback": [callback.__name__ for callback in task.on_retry_callback or []],
         "execution_timeout": task.execution_timeout.total_seconds() if task.execution_timeout else None,
         # A deferred sensor's wait is bounded by its own timeout (the trigger's), not by execution_timeout.
         "sensor_timeout": kwargs.get("timeout") if isinstance(task, BaseSensorOperator) else None,
@@ -143,19 +144,20 @@ def test_every_dag_is_documented_and_tagged(parsed):
         assert dag["max_active_runs"] == 1, dag_id
 
 
-def test_every_task_has_an_owner_retries_with_backoff_and_the_failure_alert(parsed):
+def test_every_task_has_an_owner_retries_with_backoff_and_the_failure_and_timeout_alerts(parsed):
     for dag_id, task_id, task in all_tasks(parsed):
         assert task["owner"] == "flowlake", (dag_id, task_id)
         assert task["retries"] >= 1, (dag_id, task_id)
         assert task["retry_exponential_backoff"] == 2.0, (dag_id, task_id)
-        assert task["on_failure_callback"], (dag_id, task_id)
+        assert task["on_failure_callback"] == ["alert_task_failure"], (dag_id, task_id)
+        assert task["on_retry_callback"] == ["alert_timed_out_try"], (dag_id, task_id)
 
 
 def test_every_task_has_an_execution_timeout_so_no_stuck_job_holds_the_pool_for_good(parsed):
     """A Spark job stuck for good (a cluster with no free cores: Spark waits for executors forever, its warning
     hidden by spark.log.level=ERROR; a hung S3 call) held the one slot of flowlake_delta_writers: with
     max_active_runs=1 every later hourly run and all maintenance stopped, and no alert went out, since the task
-    never failed. A task that times out is failed (its spark-submit killed), retried, then alerted."""
+    never failed. A task that times out is failed (its spark-submit killed), alerted at once and retried."""
     hour = 3600
     for dag_id, task_id, task in all_tasks(parsed):
         assert task["execution_timeout"], (dag_id, task_id)

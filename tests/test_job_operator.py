@@ -251,6 +251,35 @@ def running(pid: int) -> bool:
         return False
 
 
+def timed_out_alerts(monkeypatch, error: BaseException) -> list[str] | None:
+    """The lines of what the hourly task's retry callback posts to the webhook for a try that failed with error
+    (None: nothing)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from flowlake_airflow.defaults import DEFAULT_ARGS
+    from tests.servers import WebhookServer
+
+    ti = SimpleNamespace(
+        dag_id="vpc_flow_logs_hourly", task_id="process_hour", try_number=1, log_url="http://127.0.0.1:8080/log"
+    )
+    context = {
+        "ti": ti,
+        "run_id": "scheduled__2026-11-01T11:00:00+00:00",
+        "logical_date": datetime(2026, 11, 1, 11, tzinfo=UTC),
+        "data_interval_start": datetime(2026, 11, 1, 10, tzinfo=UTC),
+        "data_interval_end": datetime(2026, 11, 1, 11, tzinfo=UTC),
+        "exception": error,
+    }
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        DEFAULT_ARGS["on_retry_callback"](context)
+    if not webhook.received:
+        return None
+    (posted,) = webhook.received
+    return json.loads(posted["body"])["text"].splitlines()
+
+
 def test_a_job_that_times_out_is_killed_with_the_driver_it_started(operator_running, monkeypatch, tmp_path):
     """spark-submit's JVM runs a Python job's driver as its child: the provider's on_kill kills the JVM alone, and a
     driver busy in Python (not waiting on the JVM) went on running, orphaned, after its task had timed out.
@@ -275,7 +304,7 @@ def test_a_job_that_times_out_is_killed_with_the_driver_it_started(operator_runn
     pids = tmp_path / "pids"
     operator = operator_running(f"sleep 600 &\necho $$ $! > {pids}\necho started\nwait\n")
     try:
-        with pytest.raises(AirflowTaskTimeout):
+        with pytest.raises(AirflowTaskTimeout) as timed_out:
             _run_execute_callable({}, operator.execute, operator)
         submit, driver = (int(pid) for pid in pids.read_text().split())
         assert operator._hook._submit_sp.pid == submit
@@ -284,6 +313,16 @@ def test_a_job_that_times_out_is_killed_with_the_driver_it_started(operator_runn
         while running(driver) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not running(driver)
+        assert timed_out_alerts(monkeypatch, timed_out.value) == [
+            "flowlake task timed out, killed and retried: vpc_flow_logs_hourly.process_hour for 2026-11-01T10:00Z "
+            "to 2026-11-01T11:00Z",
+            "- DAG vpc_flow_logs_hourly, task process_hour, logical date 2026-11-01T11:00:00Z, try 1",
+            "- run scheduled__2026-11-01T11:00:00+00:00",
+            "- error: AirflowTaskTimeout; what it says is in the log",
+            "- log: http://127.0.0.1:8080/log",
+        ]
+        # Any other failed try is retried without a word: its last failure alerts (alert_task_failure).
+        assert timed_out_alerts(monkeypatch, RuntimeError("spark-submit exited with 1")) is None
     finally:
         for pid in (int(pid) for pid in pids.read_text().split()) if pids.exists() else ():
             if running(pid):

@@ -1,10 +1,11 @@
-"""What every flowlake DAG and task gets: an owner, retries with exponential backoff, the failure alert."""
+"""What every flowlake DAG and task gets: an owner, retries with exponential backoff, the failure and timeout
+alerts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flowlake_airflow.alerting import alert_task_failure
+from flowlake_airflow.alerting import alert_task_failure, alert_timed_out_try
 
 DEFAULT_ARGS = {
     "owner": "flowlake",
@@ -15,6 +16,8 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=30),
     # Called once the task has failed for good (not on each retry).
     "on_failure_callback": alert_task_failure,
+    # Called on each retry; alerts only a try killed for running past its timeout.
+    "on_retry_callback": alert_timed_out_try,
 }
 
 # The execution_timeout of a task that runs no Spark job (a check): it takes seconds. Each Spark job's is a setting
