@@ -136,8 +136,9 @@ def test_an_s3_table_is_reached_as_s3a_is_set_up_its_buckets_own_settings_first(
     # Without an endpoint or keys: AWS itself, and the SDK's own credential chain.
     plain = record_files.table_storage("s3a://other/flow_logs", {"fs.s3a.endpoint.region": "us-east-2"}.get)
     assert plain.s3 == {"attempts": 5, "region": "us-east-2"}
-    assert record_files.table_storage("file:///tmp/my%20lake/flow_logs", hadoop.get) == record_files.TableStorage(
-        "/tmp/my lake/flow_logs"
+    # A local path's text as it is, as Hadoop takes it (flowlake.layout.normalize_uri): "%41" names no "A".
+    assert record_files.table_storage("file:///tmp/my lake %41/flow_logs", hadoop.get) == record_files.TableStorage(
+        "/tmp/my lake %41/flow_logs"
     )
 
 
