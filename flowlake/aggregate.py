@@ -216,10 +216,9 @@ def run_aggregate(
     started = time.monotonic()
     requested = window
     flow_logs_version, kept_from = flow_logs_state(spark, lake)
-    kept: dict = {}
-    if kept_from is not None and window.start < kept_from:
-        kept_end = min(window.end, kept_from)
-        kept = {"kept_hours": _hours(window.start, kept_end), "records_removed_before": kept_from.date().isoformat()}
+    part, kept = retention.with_records(window, kept_from)
+    if kept:
+        kept_end = part.start if part else window.end
         log.warning(
             "hours kept as they are, not aggregated again: [%s, %s) of the window (%d), since retention removed "
             "flow_logs' records before %s",
@@ -228,7 +227,7 @@ def run_aggregate(
             kept["kept_hours"],
             kept["records_removed_before"],
         )
-        if kept_end == window.end:
+        if part is None:
             summary = {
                 "window_start": window.start.isoformat(),
                 "window_end": window.end.isoformat(),
@@ -242,7 +241,7 @@ def run_aggregate(
             }
             log.info("aggregate done: %s", json.dumps(summary))
             return summary
-        window = Window(kept_from, window.end)
+        window = part
     # Addresses of the tables analysts read are pseudonymized when a key is configured (never logged).
     pseudonymizer = privacy.configured()
     # The lake inputs are read while the records are cached: their small jobs fill the cache's gaps.

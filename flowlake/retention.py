@@ -51,7 +51,7 @@ from flowlake.lake import table_exists, table_path
 from flowlake.layout import normalize_uri
 from flowlake.security import FINDINGS, SECURITY_ALERTS
 from flowlake.spark_session import session_settings
-from flowlake.window import configure_logging, timestamp_literal
+from flowlake.window import Window, configure_logging, timestamp_literal
 from flowlake.writers import table_writer
 
 log = logging.getLogger("flowlake.retention")
@@ -91,6 +91,20 @@ def records_kept_from(snapshot) -> datetime | None:
     keeps them all)."""
     removed_before = records_removed_before(snapshot)
     return None if removed_before is None else datetime.combine(removed_before, datetime.min.time(), tzinfo=UTC)
+
+
+def with_records(window: Window, kept_from: datetime | None) -> tuple[Window | None, dict]:
+    """The part of the window whose records flow_logs still keeps from kept_from (None: none of it), and what a
+    run's summary says of the hours before, whose figures stay as they are: kept_hours and
+    records_removed_before ({}: no such hour)."""
+    if kept_from is None or kept_from <= window.start:
+        return window, {}
+    kept_end = min(window.end, kept_from)
+    kept = {
+        "kept_hours": int((kept_end - window.start) / timedelta(hours=1)),
+        "records_removed_before": kept_from.date().isoformat(),
+    }
+    return (Window(kept_from, window.end) if kept_from < window.end else None), kept
 
 
 def record_records_removed(spark: SparkSession, lake: str, cutoff: date) -> date | None:

@@ -240,14 +240,6 @@ def checked_thresholds(parser: argparse.ArgumentParser, args: argparse.Namespace
         parser.error(str(error))
 
 
-def validated_part(window: Window, kept_from: datetime | None) -> Window | None:
-    """The part of the window whose records flow_logs still has (None: none of it): retention removed those
-    before kept_from, and the hours before it keep the figures validated when they were written."""
-    if kept_from is None or kept_from <= window.start:
-        return window
-    return Window(kept_from, window.end) if kept_from < window.end else None
-
-
 def validate_and_alert(
     spark: SparkSession,
     args: argparse.Namespace,
@@ -259,14 +251,10 @@ def validate_and_alert(
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
     flow_logs = retention.latest_snapshot(spark, table_path(normalize_uri(args.lake), dq.FLOW_LOGS))
     kept_from = retention.records_kept_from(flow_logs) if flow_logs.version() >= 0 else None
-    part = validated_part(window, kept_from)
-    kept = {}
-    if part != window:
+    # The hours before keep the figures validated when they were written.
+    part, kept = retention.with_records(window, kept_from)
+    if kept:
         kept_end = part.start if part else window.end
-        kept = {
-            "kept_hours": int((kept_end - window.start) / timedelta(hours=1)),
-            "records_removed_before": str(kept_from.date()),
-        }
         log.warning(
             "hours not validated again: [%s, %s) of the window (%d), since retention removed flow_logs' records "
             "before %s; their figures were validated when they were written",

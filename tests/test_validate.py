@@ -75,7 +75,6 @@ from flowlake.validate import (
     read_tables,
     result_rows,
     run_validate,
-    validated_part,
     write_results,
 )
 from flowlake.window import Window, timestamps_as_text
@@ -1082,11 +1081,12 @@ def test_hours_whose_records_retention_removed_are_not_validated_again(spark, da
 def test_a_window_across_the_day_retention_kept_records_from_is_validated_from_that_day():
     day = datetime(2026, 11, 8, tzinfo=UTC)
     before, after = day - timedelta(hours=2), day + timedelta(hours=3)
-    assert validated_part(Window(before, after), None) == Window(before, after)
-    assert validated_part(Window(before, after), day) == Window(day, after)
-    assert validated_part(Window(day, after), day) == Window(day, after)
-    assert validated_part(Window(before, day), day) is None
-    assert validated_part(Window(before, day - timedelta(hours=1)), day) is None
+    kept = {"kept_hours": 2, "records_removed_before": "2026-11-08"}
+    assert retention.with_records(Window(before, after), None) == (Window(before, after), {})
+    assert retention.with_records(Window(before, after), day) == (Window(day, after), kept)
+    assert retention.with_records(Window(day, after), day) == (Window(day, after), {})
+    assert retention.with_records(Window(before, day), day) == (None, kept)
+    assert retention.with_records(Window(before, day - timedelta(hours=1)), day) == (None, {**kept, "kept_hours": 1})
 
 
 @pytest.mark.slow

@@ -274,10 +274,10 @@ def _port_figures(port_traffic: DataFrame) -> DataFrame:
     )
 
 
-def _summed(figures: DataFrame) -> DataFrame:
-    """Each key's records and bytes of an hour, summed over its rows."""
+def _summed(figures: DataFrame, *also: Column) -> DataFrame:
+    """Each key's records and bytes of an hour, summed over its rows, beside the aggregates also asked for."""
     return figures.groupBy(*_SPIKE_KEY, "epoch_hour").agg(
-        F.sum("records").alias("records"), F.sum("bytes").alias("bytes")
+        *also, F.sum("records").alias("records"), F.sum("bytes").alias("bytes")
     )
 
 
@@ -316,16 +316,10 @@ def spike_candidates(spike_rows: DataFrame, of_several_logs: DataFrame, config: 
     named = (*HOUR_KEYS, "account_id", "region", "vpc_id")
     columns = (*named, *_SPIKE_KEY, "epoch_hour", "records", "bytes")
     of_one_log = spike_rows.join(of_several_logs, interface_hour, how="left_anti").select(*columns)
-    summed = (
-        spike_rows.join(of_several_logs, interface_hour, how="left_semi")
-        .groupBy(*_SPIKE_KEY, "epoch_hour")
-        .agg(
-            *[F.max(column).alias(column) for column in named],
-            F.sum("records").alias("records"),
-            F.sum("bytes").alias("bytes"),
-        )
-        .select(*columns)
-    )
+    summed = _summed(
+        spike_rows.join(of_several_logs, interface_hour, how="left_semi"),
+        *[F.max(column).alias(column) for column in named],
+    ).select(*columns)
     return of_one_log.unionByName(summed).where(
         (F.col("bytes") >= config.spike_min_bytes) | (F.col("records") >= config.spike_min_records)
     )
