@@ -578,10 +578,8 @@ def _without(parsed: pa.RecordBatch, omitted: frozenset[str]) -> pa.RecordBatch:
 
 
 def _parsed_objects(batches, *, records: bool, quarantine: bool, omitted: frozenset[str]):
-    """The rows of the objects of each binaryFile batch (path, length, content), in batches of up to
-    MAX_ROWS_PER_BATCH rows of parsed_schema(omitted): Spark takes a few large batches faster than many
-    small ones, and reads each into off-heap memory whole (a batch of a few big objects' records ran it
-    out)."""
+    """For each binaryFile batch (path, length, content), the rows of its objects in parsed_schema(omitted): a list
+    of batches as parse_objects gives them, each of one row_kind."""
     # The worker's Arrow buffers come from the C library's allocator rather than Arrow's default
     # (mimalloc), which gives freed memory back to the kernel and faults it in again for the next batch:
     # half the 5M-record day parsed in one process took 6.0-13.1 s with mimalloc, 1.8-6.8 s of it in the
@@ -594,18 +592,32 @@ def _parsed_objects(batches, *, records: bool, quarantine: bool, omitted: frozen
             batch.column("length").to_pylist(),
             strict=True,
         )
-        rows = parse_objects(list(objects), records=records, quarantine=quarantine)
+        yield [_without(rows, omitted) for rows in parse_objects(list(objects), records=records, quarantine=quarantine)]
+
+
+def _for_spark(parsed_objects):
+    """_parsed_objects' rows in batches of up to MAX_ROWS_PER_BATCH rows: Spark takes a few large batches faster
+    than many small ones, and reads each into off-heap memory whole (a batch of a few big objects' records ran it
+    out)."""
+    for rows in parsed_objects:
         if rows:
-            parsed = _without(pa.concat_batches(rows), omitted)
+            parsed = pa.concat_batches(rows)
             for offset in range(0, parsed.num_rows, MAX_ROWS_PER_BATCH):
                 yield parsed.slice(offset, MAX_ROWS_PER_BATCH)
 
 
 def records_and_objects(batches, omitted: frozenset[str] = frozenset()):
     """mapInArrow body of ingest's first pass: every record and every object row (parsed_schema(omitted))."""
-    yield from _parsed_objects(batches, records=True, quarantine=False, omitted=omitted)
+    yield from _for_spark(_parsed_objects(batches, records=True, quarantine=False, omitted=omitted))
+
+
+def record_and_object_batches(batches, omitted: frozenset[str] = frozenset()):
+    """records_and_objects as the parse makes them, for a writer of its own rather than Spark: batches of one
+    row_kind each, of any size, with no copy made to batch them."""
+    for rows in _parsed_objects(batches, records=True, quarantine=False, omitted=omitted):
+        yield from rows
 
 
 def quarantine_and_objects(batches, omitted: frozenset[str] = frozenset()):
     """mapInArrow body of the pass over objects with bad lines: their quarantined lines and object rows."""
-    yield from _parsed_objects(batches, records=False, quarantine=True, omitted=omitted)
+    yield from _for_spark(_parsed_objects(batches, records=False, quarantine=True, omitted=omitted))

@@ -290,15 +290,18 @@ def write_record_files(
     record_columns = [name for name in parse.parsed_schema(omitted).names if name not in parse.OUTCOME_COLUMNS]
     files: dict[str, _DateFile] = {}
     summaries = []
-    for parsed in parse.records_and_objects(batches, omitted):
-        kinds = parsed.column("row_kind")
-        summaries.append(parsed.filter(pc.equal(kinds, parse.ROW_OBJECT)).select(list(parse.OBJECT_SUMMARY)))
-        records = parsed.filter(pc.equal(kinds, parse.ROW_RECORD))
-        if not records.num_rows:
+    for parsed in parse.record_and_object_batches(batches, omitted):
+        if not parsed.num_rows:
             continue
+        if parsed.column("row_kind")[0].as_py() == parse.ROW_OBJECT:
+            summaries.append(parsed.select(list(parse.OBJECT_SUMMARY)))
+            continue
+        records = parsed.select(record_columns)
         dates = records.column(PARTITION_COLUMN)
-        for date in pc.unique(dates).to_pylist():
-            of_date = records.filter(pc.equal(dates, pa.scalar(date, dates.type))).select(record_columns)
+        each_date = pc.unique(dates).to_pylist()
+        for date in each_date:
+            # Most batches hold one date: a filter would copy every column for nothing.
+            of_date = records if len(each_date) == 1 else records.filter(pc.equal(dates, pa.scalar(date, dates.type)))
             key = date.isoformat()
             if key not in files:
                 files[key] = _DateFile(

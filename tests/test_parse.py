@@ -174,6 +174,37 @@ def test_spark_gets_the_rows_of_a_batch_of_objects_in_batches_of_bounded_size(mo
     assert sorted(kinds) == [ROW_OBJECT] * 2 + [ROW_RECORD] * 4
 
 
+def test_a_writer_of_its_own_gets_the_same_rows_in_batches_each_of_one_kind():
+    # Objects of two headers (typed apart), a corrupt one and a Parquet one, in one binaryFile batch.
+    other_header = gzip.compress(b"srcaddr start end\n10.0.0.7 1761991200 1761991260\n")
+    objects = pa.record_batch(
+        {
+            "path": [TEXT_URI, TEXT_URI.replace("_aa.", "_bb."), TEXT_URI.replace("_aa.", "_cc."), PARQUET_URI],
+            "length": [0, 0, 0, 0],
+            "content": [text_object(LINES), other_header, b"not gzip", parquet_object(aws_typed_parquet())],
+        }
+    )
+    batches = list(parse.record_and_object_batches([objects]))
+    name = {uri: uri.rsplit("_", 1)[-1] for uri in objects.column("path").to_pylist()}
+    kinds = [set(b.column("row_kind").to_pylist()) for b in batches]
+    assert all(len(kind) == 1 for kind in kinds)
+    rows = sorted(
+        (kind.pop(), name[b.column("source_file")[0].as_py()], b.num_rows)
+        for kind, b in zip(kinds, batches, strict=True)
+    )
+    # LINES has 3 good lines, typed alike from text and from Parquet.
+    assert rows == [
+        (ROW_OBJECT, "aa.log.gz", 1),
+        (ROW_OBJECT, "aa.log.parquet", 1),
+        (ROW_OBJECT, "bb.log.gz", 1),
+        (ROW_OBJECT, "cc.log.gz", 1),
+        (ROW_RECORD, "aa.log.gz", 3),
+        (ROW_RECORD, "aa.log.parquet", 3),
+        (ROW_RECORD, "bb.log.gz", 1),
+    ]
+    assert pa.Table.from_batches(batches) == pa.Table.from_batches(parse.records_and_objects([objects]))
+
+
 def test_a_header_is_read_from_the_first_bytes_of_its_object_as_the_parse_reads_it():
     whole = text_object(LINES)
     assert parse.header_fields(whole[:200]) == HEADER.split()
