@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import json
 import os
 import socket
@@ -108,6 +109,16 @@ def test_no_module_spark_submit_or_airflow_puts_on_the_path_hides_a_dependency()
             name = path.stem if path.suffix == ".py" else path.name
             if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists()):
                 assert name not in installed, f"{path} hides the installed module {name}"
+
+
+@pytest.mark.parametrize("package", ["great_expectations", "airflow", "pyarrow"])
+def test_set_up_compiles_the_installed_packages_bytecode(package):
+    """Every module, imported yet or not, has its bytecode from the set-up: where PYTHONDONTWRITEBYTECODE is
+    set, a process would otherwise compile again each module it imports (Great Expectations' import 6.5 s, not 3)."""
+    root = Path(importlib.util.find_spec(package).origin).parent
+    sources = list(root.rglob("*.py"))
+    uncompiled = [path for path in sources if not Path(importlib.util.cache_from_source(str(path))).exists()]
+    assert len(sources) > 50 and uncompiled == [], f"{len(uncompiled)} of {len(sources)} modules uncompiled"
 
 
 def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
