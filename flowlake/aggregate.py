@@ -217,31 +217,22 @@ def run_aggregate(
     requested = window
     flow_logs_version, kept_from = flow_logs_state(spark, lake)
     part, kept = retention.with_records(window, kept_from)
-    if kept:
-        kept_end = part.start if part else window.end
-        log.warning(
-            "hours kept as they are, not aggregated again: [%s, %s) of the window (%d), since retention removed "
-            "flow_logs' records before %s",
-            window.start.isoformat(),
-            kept_end.isoformat(),
-            kept["kept_hours"],
-            kept["records_removed_before"],
-        )
-        if part is None:
-            summary = {
-                "window_start": window.start.isoformat(),
-                "window_end": window.end.isoformat(),
-                "hours": 0,
-                **kept,
-                "rows": dict.fromkeys(tables, 0),
-                "nat_inventory": None,
-                "columns_without_values": [],
-                "pseudonymized": [],
-                "seconds": round(time.monotonic() - started, 2),
-            }
-            log.info("aggregate done: %s", json.dumps(summary))
-            return summary
-        window = part
+    retention.warn_of_kept_hours(window, part, kept, "kept as they are, not aggregated again")
+    if part is None:
+        summary = {
+            "window_start": window.start.isoformat(),
+            "window_end": window.end.isoformat(),
+            "hours": 0,
+            **kept,
+            "rows": dict.fromkeys(tables, 0),
+            "nat_inventory": None,
+            "columns_without_values": [],
+            "pseudonymized": [],
+            "seconds": round(time.monotonic() - started, 2),
+        }
+        log.info("aggregate done: %s", json.dumps(summary))
+        return summary
+    window = part
     # Addresses of the tables analysts read are pseudonymized when a key is configured (never logged).
     pseudonymizer = privacy.configured()
     # The lake inputs are read while the records are cached: their small jobs fill the cache's gaps.

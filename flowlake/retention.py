@@ -107,6 +107,22 @@ def with_records(window: Window, kept_from: datetime | None) -> tuple[Window | N
     return (Window(kept_from, window.end) if kept_from < window.end else None), kept
 
 
+def warn_of_kept_hours(window: Window, part: Window | None, kept: dict, what: str, why: str = "") -> None:
+    """Logs the hours of the window that with_records left out (part: the rest, kept: its summary), as what a run
+    did not do with them (and why that is fine)."""
+    if not kept:
+        return
+    log.warning(
+        "hours %s: [%s, %s) of the window (%d), since retention removed flow_logs' records before %s%s",
+        what,
+        window.start.isoformat(),
+        (part.start if part else window.end).isoformat(),
+        kept["kept_hours"],
+        kept["records_removed_before"],
+        why,
+    )
+
+
 def record_records_removed(spark: SparkSession, lake: str, cutoff: date) -> date | None:
     """Records on flow_logs that its records before cutoff are removed, unless a later day is recorded already;
     the day recorded now (None: no flow_logs table). Recorded even when no row is left to delete: an earlier

@@ -253,16 +253,9 @@ def validate_and_alert(
     kept_from = retention.records_kept_from(flow_logs) if flow_logs.version() >= 0 else None
     # The hours before keep the figures validated when they were written.
     part, kept = retention.with_records(window, kept_from)
-    if kept:
-        kept_end = part.start if part else window.end
-        log.warning(
-            "hours not validated again: [%s, %s) of the window (%d), since retention removed flow_logs' records "
-            "before %s; their figures were validated when they were written",
-            window.start.isoformat(),
-            kept_end.isoformat(),
-            kept["kept_hours"],
-            kept["records_removed_before"],
-        )
+    retention.warn_of_kept_hours(
+        window, part, kept, "not validated again", "; their figures were validated when they were written"
+    )
     summary = {"run_id": run_id, "window_start": window.start.isoformat(), "window_end": window.end.isoformat(), **kept}
     if part is None:
         return {
