@@ -18,6 +18,7 @@ import pytest
 
 from flowlake import cli, dist, spark_session
 from flowlake.contracts import contract_files
+from scripts.compile_worker_zips import compile_zip, installed_worker_zips
 from tests.jar_files import SPARK_CLASS, jar_holding
 from tests.spark_cluster import PROJECT_ROOT, python_without_flowlake
 
@@ -119,6 +120,53 @@ def test_set_up_compiles_the_installed_packages_bytecode(package):
     sources = list(root.rglob("*.py"))
     uncompiled = [path for path in sources if not Path(importlib.util.cache_from_source(str(path))).exists()]
     assert len(sources) > 50 and uncompiled == [], f"{len(uncompiled)} of {len(sources)} modules uncompiled"
+
+
+def test_spark_s_python_workers_import_pyspark_and_py4j_from_bytecode_the_set_up_compiled():
+    """Spark puts pyspark.zip and py4j's zip first on its workers' path: each worker daemon imports from them."""
+    archives = installed_worker_zips()
+    assert [path.name.split("-")[0] for path in archives] == ["py4j", "pyspark.zip"]
+    probe = "import pyspark.daemon, pyspark.worker, py4j.java_gateway as g; print(pyspark.worker.__file__, g.__file__)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(str(path) for path in reversed(archives))},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == [f"{archives[1]}/pyspark/worker.pyc", f"{archives[0]}/py4j/java_gateway.pyc"]
+
+
+def test_compiling_a_zip_adds_bytecode_that_python_imports_and_a_second_time_changes_nothing(tmp_path):
+    archive = tmp_path / "lib.zip"
+    with zipfile.ZipFile(archive, "w") as new:
+        new.writestr("pkg/__init__.py", "")
+        new.writestr("pkg/answer.py", "VALUE = 6 * 7\n")
+        new.writestr("pkg/data.txt", "kept")
+    cached_copy = tmp_path / "cache.zip"
+    os.link(archive, cached_copy)
+    original = archive.read_bytes()
+
+    assert compile_zip(archive) == 2
+    with zipfile.ZipFile(archive) as compiled:
+        assert sorted(compiled.namelist()) == [
+            "pkg/__init__.py",
+            "pkg/__init__.pyc",
+            "pkg/answer.py",
+            "pkg/answer.pyc",
+            "pkg/data.txt",
+        ]
+        assert compiled.read("pkg/data.txt") == b"kept"
+    assert cached_copy.read_bytes() == original, "the zip was written in place, through uv's link to its cache"
+    probe = "import pkg.answer; print(pkg.answer.__file__, pkg.answer.VALUE)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(archive)}, capture_output=True, text=True
+    )
+    assert result.stdout.split() == [f"{archive}/pkg/answer.pyc", "42"], result.stderr
+
+    written = archive.read_bytes()
+    assert compile_zip(archive) == 0
+    assert archive.read_bytes() == written
 
 
 def test_flowlake_packages_prints_the_coordinates_for_spark_submit():
