@@ -51,20 +51,6 @@ log = logging.getLogger("flowlake.aggregate")
 CACHED_PART_BYTES = 16 * 1024 * 1024
 
 
-class FlowLogsState(NamedTuple):
-    version: int  # flow_logs' latest version
-    kept_from: datetime | None  # the start of the day before which retention removed its records (None: none)
-
-
-def flow_logs_state(spark: SparkSession, lake: str) -> FlowLogsState:
-    """From flow_logs' latest snapshot, which the read of its records then uses: no Spark job of its own."""
-    path = table_path(lake, FLOW_LOGS)
-    snapshot = retention.latest_snapshot(spark, path)
-    if snapshot.version() < 0:
-        raise FileNotFoundError(f"no {FLOW_LOGS} table at {path}: run flowlake ingest first")
-    return FlowLogsState(snapshot.version(), retention.records_kept_from(snapshot))
-
-
 def read_flow_logs(spark: SparkSession, lake: str, window: Window, version: int) -> DataFrame:
     """The window's records as of flow_logs' version: the one whose recorded retention the run went by, so that a
     retention committed meanwhile (its record, then its deletes) cannot take records from under the run."""
@@ -215,7 +201,9 @@ def run_aggregate(
     lake = normalize_uri(lake)
     started = time.monotonic()
     requested = window
-    flow_logs_version, kept_from = flow_logs_state(spark, lake)
+    flow_logs_version, kept_from = retention.flow_logs_state(spark, lake)
+    if flow_logs_version < 0:
+        raise FileNotFoundError(f"no {FLOW_LOGS} table at {table_path(lake, FLOW_LOGS)}: run flowlake ingest first")
     part, kept = retention.with_records(window, kept_from)
     retention.warn_of_kept_hours(window, part, kept, "kept as they are, not aggregated again")
     if part is None:

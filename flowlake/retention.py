@@ -39,6 +39,7 @@ import logging
 import os
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
@@ -78,6 +79,19 @@ def latest_snapshot(spark: SparkSession, path: str):
     delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
     none = jvm.scala.Option.empty()
     return delta_log.update(False, none, none)
+
+
+class FlowLogsState(NamedTuple):
+    version: int  # flow_logs' latest version (-1: no table yet)
+    kept_from: datetime | None  # the start of the day before which retention removed its records (None: none)
+
+
+def flow_logs_state(spark: SparkSession, lake: str) -> FlowLogsState:
+    """From flow_logs' latest snapshot, which a read of its records then uses: no Spark job of its own."""
+    snapshot = latest_snapshot(spark, table_path(lake, FLOW_LOGS))
+    if snapshot.version() < 0:
+        return FlowLogsState(-1, None)
+    return FlowLogsState(snapshot.version(), records_kept_from(snapshot))
 
 
 def records_removed_before(snapshot) -> date | None:

@@ -249,8 +249,7 @@ def validate_and_alert(
 ) -> dict:
     """Validates the window with the options of add_validation_arguments, alerts, and returns the summary."""
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
-    flow_logs = retention.latest_snapshot(spark, table_path(normalize_uri(args.lake), dq.FLOW_LOGS))
-    kept_from = retention.records_kept_from(flow_logs) if flow_logs.version() >= 0 else None
+    kept_from = retention.flow_logs_state(spark, normalize_uri(args.lake)).kept_from
     # The hours before keep the figures validated when they were written.
     part, kept = retention.with_records(window, kept_from)
     retention.warn_of_kept_hours(

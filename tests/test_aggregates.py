@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from flowlake import aggregate
+from flowlake import aggregate, retention
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import module_for
 from flowlake.contracts import table_schema
@@ -606,7 +606,7 @@ def test_the_window_s_records_are_cached_in_parts_of_at_most_cached_part_bytes_o
     setting = "spark.sql.files.maxPartitionBytes"
     before = spark.conf.get(setting, None)
 
-    version = aggregate.flow_logs_state(spark, lake).version
+    version = retention.flow_logs_state(spark, lake).version
     cached = aggregate.read_window_records(spark, lake, Window(H10, H12), version)
     try:
         parts = cached.cache.rdd.getNumPartitions()
@@ -616,6 +616,16 @@ def test_the_window_s_records_are_cached_in_parts_of_at_most_cached_part_bytes_o
     assert cached.count == len(HAND_WORKED)
     assert parts >= file_bytes // 1024 > 2
     assert spark.conf.get(setting, None) == before
+
+
+def test_a_lake_without_flow_logs_has_no_state_and_is_not_aggregated(spark, tmp_path):
+    lake = str(tmp_path / "lake")
+    assert retention.flow_logs_state(spark, lake) == (-1, None)
+    with pytest.raises(
+        FileNotFoundError, match=f"no flow_logs table at file://{lake}/flow_logs: run flowlake ingest first"
+    ):
+        run_aggregate(spark, lake, Window(H10, H12))
+    assert not (tmp_path / "lake").exists()
 
 
 def cached_frames_of(spark) -> bool:
