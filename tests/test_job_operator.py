@@ -1,9 +1,11 @@
-"""The task log of a flowlake job: the job's progress and summary, without Ivy's report on the jars.
+"""The task log of a flowlake job: the job's progress and summary, without Ivy's report on the jars or Spark's
+start-up notices.
 
 A stand-in spark-submit prints what the real one printed for an hourly task (lines
-copied from a task log of tests/test_airflow.py, shortened): Ivy's report on the
-packages it resolved from its cache, Spark's start-up lines, flowlake's progress
-and the job's JSON summary.
+copied from a task log of tests/test_airflow.py, shortened, and Spark's start-up lines
+from spark-submit of jobs/ingest.py in local mode): Ivy's report on the packages it
+resolved from its cache, Spark's start-up lines, flowlake's progress and the job's JSON
+summary.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ org.apache.hadoop#hadoop-aws added as a dependency
 """
 START_UP = """\
 WARNING: Using incubator modules: jdk.incubator.vector
-26/12/01 04:46:25 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... using builtin-java classes where applicable
+26/12/05 13:23:56 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... using builtin-java classes where applicable
+Using Spark's default log4j profile: org/apache/spark/log4j2-defaults.properties
+26/12/05 13:23:57 INFO SparkContext: Running Spark version 4.2.0
+26/12/05 13:23:57 INFO SparkContext: OS info Linux, 6.18.44-fc-v1147, amd64
+26/12/05 13:23:57 INFO SparkContext: Java version 17.0.15+6-Debian-1deb12u1
 Setting Spark log level to "ERROR".
 """
 PROGRESS = "2026-12-01 04:46:41,099 INFO flowlake.layout: listed 61 flow-log objects\n"
@@ -100,22 +106,21 @@ def task_log(events: list[dict]) -> list[str]:
     ]
 
 
-def test_the_task_log_leaves_out_ivys_report_and_says_how_many_lines_it_left_out(operator_printing):
-    operator = operator_printing(IVY_REPORT + START_UP + PROGRESS + json.dumps(SUMMARY) + "\n", 0)
+def test_the_task_log_leaves_out_ivys_report_and_spark_s_start_up_notices_and_says_how_many_lines(operator_printing):
+    warning = "26/12/01 04:46:30 WARN TaskSetManager: Lost task 0.0 in stage 1.0: the executor was lost"
+    operator = operator_printing(IVY_REPORT + START_UP + PROGRESS + warning + "\n" + json.dumps(SUMMARY) + "\n", 0)
     with capture_logs() as events:
         assert operator.execute({}) == SUMMARY
     assert task_log(events) == [
-        "WARNING: Using incubator modules: jdk.incubator.vector",
-        "26/12/01 04:46:25 WARN NativeCodeLoader: Unable to load native-hadoop library for your platform... "
-        "using builtin-java classes where applicable",
-        'Setting Spark log level to "ERROR".',
         "2026-12-01 04:46:41,099 INFO flowlake.layout: listed 61 flow-log objects",
+        warning,
         json.dumps(SUMMARY),
         "Ivy's report on the packages spark-submit resolved: 24 lines, left out",
+        "Spark's start-up notices: 7 lines, left out",
     ]
 
 
-def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the_failure(operator_printing):
+def test_a_spark_submit_that_fails_before_the_summary_logs_what_it_held_back_after_the_failure(operator_printing):
     from airflow.sdk.exceptions import AirflowException
 
     unresolved = (
@@ -125,13 +130,14 @@ def test_a_spark_submit_that_fails_before_the_summary_logs_ivys_report_after_the
         'Exception in thread "main" java.lang.RuntimeException: [unresolved dependency: '
         "io.delta#delta-spark_4.2_2.13;4.4.0: not found]\n"
     )
-    operator = operator_printing(IVY_REPORT + unresolved, 1)
+    operator = operator_printing(IVY_REPORT + START_UP + unresolved, 1)
     with capture_logs() as events, pytest.raises(AirflowException):
         operator.execute({})
     assert task_log(events) == [
         *(line.strip() for line in unresolved.splitlines()),
-        "spark-submit failed before the job's summary; Ivy's report, held back, was:",
+        "spark-submit failed before the job's summary; the lines held back were:",
         *(line.strip() for line in IVY_REPORT.splitlines()),
+        *START_UP.splitlines(),
     ]
 
 

@@ -40,6 +40,17 @@ IVY_REPORT_LINE = re.compile(
     r"|\|.*\|\|.*\|"
     r"|\d+ artifacts copied, \d+ already retrieved .*"
 )
+# Spark's notices at the start of every job, which say nothing of the run: the JVM's about the vector module, and
+# what Hadoop and Spark log before Spark's log level applies (Hadoop's native library, Spark's log profile, the Spark,
+# OS and Java versions), then Spark's about its log level.
+SPARK_START_UP_LINE = re.compile(
+    r"WARNING: Using incubator modules: jdk\.incubator\.vector"
+    r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d WARN NativeCodeLoader: Unable to load native-hadoop library for your "
+    r"platform\.\.\. using builtin-java classes where applicable"
+    r"|Using Spark's default log4j profile: \S+"
+    r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d INFO SparkContext: (?:Running Spark version|OS info|Java version) .*"
+    r'|Setting Spark log level to "\w+"\.'
+)
 
 
 def _refuse_kubernetes(connection) -> None:
@@ -235,10 +246,7 @@ class FlowlakeJobOperator(SparkSubmitOperator):
                     raise  # spark-submit or the job crashed: worth a retry
                 # The job got through and exited non-zero: its verdict (e.g. a failed validation) would not change.
                 raise AirflowFailException(f"flowlake {self.command} failed: {json.dumps(summary)}") from error
-        if output.held_back:
-            self.log.info(
-                "Ivy's report on the packages spark-submit resolved: %d lines, left out", len(output.held_back)
-            )
+        output.log_left_out(self.log)
         return last_json_value(output.lines)
 
     def _window_arguments(self) -> list[str]:
@@ -254,20 +262,29 @@ class FlowlakeJobOperator(SparkSubmitOperator):
 
 @dataclass
 class SubmitOutput:
-    """What spark-submit printed (lines), and the part of it kept out of the task log (held_back)."""
+    """What spark-submit printed (lines), and the parts of it kept out of the task log: Ivy's report and Spark's
+    start-up notices."""
 
     lines: list[str] = field(default_factory=list)
-    held_back: list[str] = field(default_factory=list)
+    ivy_report: list[str] = field(default_factory=list)
+    start_up: list[str] = field(default_factory=list)
+
+    def log_left_out(self, log) -> None:
+        if self.ivy_report:
+            log.info("Ivy's report on the packages spark-submit resolved: %d lines, left out", len(self.ivy_report))
+        if self.start_up:
+            log.info("Spark's start-up notices: %d lines, left out", len(self.start_up))
 
     def log_held_back(self, log) -> None:
-        if self.held_back:
-            log.info("spark-submit failed before the job's summary; Ivy's report, held back, was:")
-        for line in self.held_back:
+        if self.ivy_report or self.start_up:
+            log.info("spark-submit failed before the job's summary; the lines held back were:")
+        for line in (*self.ivy_report, *self.start_up):
             log.info(line)
 
 
 def _keep_output(hook) -> SubmitOutput:
-    """Collects the lines spark-submit prints while the hook logs them, less Ivy's report.
+    """Collects the lines spark-submit prints while the hook logs them, less Ivy's report and Spark's start-up
+    notices.
 
     The hook only logs that output (in client mode, the driver's stdout with the job's
     summary is part of it), so its reader is wrapped: a private method of the pinned
@@ -282,7 +299,9 @@ def _keep_output(hook) -> SubmitOutput:
                 stripped = line.strip()
                 output.lines.append(stripped)
                 if IVY_REPORT_LINE.fullmatch(stripped):
-                    output.held_back.append(stripped)
+                    output.ivy_report.append(stripped)
+                elif SPARK_START_UP_LINE.fullmatch(stripped):
+                    output.start_up.append(stripped)
                 else:
                     yield line
 
