@@ -38,6 +38,7 @@ from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import FLOW_LOGS
 from flowlake.lake import table_path, write_concurrently, write_table_slice
 from flowlake.layout import normalize_uri
+from flowlake.progress import spark_progress
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
 from flowlake.spark_session import session_settings
 from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours, slice_predicate
@@ -226,7 +227,8 @@ def run_aggregate(
     # The lake inputs are read while the records are cached: their small jobs fill the cache's gaps.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowlake-inputs") as pool:
         reading = pool.submit(read_lake_inputs, spark, lake, window, tables, nat_inventory, nat_price_per_gb, security)
-        cached = read_window_records(spark, lake, window, flow_logs_version)
+        with spark_progress(spark, f"aggregate: caching the records of [{window.start}, {window.end})"):
+            cached = read_window_records(spark, lake, window, flow_logs_version)
     # The tables other tables are computed from (FROM_TABLES), each computed once and kept for all.
     users: dict[str, set[str]] = {}
     for table in tables:

@@ -36,6 +36,7 @@ from flowlake.contracts import conform, table_schema
 from flowlake.hadoop_files import hadoop_path, read_bytes
 from flowlake.lake import commit_table_files, create_table, table_exists, table_path, write_table_slice
 from flowlake.layout import FlowLogObject, list_window, normalize_uri
+from flowlake.progress import spark_progress
 from flowlake.spark_session import session_settings
 from flowlake.window import Window, add_window_arguments, job_arguments, utc_instant
 
@@ -353,7 +354,8 @@ def write_records(
     table = table_path(lake, FLOW_LOGS)
     write = _records_in_own_files if record_files.writes_files_itself(table) else _records_through_spark
     try:
-        written, summaries = write(spark, to_read, omitted, lake, predicate)
+        with spark_progress(spark, f"ingest: parsing {len(to_read)} objects into {FLOW_LOGS}"):
+            written, summaries = write(spark, to_read, omitted, lake, predicate)
     except Exception as error:  # Spark surfaces the Python worker's error as text, in its stack trace
         refusal = [line for line in str(error).splitlines() if parse.ColumnsNotPlannedError.__name__ in line]
         if not omitted or not refusal:
