@@ -344,15 +344,7 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
     Executors of their own are left the JVM's choices, as are more cores (unmeasured)."""
     if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
-    key = "spark.driver.defaultJavaOptions"
-    chosen = " ".join(
-        (
-            os.environ.get("JAVA_TOOL_OPTIONS", ""),
-            os.environ.get("JDK_JAVA_OPTIONS", ""),
-            conf.get(key, ""),
-            conf.get("spark.driver.extraJavaOptions", ""),
-        )
-    )
+    chosen = _java_options_chosen(conf)
     options = [
         option
         for option, kind in (
@@ -362,9 +354,46 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
         )
         if not kind.search(chosen)
     ]
+    return _with_default_java_options(conf, options)
+
+
+_DEFAULT_JAVA_OPTIONS = "spark.driver.defaultJavaOptions"
+
+
+def _java_options_chosen(conf: dict[str, str]) -> str:
+    """The driver JVM's options the environment and conf already set."""
+    return " ".join(
+        (
+            os.environ.get("JAVA_TOOL_OPTIONS", ""),
+            os.environ.get("JDK_JAVA_OPTIONS", ""),
+            conf.get(_DEFAULT_JAVA_OPTIONS, ""),
+            conf.get("spark.driver.extraJavaOptions", ""),
+        )
+    )
+
+
+def _with_default_java_options(conf: dict[str, str], options: list[str]) -> dict[str, str]:
+    """The driver's default options with these before those conf already has ({}: none to add)."""
     if not options:
         return {}
+    key = _DEFAULT_JAVA_OPTIONS
     return {key: " ".join([*options, *([conf[key]] if conf.get(key) else [])])}
+
+
+LOG_CONFIGURATION = Path(__file__).parent / "settings" / "log4j2.properties"
+_LOG_CONFIGURATION_OPTION = re.compile(r"-Dlog4j2?\.configurationFile=")
+
+
+def log_configuration_conf(conf: dict[str, str]) -> dict[str, str]:
+    """flowlake's log configuration (LOG_CONFIGURATION) for a driver it starts itself, unless the site has its own:
+    an option naming one, or a log4j2 file in Spark's configuration folder. Spark's default profile prints five
+    lines at each start (the profile, its default level, how to change it, Hadoop's native library, the level
+    flowlake sets), before anything of the run's."""
+    spark_home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
+    conf_dir = Path(os.environ.get("SPARK_CONF_DIR") or Path(spark_home, "conf"))
+    if _LOG_CONFIGURATION_OPTION.search(_java_options_chosen(conf)) or any(conf_dir.glob("log4j2*")):
+        return {}
+    return _with_default_java_options(conf, [f"-Dlog4j2.configurationFile={LOG_CONFIGURATION.as_uri()}"])
 
 
 def launched_by_spark_submit() -> bool:
@@ -437,6 +466,7 @@ def get_spark(app_name: str = "flowlake", extra_conf: dict[str, str] | None = No
     settings = {**conf, **(extra_conf or {})}
     if not by_spark_submit:
         settings.update(local_java_conf(master, os.cpu_count() or 1, settings))
+        settings.update(log_configuration_conf(settings))
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -389,11 +389,43 @@ def test_a_jvm_running_its_own_tasks_on_two_cores_collects_in_parallel_and_compi
     assert spark_session.local_java_conf(master, cores, conf) == expected
 
 
+LOG_OPTION = f"-Dlog4j2.configurationFile={spark_session.LOG_CONFIGURATION.as_uri()}"
+
+
+@pytest.mark.parametrize(
+    ("environment", "conf", "log4j2_file", "options"),
+    [
+        ({}, {}, None, LOG_OPTION),
+        # A site's own default options are kept after it.
+        ({}, {"spark.driver.defaultJavaOptions": "-Dsite=x"}, None, f"{LOG_OPTION} -Dsite=x"),
+        # A log configuration of the site's own is the one: named in an option, or in Spark's configuration folder.
+        ({"JAVA_TOOL_OPTIONS": "-Dlog4j2.configurationFile=/etc/site.xml"}, {}, None, None),
+        ({}, {"spark.driver.extraJavaOptions": "-Dlog4j.configurationFile=site.properties"}, None, None),
+        ({}, {}, "log4j2.properties", None),
+        ({}, {}, "log4j2.xml", None),
+        ({}, {}, "log4j2.properties.template", None),
+        ({}, {}, "spark-defaults.conf", LOG_OPTION),
+    ],
+)
+def test_a_driver_flowlake_starts_logs_by_flowlake_s_configuration_unless_the_site_has_its_own(
+    monkeypatch, tmp_path, environment, conf, log4j2_file, options
+):
+    for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    if log4j2_file:
+        (tmp_path / log4j2_file).write_text("")
+    expected = {"spark.driver.defaultJavaOptions": options} if options else {}
+    assert spark_session.log_configuration_conf(conf) == expected
+
+
 @pytest.mark.slow
 def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path):
     """The options reach the JVM PySpark starts: on 2 cores or fewer its collectors are the parallel one's
     (PS Scavenge and PS MarkSweep), its first collection for class metadata waits for 256 MB and it compiles
-    later; G1 and the JVM's own choices otherwise."""
+    later; G1 and the JVM's own choices otherwise. It logs by flowlake's log configuration."""
     environment = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "SPARK_CONF_DIR")}
     script = (
         "from flowlake.spark_session import get_spark\n"
@@ -409,6 +441,8 @@ def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path
         [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    # Started quietly: of Spark's default profile's start-up lines, only the JVM's own notice is left.
+    assert done.stderr.splitlines() == ["WARNING: Using incubator modules: jdk.incubator.vector"]
     lines = done.stdout.strip().splitlines()[-3:]
     if (os.cpu_count() or 1) <= 2:
         assert lines == [str(["PS MarkSweep", "PS Scavenge"]), str(256 * 1024**2), "5.0"]
