@@ -16,6 +16,7 @@ import time
 from pyspark.sql import SparkSession
 
 from flowlake.lake import lake_tables
+from flowlake.progress import spark_progress
 from flowlake.window import configure_logging
 from flowlake.writers import table_writer
 
@@ -29,7 +30,7 @@ def compact_table(spark: SparkSession, path: str, retention_hours: int) -> dict:
 
     table = DeltaTable.forPath(spark, path)
     started = time.monotonic()
-    with table_writer(spark, path):
+    with table_writer(spark, path), spark_progress(spark, f"compact: {path}"):
         metrics = table.optimize().executeCompaction().select("metrics.numFilesAdded", "metrics.numFilesRemoved")
         metrics = metrics.first()
         table.vacuum(retention_hours)

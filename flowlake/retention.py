@@ -50,6 +50,7 @@ from flowlake.compact import MIN_RETENTION_HOURS
 from flowlake.ingest import FLOW_LOGS, QUARANTINE
 from flowlake.lake import table_exists, table_path
 from flowlake.layout import normalize_uri
+from flowlake.progress import spark_progress
 from flowlake.security import FINDINGS, SECURITY_ALERTS
 from flowlake.spark_session import session_settings
 from flowlake.window import Window, configure_logging, timestamp_literal
@@ -169,10 +170,11 @@ def _delete(spark: SparkSession, lake: str, table: str, condition: Column) -> in
     delta = _delta(spark, lake, table)
     if delta is None:
         return None
-    rows = delta.toDF().where(condition).count()
-    if rows:  # nothing to delete: no commit, so a re-run changes nothing
-        with table_writer(spark, table_path(lake, table)):
-            delta.delete(condition)
+    with spark_progress(spark, f"retention: {table}"):
+        rows = delta.toDF().where(condition).count()
+        if rows:  # nothing to delete: no commit, so a re-run changes nothing
+            with table_writer(spark, table_path(lake, table)):
+                delta.delete(condition)
     return rows
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from delta.tables import DeltaTable
 
+from flowlake import compact
 from flowlake.compact import CompactionError, run_compact
 from tests.frames import read
+from tests.test_progress import recording
 
 
-def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_path):
+def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_path, monkeypatch):
+    blocks: list[tuple[str, int]] = []
+    monkeypatch.setattr(compact, "spark_progress", recording(spark, blocks))
     lake = tmp_path / "lake"
     for table, batches in (("flow_logs", 4), ("some_new_table", 3)):
         for i in range(batches):
@@ -24,6 +28,8 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
     ]
     for table, ids in before.items():
         assert sorted(r.id for r in read(spark, lake, table).collect()) == ids
+    # Each table's compaction runs with its progress logged.
+    assert [(what, jobs > 0) for what, jobs in blocks] == [(f"compact: {r['table']}", True) for r in results]
 
 
 def test_vacuum_retention_below_seven_days_is_refused(spark, tmp_path):

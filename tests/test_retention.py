@@ -15,6 +15,7 @@ from flowlake.aggregates import HOURLY_TABLES
 from flowlake.lake import table_path
 from flowlake.window import Window
 from tests.frames import append, frame, read, rows, utc
+from tests.test_progress import recording
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 SCANNER = "198.51.100.9"
@@ -74,8 +75,10 @@ def traffic(spark, lake: str) -> list[tuple]:
 
 
 def test_hours_whose_records_retention_removed_keep_their_figures_and_later_hours_are_aggregated_again(
-    spark, tmp_path, caplog
+    spark, tmp_path, caplog, monkeypatch
 ):
+    blocks: list[tuple[str, int]] = []
+    monkeypatch.setattr(retention, "spark_progress", recording(spark, blocks))
     lake = str(tmp_path / "lake")
     append(frame(spark, "flow_logs", RECORDS), lake, "flow_logs")
     run_aggregate(spark, lake, Window(OLD, RECENT + HOUR), tables=TABLES)
@@ -89,6 +92,10 @@ def test_hours_whose_records_retention_removed_keep_their_figures_and_later_hour
 
     removed = retention.run_retention(spark, lake, days=1, aggregate_days=30, as_of=AS_OF)
     assert removed["deleted_rows"]["flow_logs"] == 21
+    # Each table's deletion runs with its progress logged.
+    assert [(what, jobs > 0) for what, jobs in blocks] == [
+        (f"retention: {table}", True) for table in ("flow_logs", *TABLES)
+    ]
     assert rows(read(spark, lake, "flow_logs"), "event_time") == [(RECENT + timedelta(minutes=1),)]
 
     # A window wholly before the day: nothing written, not a commit.
