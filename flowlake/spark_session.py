@@ -382,6 +382,9 @@ def _with_default_java_options(conf: dict[str, str], options: list[str]) -> dict
 
 LOG_CONFIGURATION = Path(__file__).parent / "settings" / "log4j2.properties"
 _LOG_CONFIGURATION_OPTION = re.compile(r"-Dlog4j2?\.configurationFile=")
+# The files log4j2 finds by itself on the class path, which Spark's configuration folder is on (not the templates
+# a Spark distribution ships there).
+_LOG_CONFIGURATION_FILE = re.compile(r"log4j2(?:-test)?\.(?:properties|ya?ml|jsn|json|xml)")
 
 
 def log_configuration_conf(conf: dict[str, str]) -> dict[str, str]:
@@ -391,7 +394,8 @@ def log_configuration_conf(conf: dict[str, str]) -> dict[str, str]:
     flowlake sets), before anything of the run's."""
     spark_home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
     conf_dir = Path(os.environ.get("SPARK_CONF_DIR") or Path(spark_home, "conf"))
-    if _LOG_CONFIGURATION_OPTION.search(_java_options_chosen(conf)) or any(conf_dir.glob("log4j2*")):
+    site_files = conf_dir.is_dir() and any(_LOG_CONFIGURATION_FILE.fullmatch(path.name) for path in conf_dir.iterdir())
+    if _LOG_CONFIGURATION_OPTION.search(_java_options_chosen(conf)) or site_files:
         return {}
     return _with_default_java_options(conf, [f"-Dlog4j2.configurationFile={LOG_CONFIGURATION.as_uri()}"])
 

@@ -333,6 +333,14 @@ def test_a_session_keeps_the_compiled_code_of_a_thousand_queries(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "1000"
 
 
+def java_options_of(monkeypatch, environment: dict[str, str]) -> None:
+    """The JVM options of the environment are these alone."""
+    for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+
 PARALLEL, METASPACE, LATER = "-XX:+UseParallelGC", "-XX:MetaspaceSize=256m", "-XX:CompileThresholdScaling=5"
 
 
@@ -381,10 +389,7 @@ PARALLEL, METASPACE, LATER = "-XX:+UseParallelGC", "-XX:MetaspaceSize=256m", "-X
 def test_a_jvm_running_its_own_tasks_on_two_cores_collects_in_parallel_and_compiles_later(
     monkeypatch, master, cores, environment, conf, options
 ):
-    for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    java_options_of(monkeypatch, environment)
     expected = {"spark.driver.defaultJavaOptions": options} if options else {}
     assert spark_session.local_java_conf(master, cores, conf) == expected
 
@@ -403,17 +408,16 @@ LOG_OPTION = f"-Dlog4j2.configurationFile={spark_session.LOG_CONFIGURATION.as_ur
         ({}, {"spark.driver.extraJavaOptions": "-Dlog4j.configurationFile=site.properties"}, None, None),
         ({}, {}, "log4j2.properties", None),
         ({}, {}, "log4j2.xml", None),
-        ({}, {}, "log4j2.properties.template", None),
+        ({}, {}, "log4j2-test.yaml", None),
+        # A template (a Spark distribution ships one there) or another file is none.
+        ({}, {}, "log4j2.properties.template", LOG_OPTION),
         ({}, {}, "spark-defaults.conf", LOG_OPTION),
     ],
 )
 def test_a_driver_flowlake_starts_logs_by_flowlake_s_configuration_unless_the_site_has_its_own(
     monkeypatch, tmp_path, environment, conf, log4j2_file, options
 ):
-    for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+    java_options_of(monkeypatch, environment)
     monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
     if log4j2_file:
         (tmp_path / log4j2_file).write_text("")
