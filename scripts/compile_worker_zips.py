@@ -32,9 +32,13 @@ def installed_worker_zips() -> list[Path]:
     return sorted((Path(spec.origin).parent / "python" / "lib").glob("*.zip"))
 
 
+def header(source: bytes) -> bytes:
+    """The 16 bytes before a module's code in its bytecode file: this Python's magic number, the flags, the hash."""
+    return importlib.util.MAGIC_NUMBER + UNCHECKED_HASH + importlib.util.source_hash(source)
+
+
 def bytecode(source: bytes, filename: str) -> bytes:
-    code = compile(source, filename, "exec", dont_inherit=True)
-    return importlib.util.MAGIC_NUMBER + UNCHECKED_HASH + importlib.util.source_hash(source) + marshal.dumps(code)
+    return header(source) + marshal.dumps(compile(source, filename, "exec", dont_inherit=True))
 
 
 def is_compiled(archive: zipfile.ZipFile) -> bool:
@@ -43,9 +47,7 @@ def is_compiled(archive: zipfile.ZipFile) -> bool:
         if name.endswith(".py"):
             if name + "c" not in names:
                 return False
-            header = archive.read(name + "c")[:16]
-            expected = importlib.util.MAGIC_NUMBER + UNCHECKED_HASH + importlib.util.source_hash(archive.read(name))
-            if header != expected:
+            if archive.read(name + "c")[:16] != header(archive.read(name)):
                 return False
     return True
 
