@@ -150,16 +150,20 @@ def _commit_files(
     condition = spark.read.format("delta").load(path).where(predicate)._jdf.queryExecution().analyzed().condition()
     # (The overload with keepNumRecords: the one-argument one of a Seq takes AddFiles, and erasure hides which.
     # The record counts kept are the history's deleted and copied rows.)
-    candidates = transaction.filterFiles(scala_seq([condition]), True)
-    actions = jvm.java.util.ArrayList()
-    removed, rewritten = list(scala.asJava(candidates)), []
-    if removed:
-        candidate_rows = DataFrame(
-            delta_log.createDataFrame(transaction.snapshot(), candidates, False, jvm.scala.Option.empty()), spark
+    candidates = list(scala.asJava(transaction.filterFiles(scala_seq([condition]), True)))
+
+    def rows_of(files: list) -> DataFrame:
+        return DataFrame(
+            delta_log.createDataFrame(transaction.snapshot(), scala_seq(files), False, jvm.scala.Option.empty()), spark
         )
+
+    replaced = F.coalesce(F.expr(predicate), F.lit(False))
+    removed = _files_holding(spark, delta_log, candidates, rows_of, replaced)
+    actions = jvm.java.util.ArrayList()
+    rewritten = []
+    if removed:
         # Rows the predicate does not make TRUE stay, as with replaceWhere.
-        kept = candidate_rows.where(~F.coalesce(F.expr(predicate), F.lit(False)))
-        rewritten = list(scala.asJava(transaction.writeFiles(kept._jdf)))
+        rewritten = list(scala.asJava(transaction.writeFiles(rows_of(removed).where(~replaced)._jdf)))
         actions.addAll(rewritten)
         for candidate in removed:
             actions.add(candidate.remove())
@@ -184,6 +188,23 @@ def _commit_files(
     )
     transaction.registerSQLMetrics(spark._jsparkSession, _history_metrics(spark, removed, rewritten, files))
     transaction.commit(scala.asScala(actions).toSeq(), operation)
+
+
+def _files_holding(
+    spark: SparkSession, delta_log, candidates: list, rows_of: Callable[[list], DataFrame], replaced: Column
+) -> list:
+    """The candidate files (those Delta's statistics could not rule out) that hold a row to replace: the only ones
+    the commit removes and writes again without those rows, as Delta's replaceWhere does. An hourly run's new
+    objects are named among those of the runs before it, so the files of those runs are candidates; they hold
+    none of its rows and stay as they are."""
+    if not candidates:
+        return []
+    # Absolute paths as Delta makes them of a file's path in the log and of the path a scan reads it by.
+    absolute = spark.sparkContext._jvm.org.apache.spark.sql.delta.util.DeltaFileOperations.absolutePath
+    base = delta_log.dataPath().toString()
+    by_path = {absolute(base, candidate.path()).toString(): candidate for candidate in candidates}
+    read = rows_of(candidates).where(replaced).select(F.input_file_name().alias("file")).distinct().collect()
+    return [by_path[absolute(base, row.file).toString()] for row in read]
 
 
 def _history_metrics(spark: SparkSession, removed: list, rewritten: list, files: list[dict]) -> object:

@@ -14,6 +14,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
@@ -139,6 +140,16 @@ def last_commit(table_folder) -> tuple[dict, list[dict], list[dict]]:
     return info, [a["add"] for a in actions if "add" in a], [a["remove"] for a in actions if "remove" in a]
 
 
+def active_files(table_folder) -> set[str]:
+    """The data files of a Delta table's newest version, by replaying its JSON log (no checkpoint in these tests)."""
+    files: set[str] = set()
+    for commit in sorted((table_folder / "_delta_log").glob("*.json")):
+        for action in map(json.loads, commit.read_text().splitlines()):
+            files |= {action["add"]["path"]} if "add" in action else set()
+            files -= {action["remove"]["path"]} if "remove" in action else set()
+    return files
+
+
 def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_removed(spark, ingested):
     source, lake, objects = ingested
     info, adds, removes = last_commit(lake / "flow_logs")
@@ -154,7 +165,15 @@ def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_re
         "numAddedChangeFiles": "0",
     }
     assert adds and not removes
-    # A rewritten with 2 other records: the file of A, B and C goes, B's and C's rows are written again.
+    # Which objects' rows each file holds, read from the files themselves.
+    sources = {
+        path: pq.read_table(lake / "flow_logs" / path, columns=["source_file"])["source_file"].to_pylist()
+        for path in active_files(lake / "flow_logs")
+    }
+    (recorded_a,) = {f for files in sources.values() for f in files if f.endswith(f"/{objects['A'].name}")}
+    of_a = {path: files for path, files in sources.items() if recorded_a in files}
+    others_kept = sum(len([f for f in files if f != recorded_a]) for files in of_a.values())
+    # A rewritten with 2 other records: the files that hold A's 2 rows go, their other rows are written again.
     write_object(
         source,
         utc(2026, 11, 1, 10, 5),
@@ -164,16 +183,41 @@ def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_re
     os.utime(objects["A"], (modified, modified))
     run_ingest(spark, str(source), str(lake), HOUR, datetime(2026, 12, 1, tzinfo=UTC))
     info, adds, removes = last_commit(lake / "flow_logs")
+    assert {remove["path"] for remove in removes} == set(of_a)
     assert info["operationMetrics"] == {
         "numFiles": str(len(adds)),
-        "numOutputRows": "4",
+        "numOutputRows": str(2 + others_kept),
         "numOutputBytes": str(sum(add["size"] for add in adds)),
         "numRemovedFiles": str(len(removes)),
         "numRemovedBytes": str(sum(remove["size"] for remove in removes)),
-        "numCopiedRows": "2",
+        "numCopiedRows": str(others_kept),
         "numDeletedRows": "2",
         "numAddedChangeFiles": "0",
     }
+
+
+def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark, ingested):
+    source, lake, _ = ingested
+    before = active_files(lake / "flow_logs")
+    # Named between B (10:20) and C (10:35), in the hour of the file that holds A, B and C: Delta's statistics
+    # cannot tell that file holds none of its rows.
+    write_object(source, utc(2026, 11, 1, 10, 25), [record(16, utc(2026, 11, 1, 10, 22))], object_hash="bc")
+    run_ingest(spark, str(source), str(lake), HOUR, datetime(2026, 12, 1, tzinfo=UTC))
+    info, adds, removes = last_commit(lake / "flow_logs")
+    # The hourly run's case: the files of the runs before stay as they were, the new object's are added.
+    assert removes == []
+    assert active_files(lake / "flow_logs") == before | {add["path"] for add in adds}
+    assert info["operationMetrics"] == {
+        "numFiles": str(len(adds)),
+        "numOutputRows": "1",
+        "numOutputBytes": str(sum(add["size"] for add in adds)),
+        "numRemovedFiles": "0",
+        "numRemovedBytes": "0",
+        "numCopiedRows": "0",
+        "numDeletedRows": "0",
+        "numAddedChangeFiles": "0",
+    }
+    assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 8, 16]
 
 
 def test_removing_expired_objects_is_an_explicit_audited_action(spark, ingested, caplog):
