@@ -77,6 +77,18 @@ def normalize_uri(location: str) -> str:
     return "file://" + Path(location).resolve().as_posix().rstrip("/")
 
 
+def local_path(uri: str) -> str:
+    """The folder or file a file: URI of normalize_uri (or Hadoop's file:/path) names, its text taken as it is, as
+    Hadoop takes it: a '#' or '?' is part of a name, not a fragment or a query, and '%41' is a name, not an escape."""
+    rest = uri.removeprefix("file:")
+    if not rest.startswith("//"):
+        return rest
+    authority, _, path = rest[2:].partition("/")
+    if authority not in ("", "localhost"):
+        raise ValueError(f"{uri}: a file: URI of another host; give a local folder")
+    return "/" + path
+
+
 def object_key(
     account_id: str,
     region: str,

@@ -31,6 +31,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from flowlake import parse
+from flowlake.layout import local_path
 
 log = logging.getLogger("flowlake.record_files")
 
@@ -96,11 +97,10 @@ S3_REQUEST_SECONDS = 120
 def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> TableStorage:
     """The table's storage for the workers. setting: a Hadoop configuration value by name (the driver's), from
     which an S3 table gets s3a's endpoint, region, addressing, keys and attempts, its bucket's own first."""
-    parts = urlparse(table_uri)
-    if parts.scheme == "file":
-        # The path's text as it is, like Hadoop's (flowlake.layout.normalize_uri): "%41" is a folder named so.
-        return TableStorage(parts.path)
-    bucket = parts.netloc
+    folder = _path_in_storage(table_uri).rstrip("/")
+    if table_uri.startswith("file:"):
+        return TableStorage(folder)
+    bucket = folder.split("/", 1)[0]
 
     def s3a(name: str) -> str | None:
         return setting(f"fs.s3a.bucket.{bucket}.{name}") or setting(f"fs.s3a.{name}")
@@ -120,7 +120,7 @@ def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> Table
         options |= {"access_key": s3a("access.key"), "secret_key": s3a("secret.key")}
         if s3a("session.token"):
             options["session_token"] = s3a("session.token")
-    return TableStorage(f"{bucket}/{parts.path.strip('/')}", options)
+    return TableStorage(folder, options)
 
 
 # Footers read at once: on S3 each is two requests, whose wait would add up file by file.
@@ -140,9 +140,10 @@ def columns_without_values(file_uris: Iterable[str], columns: Iterable[str], sto
     return tuple(column for column in wanted if column not in with_values)
 
 
-def _path_in_storage(file_uri: str) -> str:
-    parts = urlparse(file_uri)
-    return parts.path if parts.scheme == "file" else f"{parts.netloc}{parts.path}"
+def _path_in_storage(uri: str) -> str:
+    """A table's or a file's location as its storage names it: a local path, or bucket/key on S3. The URI's text
+    is taken as it is, as Hadoop and s3a take it (flowlake.layout.local_path): a '#' is part of a name."""
+    return local_path(uri) if uri.startswith("file:") else uri.split("://", 1)[1]
 
 
 def _columns_with_values(filesystem: pafs.FileSystem, path: str, columns: tuple[str, ...]) -> set[str]:

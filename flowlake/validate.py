@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -30,7 +29,7 @@ from flowlake.contracts import table_schema
 from flowlake.dq import checks as dq
 from flowlake.dq import gx_runner
 from flowlake.lake import table_exists, table_path, write_table_slice
-from flowlake.layout import normalize_uri
+from flowlake.layout import local_path, normalize_uri
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
 from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
 
@@ -185,7 +184,7 @@ def default_data_docs_dir(lake: str) -> Path:
         return Path(os.environ["FLOWLAKE_DATA_DOCS"])
     lake_uri = normalize_uri(lake)
     if lake_uri.startswith("file:"):
-        return Path(urlparse(lake_uri).path).parent / "data_docs"
+        return Path(local_path(lake_uri)).parent / "data_docs"
     return Path("data_docs").resolve()
 
 

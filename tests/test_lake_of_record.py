@@ -220,6 +220,23 @@ def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark
     assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 8, 16]
 
 
+def test_a_lake_in_a_folder_whose_name_holds_a_hash_a_question_mark_or_a_percent_keeps_every_record(
+    spark, tmp_path, caplog
+):
+    # Hadoop takes a local path's text as it is; so must the parse, which writes flow_logs' files itself.
+    folder = tmp_path / "flow logs #2 ?v=1 %41"
+    source, lake = folder / "source", folder / "lake"
+    write_hour(source)
+    summary = run(spark, source, lake)
+    assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 8]
+    assert all(path.is_relative_to(lake) for path in tmp_path.rglob("*.parquet"))
+    assert traffic(spark, lake) == ordered([(utc(2026, 11, 1, 9), 1, 1), (utc(2026, 11, 1, 10), 3, 14)])
+    # The default format has no vpc_id: the aggregate found so in the files' footers, which it could read.
+    (aggregated,) = summary["aggregate"]
+    assert "vpc_id" in aggregated["columns_without_values"]
+    assert "could not read the footer" not in caplog.text
+
+
 def test_removing_expired_objects_is_an_explicit_audited_action(spark, ingested, caplog):
     source, lake, objects = ingested
     objects["A"].unlink()

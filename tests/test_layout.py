@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flowlake.layout import list_window, normalize_uri, object_key, parse_object_name
+from flowlake.layout import list_window, local_path, normalize_uri, object_key, parse_object_name
 from flowlake.window import parse_utc
 from tests.flowlog_objects import write_object
 
@@ -51,6 +51,12 @@ def test_keys_in_both_layouts_and_partitionings():
 def test_locations_and_instants():
     assert normalize_uri("s3://bucket/prefix/") == "s3a://bucket/prefix"
     assert normalize_uri("/tmp/x/") == "file:///tmp/x"
+    # A local folder's name as it is, as Hadoop takes it: no fragment, no query, no escapes.
+    assert local_path(normalize_uri("/tmp/flow logs #2 ?v=1 %41/lake")) == "/tmp/flow logs #2 ?v=1 %41/lake"
+    assert local_path("file:/tmp/a#b") == "/tmp/a#b"
+    assert local_path("file://localhost/tmp/a") == "/tmp/a"
+    with pytest.raises(ValueError, match="another host"):
+        local_path("file://fileserver/share/lake")
     assert parse_utc("2026-11-01T10:00:00Z") == datetime(2026, 11, 1, 10, tzinfo=UTC)
     assert parse_utc("2026-11-01T12:00:00+02:00") == datetime(2026, 11, 1, 10, tzinfo=UTC)
     assert parse_utc("2026-11-01T10:00") == datetime(2026, 11, 1, 10, tzinfo=UTC)

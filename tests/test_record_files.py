@@ -140,6 +140,11 @@ def test_an_s3_table_is_reached_as_s3a_is_set_up_its_buckets_own_settings_first(
     assert record_files.table_storage("file:///tmp/my lake %41/flow_logs", hadoop.get) == record_files.TableStorage(
         "/tmp/my lake %41/flow_logs"
     )
+    # Nor is a '#' or a '?' a fragment or a query, in a folder's name or in a key.
+    assert (
+        record_files.table_storage("file:///tmp/lake #2 ?v/flow_logs", hadoop.get).folder == "/tmp/lake #2 ?v/flow_logs"
+    )
+    assert record_files.table_storage("s3a://lake/team #2/flow_logs", hadoop.get).folder == "lake/team #2/flow_logs"
 
 
 def test_columns_without_values_are_those_every_file_lacks_or_counts_as_many_nulls_as_rows_for(tmp_path):
