@@ -684,6 +684,15 @@ def test_data_docs_add_each_run_to_the_index(two_runs):
     assert pages == [("validations", "shares", "first-run"), ("validations", "shares", "second-run")]
 
 
+def test_the_data_docs_index_and_assets_are_in_the_folder_given_whatever_its_name(spark, tmp_path):
+    docs = tmp_path / "data docs #2 ?v=1 %41"
+    index, _ = shares_run(spark, docs, "first-run", VALIDATED_AT)
+    assert index == docs / "index.html"
+    assert "first-run" in index.read_text()
+    assert (docs / "static" / "vendor").is_dir()
+    assert [path.name for path in tmp_path.iterdir()] == [docs.name]
+
+
 class References(HTMLParser):
     """The src and href values of a page's elements."""
 

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -278,7 +277,8 @@ def build_data_docs(context, results: list[ValidationResultIdentifier]) -> Path:
     context.build_data_docs(
         resource_identifiers=[*results, *(ExpectationSuiteIdentifier(name=name) for name in sorted(suites))]
     )
-    index = Path(unquote(urlparse(context.get_docs_sites_urls()[0]["site_url"]).path))
+    # The folder the site was given (a URL of it would read a '#' in its name as a fragment).
+    index = Path(context.variables.data_docs_sites[DATA_DOCS_SITE]["store_backend"]["base_directory"]) / "index.html"
     data_docs.copy_assets(index.parent)
     return index
 
