@@ -226,15 +226,21 @@ def test_a_lake_in_a_folder_whose_name_holds_a_hash_a_question_mark_or_a_percent
     # Hadoop takes a local path's text as it is; so must the parse, which writes flow_logs' files itself.
     folder = tmp_path / "flow logs #2 ?v=1 %41"
     source, lake = folder / "source", folder / "lake"
-    write_hour(source)
+    objects = write_hour(source)
     summary = run(spark, source, lake)
     assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 8]
-    assert all(path.is_relative_to(lake) for path in tmp_path.rglob("*.parquet"))
     assert traffic(spark, lake) == ordered([(utc(2026, 11, 1, 9), 1, 1), (utc(2026, 11, 1, 10), 3, 14)])
     # The default format has no vpc_id: the aggregate found so in the files' footers, which it could read.
     (aggregated,) = summary["aggregate"]
     assert "vpc_id" in aggregated["columns_without_values"]
     assert "could not read the footer" not in caplog.text
+    # C rewritten: the commit finds the files that hold C's rows by the paths a scan reads them by.
+    write_object(source, utc(2026, 11, 1, 10, 35), [record(16, utc(2026, 11, 1, 10, 30))], object_hash="cc")
+    modified = objects["C"].stat().st_mtime + 60
+    os.utime(objects["C"], (modified, modified))
+    run_ingest(spark, str(source), str(lake), HOUR, datetime(2026, 12, 1, tzinfo=UTC))
+    assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 16]
+    assert all(path.is_relative_to(lake) for path in tmp_path.rglob("*.parquet"))
 
 
 def test_removing_expired_objects_is_an_explicit_audited_action(spark, ingested, caplog):
