@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 from pyspark.sql import DataFrame, SparkSession
@@ -80,6 +81,14 @@ def read(spark: SparkSession, lake, table: str) -> DataFrame:
     data = DeltaTable(path).to_pyarrow_table()
     # A table with no files gives columns of no chunks, which PySpark cannot take: one empty chunk each.
     return spark.createDataFrame(data if data.num_rows else data.schema.empty_table())
+
+
+def table_files(folder) -> set[str]:
+    """The data files of a local Delta table's newest version, by delta-rs: paths relative to the folder."""
+    from deltalake import DeltaTable
+
+    prefix = Path(folder).resolve().as_posix().rstrip("/") + "/"
+    return {uri.removeprefix("file://").removeprefix(prefix) for uri in DeltaTable(str(folder)).file_uris()}
 
 
 def append(df: DataFrame, lake, table: str) -> None:

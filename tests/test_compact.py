@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from flowlake import compact
 from flowlake.compact import CompactionError, run_compact
-from tests.frames import read
+from tests.frames import read, table_files
 from tests.test_progress import recording
 
 
@@ -30,6 +33,31 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
         assert sorted(r.id for r in read(spark, lake, table).collect()) == ids
     # Each table's compaction runs with its progress logged.
     assert [(what, jobs > 0) for what, jobs in blocks] == [(f"compact: {r['table']}", True) for r in results]
+
+
+def test_flow_logs_files_of_hours_are_kept_apart_and_only_its_small_files_merged(spark, tmp_path, monkeypatch):
+    """flow_logs' files hold spans of hours (ingest lays them out so): merged with the rest of their day, a query of
+    one hour would read the whole day. Only its files under FLOW_LOGS_SMALL_FILE_BYTES are merged."""
+    lake = tmp_path / "lake"
+    for rows in (2_000, 2_000, 10, 10, 10):
+        hashes = spark.range(rows).select("id", F.sha2(F.col("id").cast("string"), 256).alias("digest"))
+        hashes.coalesce(1).write.format("delta").mode("append").save(str(lake / "flow_logs"))
+    log = lake / "flow_logs" / "_delta_log"
+    sizes = {
+        action["add"]["path"]: action["add"]["size"]
+        for commit in sorted(log.glob("*.json"))
+        for action in map(json.loads, commit.read_text().splitlines())
+        if "add" in action
+    }
+    large = {path for path, size in sizes.items() if size > 10_000}
+    assert len(large) == 2 and len(sizes) == 5
+    monkeypatch.setattr(compact, "FLOW_LOGS_SMALL_FILE_BYTES", 10_000)
+
+    (result,) = run_compact(spark, str(lake), retention_hours=168)
+
+    assert (result["files_removed"], result["files_added"]) == (3, 1)
+    assert large <= table_files(lake / "flow_logs")
+    assert read(spark, lake, "flow_logs").count() == 4_030
 
 
 def test_vacuum_retention_below_seven_days_is_refused(spark, tmp_path):

@@ -24,7 +24,7 @@ from flowlake.run import run_pipeline
 from flowlake.window import Window
 from flowlake.writers import ConcurrentWriterError
 from tests.flowlog_objects import ACCOUNT, write_object, write_raw
-from tests.frames import frame_of, ordered, read, rows, rows_without, utc
+from tests.frames import frame_of, ordered, read, rows, rows_without, table_files, utc
 
 HOUR = Window(utc(2026, 11, 1, 10), utc(2026, 11, 1, 11))
 INGESTED_AT = datetime(2026, 11, 30, tzinfo=UTC)
@@ -140,16 +140,6 @@ def last_commit(table_folder) -> tuple[dict, list[dict], list[dict]]:
     return info, [a["add"] for a in actions if "add" in a], [a["remove"] for a in actions if "remove" in a]
 
 
-def active_files(table_folder) -> set[str]:
-    """The data files of a Delta table's newest version, by replaying its JSON log (no checkpoint in these tests)."""
-    files: set[str] = set()
-    for commit in sorted((table_folder / "_delta_log").glob("*.json")):
-        for action in map(json.loads, commit.read_text().splitlines()):
-            files |= {action["add"]["path"]} if "add" in action else set()
-            files -= {action["remove"]["path"]} if "remove" in action else set()
-    return files
-
-
 def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_removed(spark, ingested):
     source, lake, objects = ingested
     info, adds, removes = last_commit(lake / "flow_logs")
@@ -168,7 +158,7 @@ def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_re
     # Which objects' rows each file holds, read from the files themselves.
     sources = {
         path: pq.read_table(lake / "flow_logs" / path, columns=["source_file"])["source_file"].to_pylist()
-        for path in active_files(lake / "flow_logs")
+        for path in table_files(lake / "flow_logs")
     }
     (recorded_a,) = {f for files in sources.values() for f in files if f.endswith(f"/{objects['A'].name}")}
     of_a = {path: files for path, files in sources.items() if recorded_a in files}
@@ -198,7 +188,7 @@ def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_re
 
 def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark, ingested):
     source, lake, _ = ingested
-    before = active_files(lake / "flow_logs")
+    before = table_files(lake / "flow_logs")
     # Named between B (10:20) and C (10:35), in the hour of the file that holds A, B and C: Delta's statistics
     # cannot tell that file holds none of its rows.
     write_object(source, utc(2026, 11, 1, 10, 25), [record(16, utc(2026, 11, 1, 10, 22))], object_hash="bc")
@@ -206,7 +196,7 @@ def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark
     info, adds, removes = last_commit(lake / "flow_logs")
     # The hourly run's case: the files of the runs before stay as they were, the new object's are added.
     assert removes == []
-    assert active_files(lake / "flow_logs") == before | {add["path"] for add in adds}
+    assert table_files(lake / "flow_logs") == before | {add["path"] for add in adds}
     assert info["operationMetrics"] == {
         "numFiles": str(len(adds)),
         "numOutputRows": "1",
