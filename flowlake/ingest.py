@@ -436,6 +436,16 @@ def write_quarantine(
     faulty = [
         listed[s["source_file"]] for s in summaries if s["lines_quarantined"] and s["source_file"] not in unreadable
     ]
+    path = table_path(lake, QUARANTINE)
+    # An hourly run's usual case, a replace of nothing by nothing, costs Delta a write, a search and a commit
+    # attempt; a table not made yet is made by it, for its readers.
+    if (
+        not (faulty or unreadable)
+        and table_exists(spark, path)
+        and spark.read.format("delta").load(path).where(predicate).isEmpty()
+    ):
+        log.info("no lines to write to %s, nor any to replace (%.1fs)", QUARANTINE, time.monotonic() - started)
+        return 0
     parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
     whole = spark.createDataFrame(
         [
