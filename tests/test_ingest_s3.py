@@ -75,3 +75,23 @@ def test_ingest_from_s3_many_accounts_and_regions_into_an_s3_lake(spark_s3, s3_c
     assert bad.source_file.startswith(f"s3a://{BUCKET}/flow/logs/AWSLogs/aws-account-id=222222222222/")
     listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix="lake/flow_logs/_delta_log/")
     assert any(o["Key"].endswith("00000000000000000000.json") for o in listed["Contents"])
+
+    # The first object rewritten (a new ETag): its row is replaced in the S3 lake's files, the other's kept.
+    first = object_key(
+        "111111111111", "us-east-1", "fl-0123abcd", hour.replace(minute=5), "abcdef01", prefix="flow/logs"
+    )
+    put_text_object(
+        s3_client, first, ["2 111111111111 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 300 1761991200 1761991260 ACCEPT OK"]
+    )
+    again = run_ingest(
+        spark_s3,
+        f"s3://{BUCKET}/flow/logs",
+        lake,
+        Window(hour, hour.replace(hour=11)),
+        datetime(2026, 11, 28, tzinfo=UTC),
+    )
+    assert (again["objects_read"], again["objects_changed"]) == (1, 1)
+    assert rows(read(spark_s3, lake, "flow_logs"), "account_id", "region", "interface_id", "bytes") == [
+        ("111111111111", "us-east-1", "eni-0aaa", 300),
+        ("222222222222", "eu-west-1", "eni-0bbb", 250),
+    ]
