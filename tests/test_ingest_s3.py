@@ -51,13 +51,11 @@ def test_ingest_from_s3_many_accounts_and_regions_into_an_s3_lake(spark_s3, s3_c
     )
 
     lake = f"s3a://{BUCKET}/lake"
-    summary = run_ingest(
-        spark_s3,
-        f"s3://{BUCKET}/flow/logs",
-        lake,
-        Window(hour, hour.replace(hour=11)),
-        datetime(2026, 11, 27, tzinfo=UTC),
-    )
+
+    def ingest(ingested_at: datetime) -> dict:
+        return run_ingest(spark_s3, f"s3://{BUCKET}/flow/logs", lake, Window(hour, hour.replace(hour=11)), ingested_at)
+
+    summary = ingest(datetime(2026, 11, 27, tzinfo=UTC))
 
     assert (
         summary["objects"],
@@ -83,13 +81,7 @@ def test_ingest_from_s3_many_accounts_and_regions_into_an_s3_lake(spark_s3, s3_c
     put_text_object(
         s3_client, first, ["2 111111111111 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 300 1761991200 1761991260 ACCEPT OK"]
     )
-    again = run_ingest(
-        spark_s3,
-        f"s3://{BUCKET}/flow/logs",
-        lake,
-        Window(hour, hour.replace(hour=11)),
-        datetime(2026, 11, 28, tzinfo=UTC),
-    )
+    again = ingest(datetime(2026, 11, 28, tzinfo=UTC))
     assert (again["objects_read"], again["objects_changed"]) == (1, 1)
     assert rows(read(spark_s3, lake, "flow_logs"), "account_id", "region", "interface_id", "bytes") == [
         ("111111111111", "us-east-1", "eni-0aaa", 300),

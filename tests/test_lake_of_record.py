@@ -172,21 +172,27 @@ def last_commit(table_folder) -> tuple[dict, list[dict], list[dict]]:
     return info, [a["add"] for a in actions if "add" in a], [a["remove"] for a in actions if "remove" in a]
 
 
+def ingest_metrics(adds: list[dict], removes: list[dict], written: int, copied: int, deleted: int) -> dict:
+    """An ingest commit's operationMetrics as Delta's history records them: the files and bytes are the commit's own
+    actions, the rows as given."""
+    return {
+        "numFiles": str(len(adds)),
+        "numOutputRows": str(written),
+        "numOutputBytes": str(sum(add["size"] for add in adds)),
+        "numRemovedFiles": str(len(removes)),
+        "numRemovedBytes": str(sum(remove["size"] for remove in removes)),
+        "numCopiedRows": str(copied),
+        "numDeletedRows": str(deleted),
+        "numAddedChangeFiles": "0",
+    }
+
+
 def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_removed(spark, ingested):
     source, lake, objects = ingested
     info, adds, removes = last_commit(lake / "flow_logs")
     # The first run wrote the hour's 4 records and removed nothing; the counts of files and bytes are the log's own.
-    assert info["operationMetrics"] == {
-        "numFiles": str(len(adds)),
-        "numOutputRows": "4",
-        "numOutputBytes": str(sum(add["size"] for add in adds)),
-        "numRemovedFiles": "0",
-        "numRemovedBytes": "0",
-        "numCopiedRows": "0",
-        "numDeletedRows": "0",
-        "numAddedChangeFiles": "0",
-    }
     assert adds and not removes
+    assert info["operationMetrics"] == ingest_metrics(adds, removes, written=4, copied=0, deleted=0)
     # Which objects' rows each file holds, read from the files themselves.
     sources = {
         path: pq.read_table(lake / "flow_logs" / path, columns=["source_file"])["source_file"].to_pylist()
@@ -206,16 +212,9 @@ def test_delta_history_counts_the_rows_and_files_each_ingest_commit_wrote_and_re
     run_ingest(spark, str(source), str(lake), HOUR, datetime(2026, 12, 1, tzinfo=UTC))
     info, adds, removes = last_commit(lake / "flow_logs")
     assert {remove["path"] for remove in removes} == set(of_a)
-    assert info["operationMetrics"] == {
-        "numFiles": str(len(adds)),
-        "numOutputRows": str(2 + others_kept),
-        "numOutputBytes": str(sum(add["size"] for add in adds)),
-        "numRemovedFiles": str(len(removes)),
-        "numRemovedBytes": str(sum(remove["size"] for remove in removes)),
-        "numCopiedRows": str(others_kept),
-        "numDeletedRows": "2",
-        "numAddedChangeFiles": "0",
-    }
+    assert info["operationMetrics"] == ingest_metrics(
+        adds, removes, written=2 + others_kept, copied=others_kept, deleted=2
+    )
 
 
 def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark, ingested):
@@ -229,16 +228,7 @@ def test_a_new_object_among_those_read_before_rewrites_none_of_their_files(spark
     # The hourly run's case: the files of the runs before stay as they were, the new object's are added.
     assert removes == []
     assert table_files(lake / "flow_logs") == before | {add["path"] for add in adds}
-    assert info["operationMetrics"] == {
-        "numFiles": str(len(adds)),
-        "numOutputRows": "1",
-        "numOutputBytes": str(sum(add["size"] for add in adds)),
-        "numRemovedFiles": "0",
-        "numRemovedBytes": "0",
-        "numCopiedRows": "0",
-        "numDeletedRows": "0",
-        "numAddedChangeFiles": "0",
-    }
+    assert info["operationMetrics"] == ingest_metrics(adds, removes, written=1, copied=0, deleted=0)
     assert sorted(r.bytes for r in read(spark, lake, "flow_logs").collect()) == [1, 2, 4, 8, 16]
 
 
