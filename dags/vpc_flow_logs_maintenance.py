@@ -38,8 +38,8 @@ DOC = f"""
   up to today 00:00 UTC: it ingests every object of the bucket that no hourly run ingested
   (delivered after the lookback, or in hours an outage skipped) and re-aggregates those hours
   (with the hourly runs' NAT inventory, the Variable `flowlake_nat_inventory`).
-- **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables (of `flow_logs`,
-  whose files hold spans of hours, only the files under 1 MB are merged; retention: Variable
+- **compact** runs `flowlake compact`: OPTIMIZE then VACUUM of the lake's tables (only the files
+  under 1 MiB are merged, the others hold spans of hours; retention: Variable
   `{VACUUM_RETENTION_HOURS.variable}`, empty = 7 days, the minimum).
 - **retention** runs `flowlake retention`: deletes `flow_logs` and quarantine rows older than
   Variable `{RETENTION_DAYS.variable}` days (empty = FLOWLAKE_RETENTION_DAYS, else 90) and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
@@ -35,14 +36,18 @@ def test_compact_merges_small_files_of_every_table_and_keeps_rows(spark, tmp_pat
     assert [(what, jobs > 0) for what, jobs in blocks] == [(f"compact: {r['table']}", True) for r in results]
 
 
-def test_flow_logs_files_of_hours_are_kept_apart_and_only_its_small_files_merged(spark, tmp_path, monkeypatch):
-    """flow_logs' files hold spans of hours (ingest lays them out so): merged with the rest of their day, a query of
-    one hour would read the whole day. Only its files under FLOW_LOGS_SMALL_FILE_BYTES are merged."""
+@pytest.mark.parametrize("table", ["flow_logs", "source_objects"])
+def test_files_of_their_own_hours_are_kept_apart_and_only_small_files_merged(spark, tmp_path, monkeypatch, table):
+    """The runs write files by span of time. Merged with the rest of their partition, or of the whole table when it
+    has none (source_objects), a lookup of one hour would read them all. Only files under SMALL_FILE_BYTES are
+    merged: here the three of hour 2, into a file of that hour alone."""
     lake = tmp_path / "lake"
-    for rows in (2_000, 2_000, 10, 10, 10):
-        hashes = spark.range(rows).select("id", F.sha2(F.col("id").cast("string"), 256).alias("digest"))
-        hashes.coalesce(1).write.format("delta").mode("append").save(str(lake / "flow_logs"))
-    log = lake / "flow_logs" / "_delta_log"
+    for hour, rows in ((0, 2_000), (1, 2_000), (2, 10), (2, 10), (2, 10)):
+        spark.range(rows).select(
+            F.timestamp_seconds(F.lit(hour * 3600) + F.col("id") % 3600).alias("object_time"),
+            F.sha2(F.col("id").cast("string"), 256).alias("digest"),
+        ).coalesce(1).write.format("delta").mode("append").save(str(lake / table))
+    log = lake / table / "_delta_log"
     sizes = {
         action["add"]["path"]: action["add"]["size"]
         for commit in sorted(log.glob("*.json"))
@@ -51,13 +56,16 @@ def test_flow_logs_files_of_hours_are_kept_apart_and_only_its_small_files_merged
     }
     large = {path for path, size in sizes.items() if size > 10_000}
     assert len(large) == 2 and len(sizes) == 5
-    monkeypatch.setattr(compact, "FLOW_LOGS_SMALL_FILE_BYTES", 10_000)
+    monkeypatch.setattr(compact, "SMALL_FILE_BYTES", 10_000)
 
     (result,) = run_compact(spark, str(lake), retention_hours=168)
 
     assert (result["files_removed"], result["files_added"]) == (3, 1)
-    assert large <= table_files(lake / "flow_logs")
-    assert read(spark, lake, "flow_logs").count() == 4_030
+    (merged,) = table_files(lake / table) - large
+    assert large <= table_files(lake / table)
+    times = pq.read_table(lake / table / merged).column("object_time").to_pylist()
+    assert (len(times), min(times).hour, max(times).hour) == (30, 2, 2)
+    assert read(spark, lake, table).count() == 4_030
 
 
 def test_vacuum_retention_below_seven_days_is_refused(spark, tmp_path):
