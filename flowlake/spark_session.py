@@ -317,12 +317,10 @@ def launch_conf(master: str) -> dict[str, str]:
 
 
 # JVM options that choose a garbage collector (a JVM given two of them refuses to start), that set when the
-# JIT compiles a method, that set the class metadata which first triggers a collection, and that size the young
-# generation.
+# JIT compiles a method, and that set the class metadata which first triggers a collection.
 _COLLECTOR_OPTION = re.compile(r"-XX:\+Use\w+GC\b")
 _COMPILATION_OPTION = re.compile(r"-XX:(\w*Threshold\w*|TieredStopAtLevel)=")
 _METASPACE_OPTION = re.compile(r"-XX:MetaspaceSize=")
-_YOUNG_GENERATION_OPTION = re.compile(r"-XX:(NewRatio|NewSize|MaxNewSize)=|-Xmn")
 # A local JVM on at most this many cores gets local_java_conf's options.
 LOCAL_OPTIONS_MAX_CORES = 2
 
@@ -343,11 +341,6 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
     The first two against the serial collector, alternating on that day: the aggregate 45.5-46.1 s against
     47.2-51.1 s (its collections paused 4.9-8.2 s serially, 3.7-4.2 s with the parallel collector alone), the
     ingest 42.5-42.7 s against 42.6-44.3 s; on random traffic, the aggregate 69.9-70.3 s against 73.0-73.3 s.
-    - a young generation as large as the old (the JVM's default: half of it): each pass over the aggregate's
-      cached records makes rows that die young, and a smaller young generation promoted them to be collected
-      in full. The aggregate of that day 45.7-45.9 s against 47.4-47.6 s (its collections paused 2.3-2.5 s,
-      not 3.9), of random traffic 66.0 s against 70.8 s, its validation 91.1 s against 94.7 s; the ingest
-      as fast (26.4-26.9 s against 25.8-27.2 s), its peak RSS 1.5-1.6 GB, not 1.2.
     Executors of their own are left the JVM's choices, as are more cores (unmeasured)."""
     if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
@@ -358,7 +351,6 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
             ("-XX:+UseParallelGC", _COLLECTOR_OPTION),
             ("-XX:MetaspaceSize=256m", _METASPACE_OPTION),
             ("-XX:CompileThresholdScaling=5", _COMPILATION_OPTION),
-            ("-XX:NewRatio=1", _YOUNG_GENERATION_OPTION),
         )
         if not kind.search(chosen)
     ]

@@ -342,65 +342,48 @@ def java_options_of(monkeypatch, environment: dict[str, str]) -> None:
 
 
 PARALLEL, METASPACE, LATER = "-XX:+UseParallelGC", "-XX:MetaspaceSize=256m", "-XX:CompileThresholdScaling=5"
-YOUNG = "-XX:NewRatio=1"
 
 
 @pytest.mark.parametrize(
     ("master", "cores", "environment", "conf", "options"),
     [
-        ("local[*]", 2, {}, {}, f"{PARALLEL} {METASPACE} {LATER} {YOUNG}"),
-        ("local[2]", 1, {}, {}, f"{PARALLEL} {METASPACE} {LATER} {YOUNG}"),
+        ("local[*]", 2, {}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
+        ("local[2]", 1, {}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
         # A site's own default options are kept after these.
-        (
-            "local",
-            2,
-            {},
-            {"spark.driver.defaultJavaOptions": "-Dsite=x"},
-            f"{PARALLEL} {METASPACE} {LATER} {YOUNG} -Dsite=x",
-        ),
+        ("local", 2, {}, {"spark.driver.defaultJavaOptions": "-Dsite=x"}, f"{PARALLEL} {METASPACE} {LATER} -Dsite=x"),
         ("local[*]", 4, {}, {}, None),
         ("local-cluster[2,1,1024]", 2, {}, {}, None),
         ("spark://127.0.0.1:7077", 2, {}, {}, None),
         # A collector chosen anywhere else is the one: given two, the JVM refuses to start.
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, f"{METASPACE} {LATER} {YOUNG}"),
-        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseSerialGC"}, {}, f"{METASPACE} {LATER} {YOUNG}"),
-        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, f"{METASPACE} {LATER} {YOUNG}"),
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-Xss4m -XX:+UseG1GC"}, {}, f"{METASPACE} {LATER}"),
+        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:+UseSerialGC"}, {}, f"{METASPACE} {LATER}"),
+        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-XX:+UseZGC -Xss4m"}, f"{METASPACE} {LATER}"),
         (
             "local[*]",
             2,
             {},
             {"spark.driver.defaultJavaOptions": "-XX:+UseShenandoahGC"},
-            f"{METASPACE} {LATER} {YOUNG} -XX:+UseShenandoahGC",
+            f"{METASPACE} {LATER} -XX:+UseShenandoahGC",
         ),
-        # So are compilation thresholds, a metadata threshold and a young generation's size set anywhere else.
-        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}, {}, f"{PARALLEL} {METASPACE} {YOUNG}"),
+        # So are compilation thresholds and a metadata threshold set anywhere else.
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1"}, {}, f"{PARALLEL} {METASPACE}"),
         (
             "local[*]",
             2,
             {},
             {"spark.driver.extraJavaOptions": "-XX:Tier4InvocationThreshold=50000"},
-            f"{PARALLEL} {METASPACE} {YOUNG}",
+            f"{PARALLEL} {METASPACE}",
         ),
-        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:MetaspaceSize=64m"}, {}, f"{PARALLEL} {LATER} {YOUNG}"),
-        ("local[*]", 2, {}, {"spark.driver.extraJavaOptions": "-Xmn512m"}, f"{PARALLEL} {METASPACE} {LATER}"),
-        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:NewRatio=3"}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
+        ("local[*]", 2, {"JDK_JAVA_OPTIONS": "-XX:MetaspaceSize=64m"}, {}, f"{PARALLEL} {LATER}"),
         (
             "local[*]",
             2,
-            {
-                "JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC -XX:CompileThresholdScaling=2 -XX:MetaspaceSize=64m -XX:MaxNewSize=1g"
-            },
+            {"JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC -XX:CompileThresholdScaling=2 -XX:MetaspaceSize=64m"},
             {},
             None,
         ),
         # Options of other kinds change nothing.
-        (
-            "local[*]",
-            2,
-            {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops -Xss4m"},
-            {},
-            f"{PARALLEL} {METASPACE} {LATER} {YOUNG}",
-        ),
+        ("local[*]", 2, {"JAVA_TOOL_OPTIONS": "-XX:+UseCompressedOops -Xss4m"}, {}, f"{PARALLEL} {METASPACE} {LATER}"),
     ],
 )
 def test_a_jvm_running_its_own_tasks_on_two_cores_collects_in_parallel_and_compiles_later(
@@ -445,8 +428,8 @@ def test_a_driver_flowlake_starts_logs_by_flowlake_s_configuration_unless_the_si
 @pytest.mark.slow
 def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path):
     """The options reach the JVM PySpark starts: on 2 cores or fewer its collectors are the parallel one's
-    (PS Scavenge and PS MarkSweep), its first collection for class metadata waits for 256 MB, it compiles later and
-    its young generation is as large as the old; G1 and the JVM's own choices otherwise. It logs by flowlake's log configuration."""
+    (PS Scavenge and PS MarkSweep), its first collection for class metadata waits for 256 MB and it compiles
+    later; G1 and the JVM's own choices otherwise. It logs by flowlake's log configuration."""
     environment = {k: v for k, v in os.environ.items() if k not in ("JAVA_TOOL_OPTIONS", "SPARK_CONF_DIR")}
     script = (
         "from flowlake.spark_session import get_spark\n"
@@ -454,7 +437,7 @@ def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path
         "management = spark._jvm.java.lang.management.ManagementFactory\n"
         "print(sorted(bean.getName() for bean in management.getGarbageCollectorMXBeans()))\n"
         "diagnostics = management.getPlatformMXBean(spark._jvm.com.sun.management.HotSpotDiagnosticMXBean._java_lang_class)\n"
-        "for option in ('MetaspaceSize', 'CompileThresholdScaling', 'NewRatio'):\n"
+        "for option in ('MetaspaceSize', 'CompileThresholdScaling'):\n"
         "    print(diagnostics.getVMOption(option).getValue())\n"
         "spark.stop()\n"
     )
@@ -464,12 +447,12 @@ def test_a_local_session_s_jvm_runs_with_the_options_its_cores_call_for(tmp_path
     assert done.returncode == 0, done.stderr[-3000:]
     # Started quietly: of Spark's default profile's start-up lines, only the JVM's own notice is left.
     assert done.stderr.splitlines() == ["WARNING: Using incubator modules: jdk.incubator.vector"]
-    lines = done.stdout.strip().splitlines()[-4:]
+    lines = done.stdout.strip().splitlines()[-3:]
     if (os.cpu_count() or 1) <= 2:
-        assert lines == [str(["PS MarkSweep", "PS Scavenge"]), str(256 * 1024**2), "5.0", "1"]
+        assert lines == [str(["PS MarkSweep", "PS Scavenge"]), str(256 * 1024**2), "5.0"]
     else:
         assert lines[0] == str(["G1 Old Generation", "G1 Young Generation"])
-        assert lines[1] != str(256 * 1024**2) and lines[2:] == ["1.0", "2"]
+        assert lines[1] != str(256 * 1024**2) and lines[2] == "1.0"
 
 
 def test_a_job_drops_the_jars_spark_submit_put_on_its_python_path(monkeypatch):
