@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
@@ -325,9 +325,11 @@ _METASPACE_OPTION = re.compile(r"-XX:MetaspaceSize=")
 LOCAL_OPTIONS_MAX_CORES = 2
 
 
-def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, str]:
+def local_java_conf(
+    master: str, cores: int, conf: dict[str, str], environ: Mapping[str, str] = os.environ
+) -> dict[str, str]:
     """JVM options for a driver that runs its session's tasks itself on few cores, each unless the
-    environment or conf already sets its kind:
+    environment the JVM starts in (environ) or conf already sets its kind:
     - the parallel collector: on 2 cores the JVM picks G1, whose concurrent threads take the cores the tasks
       run on (the aggregate of the benchmark's 5M-record day took 56.1-57.8 s with the serial collector,
       62.7-67.9 s with G1), and the serial collector keeps every task thread waiting while it collects on
@@ -344,7 +346,7 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
     Executors of their own are left the JVM's choices, as are more cores (unmeasured)."""
     if not tasks_run_in_the_driver(master) or cores > LOCAL_OPTIONS_MAX_CORES:
         return {}
-    chosen = _java_options_chosen(conf)
+    chosen = _java_options_chosen(conf, environ)
     options = [
         option
         for option, kind in (
@@ -360,12 +362,12 @@ def local_java_conf(master: str, cores: int, conf: dict[str, str]) -> dict[str, 
 _DEFAULT_JAVA_OPTIONS = "spark.driver.defaultJavaOptions"
 
 
-def _java_options_chosen(conf: dict[str, str]) -> str:
-    """The driver JVM's options the environment and conf already set."""
+def _java_options_chosen(conf: dict[str, str], environ: Mapping[str, str]) -> str:
+    """The driver JVM's options its environment and conf already set."""
     return " ".join(
         (
-            os.environ.get("JAVA_TOOL_OPTIONS", ""),
-            os.environ.get("JDK_JAVA_OPTIONS", ""),
+            environ.get("JAVA_TOOL_OPTIONS", ""),
+            environ.get("JDK_JAVA_OPTIONS", ""),
             conf.get(_DEFAULT_JAVA_OPTIONS, ""),
             conf.get("spark.driver.extraJavaOptions", ""),
         )
@@ -395,7 +397,7 @@ def log_configuration_conf(conf: dict[str, str]) -> dict[str, str]:
     spark_home = os.environ.get("SPARK_HOME") or str(Path(pyspark.__file__).parent)
     conf_dir = Path(os.environ.get("SPARK_CONF_DIR") or Path(spark_home, "conf"))
     site_files = conf_dir.is_dir() and any(_LOG_CONFIGURATION_FILE.fullmatch(path.name) for path in conf_dir.iterdir())
-    if _LOG_CONFIGURATION_OPTION.search(_java_options_chosen(conf)) or site_files:
+    if _LOG_CONFIGURATION_OPTION.search(_java_options_chosen(conf, os.environ)) or site_files:
         return {}
     return _with_default_java_options(conf, [f"-Dlog4j2.configurationFile={LOG_CONFIGURATION.as_uri()}"])
 

@@ -222,6 +222,41 @@ def test_spark_submit_gives_the_driver_the_memory_flowlake_driver_memory_says(op
 
 
 @pytest.mark.parametrize(
+    ("master", "cores", "job_environment", "options"),
+    [
+        ("local[*]", 2, {}, "-XX:+UseParallelGC -XX:MetaspaceSize=256m -XX:CompileThresholdScaling=5"),
+        # What the job's own environment already chooses is left to it: a JVM given two collectors refuses to start.
+        (
+            "local[2]",
+            2,
+            {"JAVA_TOOL_OPTIONS": "-XX:+UseSerialGC"},
+            "-XX:MetaspaceSize=256m -XX:CompileThresholdScaling=5",
+        ),
+        ("local[*]", 4, {}, None),
+        ("spark://127.0.0.1:7077", 2, {}, None),
+    ],
+    ids=["local mode, 2 cores", "local mode, the job's collector chosen", "local mode, 4 cores", "cluster"],
+)
+def test_a_local_job_s_driver_gets_from_spark_submit_the_jvm_options_a_local_session_gives_itself(
+    operator_printing, monkeypatch, master, cores, job_environment, options
+):
+    """A job's session started by spark-submit cannot choose its driver's JVM options: spark-submit must."""
+    for name in ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": master}))
+    operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
+    operator.env_vars = job_environment
+    with capture_logs() as events:
+        operator.execute({})
+    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    if options:
+        assert f" --conf spark.driver.defaultJavaOptions={options} " in command, command
+    else:
+        assert "JavaOptions" not in command, command
+
+
+@pytest.mark.parametrize(
     "connection",
     [{"conn_type": "spark", "host": "k8s://https://127.0.0.1:6443"}, {"conn_type": "k8s", "host": "127.0.0.1"}],
     ids=["master in the host", "master in the type"],
