@@ -97,6 +97,14 @@ def operator_printing(operator_running, tmp_path):
     return operator
 
 
+def spark_submit_command(operator) -> str:
+    """The spark-submit command line the operator runs, as the provider's hook logs it."""
+    with capture_logs() as events:
+        operator.execute({})
+    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    return command
+
+
 def task_log(events: list[dict]) -> list[str]:
     """The task's log lines, less the command line and Airflow's warning that this is not its task runner."""
     return [
@@ -189,9 +197,7 @@ def test_spark_submit_gets_the_jars_resolved_here_when_listed_and_the_packages_o
     if listed:
         record_resolved_jars(",".join(jar.as_uri() for jar in (sharing, *apart)))
     operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
-    with capture_logs() as events:
-        operator.execute({})
-    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    command = spark_submit_command(operator)
     # In local mode the jars holding no class of Spark's go on the driver's class path (not copied).
     local = "--driver-class-path" in options
     given = {
@@ -212,9 +218,7 @@ def test_spark_submit_gives_the_driver_the_memory_flowlake_driver_memory_says(op
     else:
         monkeypatch.delenv("FLOWLAKE_DRIVER_MEMORY", raising=False)
     operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
-    with capture_logs() as events:
-        operator.execute({})
-    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    command = spark_submit_command(operator)
     if memory:
         assert f" --driver-memory {memory} " in command, command
     else:
@@ -247,9 +251,7 @@ def test_a_local_job_s_driver_gets_from_spark_submit_the_jvm_options_a_local_ses
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": master}))
     operator = operator_printing(json.dumps(SUMMARY) + "\n", 0)
     operator.env_vars = job_environment
-    with capture_logs() as events:
-        operator.execute({})
-    (command,) = [e["event"] for e in events if e["event"].startswith("Spark-Submit cmd: ")]
+    command = spark_submit_command(operator)
     if options:
         assert f" --conf spark.driver.defaultJavaOptions={options} " in command, command
     else:
