@@ -23,15 +23,18 @@ data-docs-assets:
 	scripts/install_data_docs_assets.sh
 
 # uv installs the pinned packages: into a new venv, caches warm, 35 s where pip took 68 s (pip installs only uv).
-# PySpark comes as a source distribution whose wheel is built here: its 472 MB are mostly jars, already
-# compressed, so the wheel stores them as they are (11-12 s where compressing them again took 24-27 s).
+# PySpark comes as a source distribution: its wheel is built once per machine into WHEEL_CACHE
+# (scripts/cache_source_wheels.py), and each set-up installs it from there.
 # Their bytecode is compiled once here: uv leaves it to the first import, and where PYTHONDONTWRITEBYTECODE
 # is set every process compiled again what it imported (Great Expectations' import 6.5 s instead of 3.0 s).
-$(VENV)/.installed: pyproject.toml constraints.txt
+WHEEL_CACHE ?= $(or $(FLOWLAKE_WHEEL_CACHE),$(HOME)/.cache/flowlake/wheels)
+
+$(VENV)/.installed: pyproject.toml constraints.txt scripts/cache_source_wheels.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt --compile-bytecode \
-		--config-settings-package "pyspark:--build-option=--compression=stored" -e ".[dev,dq,airflow]"
+	$(PY) scripts/cache_source_wheels.py --cache "$(WHEEL_CACHE)" --constraints constraints.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c constraints.txt --find-links "$(WHEEL_CACHE)" \
+		--compile-bytecode -e ".[dev,dq,airflow]"
 	touch $@
 
 # So is that of the zips Spark's Python workers import PySpark and py4j from: each worker daemon of each Spark
