@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,10 +31,10 @@ Runner = Callable[[list[str]], None]
 
 def pinned_versions(constraints: Path, names: tuple[str, ...]) -> dict[str, str]:
     """{name: version} of each name pinned `name==version` in the constraints file."""
-    pins = {}
+    wanted, pins = {normalized(name) for name in names}, {}
     for line in constraints.read_text().splitlines():
         match = re.fullmatch(r"\s*([A-Za-z0-9._-]+)\s*==\s*([^\s;#]+).*", line)
-        if match and normalized(match.group(1)) in {normalized(name) for name in names}:
+        if match and normalized(match.group(1)) in wanted:
             pins[normalized(match.group(1))] = match.group(2)
     missing = [name for name in names if normalized(name) not in pins]
     if missing:
@@ -79,7 +80,12 @@ def cache_wheels(cache: Path, constraints: Path, uv: str, runner: Runner = run) 
         if cached_wheel(cache, name, version):
             continue
         print(f"cache_source_wheels: building the wheel of {name} {version} into {cache} (once per machine)")
-        built.append(build_wheel(cache, name, version, uv, runner))
+        try:
+            built.append(build_wheel(cache, name, version, uv, runner))
+        except subprocess.CalledProcessError as error:
+            raise SystemExit(
+                f"cache_source_wheels: no wheel of {name} {version}: `{shlex.join(error.cmd)}` exited {error.returncode}"
+            ) from error
     return built
 
 

@@ -204,14 +204,18 @@ def test_a_failed_build_leaves_nothing_in_the_cache(tmp_path):
     def unreachable_index(command: list[str]) -> None:
         raise subprocess.CalledProcessError(1, command)
 
-    with pytest.raises(subprocess.CalledProcessError):
+    with pytest.raises(
+        SystemExit, match=r"no wheel of pyspark 4\.2\.0: `.* -m pip download .* pyspark==4\.2\.0` exited 1"
+    ):
         cache_wheels(tmp_path / "wheels", constraints, "uv", unreachable_index)
     assert list((tmp_path / "wheels").iterdir()) == []
 
 
-def test_a_source_only_package_without_a_pin_is_named():
-    with pytest.raises(SystemExit, match="pyspark-client not pinned"):
-        pinned_versions(PROJECT_ROOT / "pyproject.toml", SOURCE_ONLY)
+def test_a_source_only_package_without_a_pin_is_named(tmp_path):
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("pyspark==4.2.0\npyspark-client>=4.2.0\n")
+    with pytest.raises(SystemExit, match=f"pyspark-client not pinned in {constraints}"):
+        pinned_versions(constraints, SOURCE_ONLY)
 
 
 def test_compiling_a_zip_adds_bytecode_that_python_imports_and_a_second_time_changes_nothing(tmp_path):
