@@ -47,8 +47,8 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def cached_wheel(cache: Path, name: str, version: str) -> Path | None:
-    return next(iter(sorted(cache.glob(f"{normalized(name)}-{version}-*.whl"))), None)
+def is_cached(cache: Path, name: str, version: str) -> bool:
+    return any(cache.glob(f"{normalized(name)}-{version}-*.whl"))
 
 
 def run(command: list[str]) -> None:
@@ -77,7 +77,7 @@ def cache_wheels(cache: Path, constraints: Path, uv: str, runner: Runner = run) 
     """The wheels built now: those of SOURCE_ONLY's pinned versions that the cache did not hold."""
     built = []
     for name, version in pinned_versions(constraints, SOURCE_ONLY).items():
-        if cached_wheel(cache, name, version):
+        if is_cached(cache, name, version):
             continue
         print(f"cache_source_wheels: building the wheel of {name} {version} into {cache} (once per machine)")
         try:
