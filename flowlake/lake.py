@@ -294,6 +294,26 @@ def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
     }
 
 
+def latest_snapshot(spark: SparkSession, path: str):
+    """The Delta table's latest snapshot (version -1: no table), of the log Delta keeps for the session: a read of
+    the table then uses the same snapshot. Its version and metadata (which any read needs) come with no Spark job
+    where the commit has its checksum file, as Delta writes one."""
+    jvm = spark.sparkContext._jvm
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+    none = jvm.scala.Option.empty()
+    return delta_log.update(False, none, none)
+
+
+def read_pinned(spark: SparkSession, path: str) -> DataFrame | None:
+    """The table as of its latest version now, and at that version whenever it is computed (None: no table).
+
+    A read of a table's latest version is read again at each action, and what Spark keeps computed from it is
+    dropped when the session writes the table: a run that reads a table it writes (security_findings' port
+    history) would lose its kept frames, or have them dropped while a job read them (a run failed so)."""
+    version = latest_snapshot(spark, path).version()
+    return None if version < 0 else spark.read.format("delta").option("versionAsOf", version).load(path)
+
+
 def table_exists(spark: SparkSession, path: str) -> bool:
     from delta.tables import DeltaTable
 

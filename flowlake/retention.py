@@ -48,7 +48,7 @@ from flowlake import privacy
 from flowlake.aggregates import HOURLY_TABLES
 from flowlake.compact import MIN_RETENTION_HOURS
 from flowlake.ingest import FLOW_LOGS, QUARANTINE
-from flowlake.lake import table_exists, table_path
+from flowlake.lake import latest_snapshot, table_exists, table_path
 from flowlake.layout import normalize_uri
 from flowlake.progress import spark_progress
 from flowlake.security import FINDINGS, SECURITY_ALERTS
@@ -70,16 +70,6 @@ AGGREGATE_TABLES = {
 ADDRESS_COLUMNS = ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr")
 # flow_logs' table property: the UTC day ('YYYY-MM-DD') before which retention removed its records.
 RECORDS_REMOVED_BEFORE = "flowlake.recordsRemovedBefore"
-
-
-def latest_snapshot(spark: SparkSession, path: str):
-    """The Delta table's latest snapshot (version -1: no table), of the log Delta keeps for the session: a read of
-    the table then uses the same snapshot. Its version and metadata (which any read needs) come with no Spark job
-    where the commit has its checksum file, as Delta writes one."""
-    jvm = spark.sparkContext._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
-    none = jvm.scala.Option.empty()
-    return delta_log.update(False, none, none)
 
 
 class FlowLogsState(NamedTuple):

@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 
 from flowlake import alerts
 from flowlake.contracts import contract_file, table_schema
-from flowlake.lake import table_exists, table_path
+from flowlake.lake import read_pinned, table_path
 from flowlake.window import Window, slice_predicate, timestamps_as_text
 from flowlake.writers import table_writer
 
@@ -143,11 +143,6 @@ def config_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Secu
         parser.error(f"security settings: {error}")
 
 
-def _read_table(spark: SparkSession, lake: str, table: str) -> DataFrame | None:
-    path = table_path(lake, table)
-    return spark.read.format("delta").load(path) if table_exists(spark, path) else None
-
-
 class PortHistory(NamedTuple):
     before: DataFrame  # the hours before the window that its baselines can reach
     after: DataFrame  # the later hours whose baselines can reach into the window
@@ -170,7 +165,7 @@ def read_port_history(spark: SparkSession, lake: str, window: Window, config: Se
     """port_traffic_hourly in the hours around the window that baselines connect it with; None when there are
     none."""
     hours = config.history_hours()
-    history = _read_table(spark, lake, PORT_TRAFFIC) if hours else None
+    history = read_pinned(spark, table_path(lake, PORT_TRAFFIC)) if hours else None
     if history is None:
         return None
     return PortHistory(
@@ -238,7 +233,7 @@ def alert_new_findings(
     summary = {"targets": [], "sent": {}, "failed": []}
     targets = configured_targets()
     summary["targets"] = [name for name, _, _ in targets]
-    findings = _read_table(spark, lake, FINDINGS) if targets else None
+    findings = read_pinned(spark, table_path(lake, FINDINGS)) if targets else None
     if findings is None:
         return summary
     since = min(window.start, window.end - timedelta(hours=config.alert_lookback_hours))
@@ -266,7 +261,7 @@ def alert_new_findings(
     rows = listed.orderBy(F.desc("rank"), "hour", "finding_type", "finding_id").collect()
     if not rows:
         return summary
-    sent = _read_table(spark, lake, SECURITY_ALERTS)
+    sent = read_pinned(spark, table_path(lake, SECURITY_ALERTS))
     already = set()
     if sent is not None:
         already = {(r.finding_id, r.target) for r in sent.where(scope).select("finding_id", "target").collect()}

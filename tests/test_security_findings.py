@@ -19,7 +19,7 @@ from pyspark.testing import assertDataFrameEqual
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES, module_for, port_traffic_hourly
 from flowlake.aggregates.security_findings import intermediates, transform
-from flowlake.security import PortHistory, SecurityConfig
+from flowlake.security import PortHistory, SecurityConfig, read_port_history
 from flowlake.spark_session import session_settings
 from flowlake.window import Window
 from tests.frames import append, frame, read, rows, utc
@@ -454,6 +454,33 @@ def test_hours_aggregated_in_either_order_give_the_same_findings_and_alerts(spar
             assert rows(read(spark, lake, "security_alerts"), "finding_id", "target", "hour") == sorted(
                 [(LATER_SPIKE["finding_id"], "webhook", H), (exposed["finding_id"], "webhook", H)]
             )
+
+
+def kept_in_memory(df) -> bool:
+    """Whether Spark holds df's rows as kept and computed, not to be computed again."""
+    cached = df.sparkSession._jsparkSession.sharedState().cacheManager().lookupCachedData(df._jdf)
+    return cached.isDefined() and cached.get().cachedRepresentation().cacheBuilder().isCachedColumnBuffersLoaded()
+
+
+def test_the_port_history_stays_as_read_while_the_run_writes_port_figures(spark, tmp_path):
+    # aggregate keeps what it computes from the history (the spike candidates), then writes the window's port
+    # figures beside it: what it read must not change, nor what it kept be dropped (Spark drops what it keeps
+    # of a table's latest version when the table is written; dropped while a job read it, a run failed).
+    lake = str(tmp_path / "lake")
+    later = history("eni-db", 443, -1, 500)
+    append(frame(spark, "port_traffic_hourly", [later]), lake, "port_traffic_hourly")
+    history_read = read_port_history(spark, lake, Window(H, H + timedelta(hours=1)), CONFIG)
+    kept = history_read.after.persist()
+    try:
+        kept.count()
+        # The window's own figures, and those of a later hour another run wrote meanwhile.
+        written = [history("eni-db", 443, 0, 700), history("eni-db", 443, -2, 900)]
+        append(frame(spark, "port_traffic_hourly", written), lake, "port_traffic_hourly")
+        assert kept_in_memory(kept)
+        assertDataFrameEqual(history_read.after, frame(spark, "port_traffic_hourly", [later]))
+        assert history_read.before.count() == 0
+    finally:
+        kept.unpersist()
 
 
 def test_registered_with_the_port_history_it_reads():
