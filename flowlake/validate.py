@@ -28,7 +28,7 @@ from flowlake import alerts, retention
 from flowlake.contracts import table_schema
 from flowlake.dq import checks as dq
 from flowlake.dq import gx_runner
-from flowlake.lake import table_exists, table_path, write_table_slice
+from flowlake.lake import read_pinned, table_path, write_table_slice
 from flowlake.layout import local_path, normalize_uri
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
 from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
@@ -67,12 +67,11 @@ class Report:
 
 
 def read_tables(spark: SparkSession, lake: str) -> dict[str, dq.LakeTable]:
-    tables = {}
-    for table in dq.CONTRACT_TABLES:
-        path = table_path(lake, table)
-        found = spark.read.format("delta").load(path) if table_exists(spark, path) else None
-        tables[table] = dq.conformed(spark, table, found)
-    return tables
+    """The lake's tables as of when they are read: every check, whenever it runs, sees them so, whatever a run
+    commits meanwhile."""
+    return {
+        table: dq.conformed(spark, table, read_pinned(spark, table_path(lake, table))) for table in dq.CONTRACT_TABLES
+    }
 
 
 def result_rows(spark: SparkSession, report: Report, validated_at: datetime) -> DataFrame:

@@ -80,7 +80,7 @@ from flowlake.validate import (
 from flowlake.window import Window, timestamps_as_text
 from tests.browser import chromium, needs_chromium, requested_urls
 from tests.flowlog_objects import ACCOUNT, REGION, write_object
-from tests.frames import frame_of, ordered, read, rows, spark_jobs, utc
+from tests.frames import append, frame, frame_of, ordered, read, rows, spark_jobs, utc
 from tests.servers import RefusingProxy, SmtpServer, WebhookServer, body, tls_files
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -969,6 +969,19 @@ def test_clean_window_passes_and_every_result_is_recorded_once_per_run(spark, cl
     html = index.read_text()
     for suite in suite_names():
         assert suite in html
+
+
+def test_the_tables_are_validated_as_read_whatever_is_committed_meanwhile(spark, tmp_path):
+    # The checks run one after another and side by side: each must see the lake as validation read it, not a
+    # commit meanwhile (a backfill's aggregate, retention's deletes), or reconciliations compare tables of two
+    # moments and fail for nothing.
+    lake = tmp_path / "lake"
+    hour = {"hour": utc(2026, 11, 1, 11), "event_date": date(2026, 11, 1), "records": 1}
+    append(frame(spark, "traffic_hourly", [hour]), lake, "traffic_hourly")
+    tables = read_tables(spark, str(lake))
+    append(frame(spark, "traffic_hourly", [{**hour, "records": 2}]), lake, "traffic_hourly")
+    assert rows(tables["traffic_hourly"].rows, "records") == [(1,)]
+    assert tables[FLOW_LOGS].found is None
 
 
 def test_the_schema_checks_of_a_window_run_no_spark_job(spark, clean):
