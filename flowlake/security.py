@@ -156,9 +156,13 @@ def later_hours(window: Window, config: SecurityConfig) -> Window:
 def replaced_findings(window: Window, config: SecurityConfig) -> str:
     """The security_findings (or security_alerts) rows of a run of the window: every finding of its hours, and
     the traffic spikes of the later hours, which a run computes again from the lake's port figures so that
-    hours aggregated in any order (a backfill after the hours that follow it) give the same spikes."""
+    hours aggregated in any order (a backfill after the hours that follow it) give the same spikes. With every
+    baseline level off, no later hour's spikes depend on the window."""
+    own = slice_predicate(window, "hour")
+    if not config.history_hours():
+        return own
     later = slice_predicate(later_hours(window, config), "hour")
-    return f"({slice_predicate(window, 'hour')}) OR ({later} AND finding_type = 'traffic_spike')"
+    return f"({own}) OR ({later} AND finding_type = 'traffic_spike')"
 
 
 def read_port_history(spark: SparkSession, lake: str, window: Window, config: SecurityConfig) -> PortHistory | None:

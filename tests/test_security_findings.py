@@ -456,6 +456,33 @@ def test_hours_aggregated_in_either_order_give_the_same_findings_and_alerts(spar
             )
 
 
+def test_with_every_baseline_level_off_a_run_finds_no_spike_and_every_other_finding(spark, tmp_path):
+    # "0 turns a level off ... No history at all: no spike finding" (settings/security_findings.yaml).
+    no_baseline = SecurityConfig.load(
+        overrides={
+            "spike_min_records": 3,
+            "trusted_source_cidrs": ["203.0.113.0/28"],
+            "baseline_weeks": 0,
+            "baseline_days": 0,
+            "baseline_recent_hours": 0,
+        }
+    )
+    lake = str(tmp_path / "lake")
+    append(frame(spark, "port_traffic_hourly", HISTORY), lake, "port_traffic_hourly")
+    append(frame(spark, "flow_logs", NORMAL + SCAN + SPIKES + EXPOSURES), lake, "flow_logs")
+    run_aggregate(
+        spark,
+        lake,
+        Window(H, H + timedelta(hours=1)),
+        tables=("port_traffic_hourly", "security_findings"),
+        security=no_baseline,
+    )
+    assertDataFrameEqual(
+        read(spark, lake, "security_findings"),
+        frame(spark, "security_findings", [f for f in EXPECTED if f["finding_type"] != "traffic_spike"]),
+    )
+
+
 def kept_in_memory(df) -> bool:
     """Whether Spark holds df's rows as kept and computed, not to be computed again."""
     cached = df.sparkSession._jsparkSession.sharedState().cacheManager().lookupCachedData(df._jdf)
