@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
 
     parser = build_parser()
     args, window = job_arguments(parser, argv, whole_hours=True)
-    if args.lookback_hours < 0:
-        parser.error("--lookback-hours must not be negative")
+    for option, hours in (("--lookback-hours", args.lookback_hours), ("--max-catch-up-hours", args.max_catch_up_hours)):
+        if hours < 0:
+            parser.error(f"{option} must not be negative")
     thresholds = checked_thresholds(parser, args)
     security = config_of(parser, args)
     spark = spark or get_spark("flowlake-hourly")

@@ -272,6 +272,17 @@ def test_after_an_outage_the_hourly_job_ingests_every_hour_since_the_last_succes
     assert capped == Window(datetime(2026, 10, 31, 8, tzinfo=UTC), hour.end)
 
 
+@pytest.mark.parametrize("option", ["--lookback-hours", "--max-catch-up-hours"])
+def test_the_hourly_job_refuses_a_negative_count_of_hours_before_it_starts_spark(tmp_path, capsys, option):
+    from flowlake import hourly
+
+    window = ["--source", str(tmp_path), "--lake", str(tmp_path), "--start", "2026-11-01T10:00:00Z"]
+    with pytest.raises(SystemExit) as stopped:
+        hourly.main([*window, "--end", "2026-11-01T11:00:00Z", "--catch-up-from", "2026-11-01T09:00:00Z", option, "-1"])
+    assert stopped.value.code == 2
+    assert f"{option} must not be negative" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_only(spark, tmp_path, source, capsys):
     from flowlake import hourly
