@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         security=security,
         aggregated_window=window,
     )
-    with pending.paying(spark, args.lake, pending.VALIDATE) as owed:
+    with pending.paying(spark, args.lake, pending.VALIDATE, before=window.end) as owed:
         validated = validated_window(window, summary["ingest"], owed)
         summary["validate"] = validate_and_alert(spark, args, validated, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]

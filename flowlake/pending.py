@@ -45,22 +45,31 @@ def note(spark: SparkSession, lake: str, hours: dict[str, Iterable[datetime]], n
 
 
 @contextmanager
-def paying(spark: SparkSession, lake: str, step: str) -> Iterator[list[datetime]]:
-    """The step's pending hours; the notes they were read from are deleted when the block that pays them ends
-    without an error (a note written since is kept)."""
+def paying(spark: SparkSession, lake: str, step: str, before: datetime | None = None) -> Iterator[list[datetime]]:
+    """The step's pending hours, those before `before` when given; the notes they were read from are deleted, or
+    keep the hours from `before` on, when the block that pays them ends without an error (a note written since
+    is kept). A run of earlier hours (a backfill, a run cleared and run again) leaves a later hour to the runs
+    that reach it: validating every hour up to it would be a run's window stretched over the hours between."""
     folder = _Folder(spark, lake, step)
-    notes = folder.notes()
-    hours: set[datetime] = set()
-    for name, text in notes.items():
+    notes: dict[str, tuple[datetime, set[datetime]]] = {}
+    for name, text in folder.notes().items():
         try:
-            hours |= {parse_utc(hour) for hour in json.loads(text)["hours"]}
+            noted = json.loads(text)
+            notes[name] = (parse_utc(noted["noted_at"]), {parse_utc(hour) for hour in noted["hours"]})
         except (ValueError, KeyError, TypeError) as error:
             log.warning("pending %s note %s dropped, cut short by a crash (%s)", step, name, error)
-    yield sorted(hours)
-    for name in notes:
+            notes[name] = (None, set())
+    due = sorted({hour for _, hours in notes.values() for hour in hours if before is None or hour < before})
+    yield due
+    for name, (noted_at, hours) in notes.items():
+        later = {hour for hour in hours if hour not in due}
+        if later == hours and later:
+            continue
+        if later:
+            note(spark, lake, {step: later}, noted_at)
         folder.delete(name)
-    if hours:
-        log.info("%d pending %s hour(s) done: %s", len(hours), step, ", ".join(h.isoformat() for h in sorted(hours)))
+    if due:
+        log.info("%d pending %s hour(s) done: %s", len(due), step, ", ".join(h.isoformat() for h in due))
 
 
 class _Folder:

@@ -44,6 +44,18 @@ def test_noted_hours_are_paid_once_and_a_note_written_meanwhile_stays(spark, lak
     assert paid(spark, lake, pending.VALIDATE) == []
 
 
+def test_a_run_paying_the_hours_before_its_end_leaves_the_later_ones_noted(spark, lake):
+    # A backfill of hour 10 while a validation of hour 12 is owed: hour 12 is a later run's.
+    pending.note(spark, lake, {pending.VALIDATE: [H10, H12]}, H12)
+    pending.note(spark, lake, {pending.VALIDATE: [H12]}, H12 + timedelta(minutes=5))
+    with pending.paying(spark, lake, pending.VALIDATE, before=H11) as hours:
+        assert hours == [H10]
+    with pending.paying(spark, lake, pending.VALIDATE, before=H11) as hours:
+        assert hours == []
+    assert paid(spark, lake, pending.VALIDATE) == [H12]
+    assert paid(spark, lake, pending.VALIDATE) == []
+
+
 def test_hours_of_a_block_that_fails_stay_noted(spark, lake):
     pending.note(spark, lake, {pending.AGGREGATE: [H10]}, H12)
     with pytest.raises(RuntimeError), pending.paying(spark, lake, pending.AGGREGATE) as hours:
