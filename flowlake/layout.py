@@ -33,6 +33,9 @@ _DATE_SEGMENTS = (
     ("hour", re.compile(r"^(?:hour=)?([0-9]{2})$")),
 )
 
+# The folder AWS delivers under, below the source's prefix, if any.
+_LOGS_FOLDER = "AWSLogs"
+
 # Partition folders are named after the objects' timestamps; one hour on each
 # side keeps objects near a boundary when pruning folders.
 _FOLDER_SLACK = timedelta(hours=1)
@@ -105,7 +108,7 @@ def object_key(
     t = object_time.astimezone(UTC)
     if hive:
         folders = [
-            "AWSLogs",
+            _LOGS_FOLDER,
             f"aws-account-id={account_id}",
             "aws-service=vpcflowlogs",
             f"aws-region={region}",
@@ -114,7 +117,7 @@ def object_key(
             f"day={t:%d}",
         ] + ([f"hour={t:%H}"] if hourly else [])
     else:
-        folders = ["AWSLogs", account_id, "vpcflowlogs", region, f"{t:%Y}", f"{t:%m}", f"{t:%d}"] + (
+        folders = [_LOGS_FOLDER, account_id, "vpcflowlogs", region, f"{t:%Y}", f"{t:%m}", f"{t:%d}"] + (
             [f"{t:%H}"] if hourly else []
         )
     extension = "log.parquet" if parquet else "log.gz"
@@ -171,7 +174,7 @@ def list_window(spark, source: str, start: datetime, end: datetime, missing_is_e
     """Flow-log objects under source whose name timestamp is in [start, end).
 
     Walks the tree one folder level at a time and descends only into date
-    partitions that can hold the window, so a year of history is not listed.
+    partitions (below AWSLogs/) that can hold the window, so a year of history is not listed.
     Anything else found there (other services' logs, stray files) is skipped.
     missing_is_empty: a source that does not exist holds nothing (else an error). On S3 a prefix whose objects
     all expired is no folder at all.
@@ -187,14 +190,15 @@ def list_window(spark, source: str, start: datetime, end: datetime, missing_is_e
     objects: list[FlowLogObject] = []
     skipped: list[str] = []
     misnamed: dict[str, str] = {}
-    pending = [(root, {})]
+    # Date folders are below AWSLogs/ only: above it, the source's own prefix may name a folder 2024 or year=2025.
+    pending = [(root, {}, _LOGS_FOLDER in root_text.split("/"))]
     while pending:
-        folder, parts = pending.pop()
+        folder, parts, below_logs = pending.pop()
         for status in fs.listStatus(folder):
             path = status.getPath()
             name = path.getName()
             if status.isDirectory():
-                date_part = _date_part(name, parts)
+                date_part = _date_part(name, parts) if below_logs else None
                 child_parts = {**parts, date_part[0]: date_part[1]} if date_part else parts
                 if date_part:
                     try:
@@ -203,7 +207,7 @@ def list_window(spark, source: str, start: datetime, end: datetime, missing_is_e
                         folder_start, folder_end = low, high
                     if folder_end <= low or folder_start >= high:
                         continue
-                pending.append((path, child_parts))
+                pending.append((path, child_parts, below_logs or name == _LOGS_FOLDER))
                 continue
             uri = path.toString()
             try:

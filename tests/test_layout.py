@@ -90,3 +90,24 @@ def test_listing_keeps_the_window_and_descends_only_into_nearby_date_folders(spa
     assert [(o.object_time.hour, o.object_time.minute) for o in listing.objects] == [(10, 0), (10, 55)]
     assert [s.split("/")[-4:] for s in listing.skipped] == [["2026", "11", "01", "stray.txt"]]
     assert listing.objects[0].key.startswith("AWSLogs/aws-account-id=123456789010/")
+
+
+def test_a_prefix_with_folders_named_like_dates_hides_no_object(spark, tmp_path):
+    # The date folders are those below AWSLogs/: a prefix's own "2024" or "year=2025" is not the objects' year.
+    times = {
+        "exports/2024": datetime(2026, 11, 1, 10, 5, tzinfo=UTC),
+        "archive/year=2025": datetime(2026, 11, 1, 10, 10, tzinfo=UTC),
+    }
+    for prefix, object_time in times.items():
+        write_object(tmp_path / prefix, object_time, [], object_hash=f"{object_time.minute}", hive="=" in prefix)
+    # Below AWSLogs/, a date folder far outside the window is still never entered.
+    far = tmp_path / "exports/2024/AWSLogs/123456789010/vpcflowlogs/us-east-1/2026/12/01"
+    far.mkdir(parents=True)
+    (far / "stray.txt").write_text("x")
+
+    listing = list_window(
+        spark, str(tmp_path), datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC)
+    )
+
+    assert sorted((o.key.split("/AWSLogs/")[0], o.object_time) for o in listing.objects) == sorted(times.items())
+    assert listing.skipped == []
