@@ -321,9 +321,16 @@ def object_summaries() -> Column:
 
 
 def source_object_frame(
-    spark: SparkSession, summaries: list[dict], listed: dict[str, FlowLogObject], root: str, ingested_at: datetime
+    spark: SparkSession,
+    summaries: list[dict],
+    listed: dict[str, FlowLogObject],
+    root: str,
+    ingested_at: datetime,
+    unreadable: dict[str, str],
 ) -> DataFrame:
-    """source_objects rows of the objects' summaries; the rest of a row follows from the listing."""
+    """source_objects rows of the objects' summaries; the rest of a row follows from the listing. An unreadable
+    object's modification time is not recorded: it was not read, so the next run that lists it reads it (a read
+    refused for a while, then allowed, leaves the object as it was)."""
     rows = []
     for summary in summaries:
         listing = listed[summary["source_file"]]
@@ -336,7 +343,7 @@ def source_object_frame(
                 "region": listing.region,
                 "flow_log_id": listing.flow_log_id,
                 "etag": listing.etag,
-                "modified_at": listing.modified_at,
+                "modified_at": None if summary["source_file"] in unreadable else listing.modified_at,
                 "ingested_at": utc_instant(ingested_at),
             }
         )
@@ -483,7 +490,8 @@ def _warn_about(changes: ObjectChanges, misnamed: dict[str, str]) -> None:
         )
     if changes.changed:
         log.warning(
-            "%d objects changed since they were read (ETag, size or modification time); read again: %s",
+            "%d objects changed since they were read (ETag, size or modification time), or unreadable when last "
+            "listed; read again: %s",
             len(changes.changed),
             ", ".join(changes.changed[:NAMED_IN_LOG]),
         )
@@ -540,7 +548,7 @@ def run_ingest(
         if note_pending:
             touched = {datetime.fromtimestamp(hour, UTC) for hour in hours}
             pending.note(spark, lake, {pending.AGGREGATE: touched, pending.VALIDATE: corrupt_hours}, ingested_at)
-        frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at)
+        frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at, unreadable)
         write_source_objects(spark, frame, lake, predicate)
     summary = {
         "window_start": window.start.isoformat(),

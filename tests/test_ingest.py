@@ -483,6 +483,37 @@ def test_an_object_that_cannot_be_read_is_quarantined_whole_and_the_run_goes_on(
     ) == (ordered([(utc(2025, 11, 1, 10, 5), 2, 0, "ok"), (utc(2025, 11, 1, 10, 10), 0, 1, "corrupt")]))
 
 
+def test_an_object_the_run_could_not_read_is_read_by_the_next_run_that_lists_it(spark, tmp_path, monkeypatch):
+    """A read refused for a while (a KMS grant or a bucket policy fixed since, S3 failing past its retries): the
+    object is unchanged, yet its records must not stay out of the lake."""
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000004")
+    refused = write_object(source, utc(2025, 11, 1, 10, 10), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000005")
+    aside = tmp_path / refused.name
+    real = ingest_module.read_objects
+
+    def refused_while_read(*args):
+        done = real(*args)
+        if refused.exists():  # the first read: the quarantine's reads it again
+            refused.rename(aside)
+        return done
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest_module, "read_objects", refused_while_read)
+        first = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+    aside.rename(refused)  # as it was: the same name, size and modification time
+    assert (first["records_written"], first["corrupt_objects"]) == (2, 1)
+
+    again = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+
+    assert (again["objects_read"], again["records_written"], again["corrupt_objects"]) == (1, 2, 0)
+    assert read(spark, lake, "flow_logs").count() == 4
+    assert read(spark, lake, "flow_logs_quarantine").count() == 0
+    assert rows(read(spark, lake, "source_objects"), "object_time", "records_written", "status") == ordered(
+        [(utc(2025, 11, 1, 10, 5), 2, "ok"), (utc(2025, 11, 1, 10, 10), 2, "ok")]
+    )
+
+
 def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT)
