@@ -45,8 +45,9 @@ _TIME_COLUMNS = ("start", "end")
 _HEADER_FIELD = re.compile(r"^[a-z][a-z0-9-]*$")
 _ARROW_TYPES = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
 # Most digits a value of the column type can have (an int's 10 digits are checked against int32's range
-# after the cast); 18 keeps every bigint below int64's overflow.
-_MAX_DIGITS = {"int": 10, "bigint": 18}
+# after the cast); a bigint of 19 is compared, as text of the same length, with int64's largest value.
+_MAX_DIGITS = {"int": 10, "bigint": 19}
+_INT64_MAX_TEXT = str(2**63 - 1)
 _INT32_MAX = 2**31 - 1
 # AWS publishes objects of up to 75 MB of gzip: more than 1 GiB of text is a gzip bomb, not a flow log.
 MAX_TEXT_BYTES = 1 << 30
@@ -498,7 +499,13 @@ def _typed_column(name: str, field, column: pa.Array) -> tuple[pa.Array, np.ndar
         bad = pc.less(numbers, 0)
     else:
         text = _as_text(name, column)
-        is_number = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(text), _MAX_DIGITS[field.type]))
+        length = pc.binary_length(text)
+        in_range = pc.less_equal(length, _MAX_DIGITS[field.type])
+        if field.type == "bigint":
+            in_range = pc.and_(
+                in_range, pc.or_(pc.less(length, len(_INT64_MAX_TEXT)), pc.less_equal(text, _INT64_MAX_TEXT))
+            )
+        is_number = pc.and_(pc.ascii_is_decimal(text), in_range)
         bad = pc.invert(pc.or_kleene(pc.equal(text, "-"), is_number))
         numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.int64())
     if field.type == "int":

@@ -386,9 +386,9 @@ def test_bad_lines_are_quarantined_with_reasons_and_counts_reconcile(spark, tmp_
         "",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 99999999999 2 6 3 300 1761991200 1761991260 ACCEPT OK",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 4 400 1761991200 1761991260 ACCEPT OK",
-        # int32 ends at 2147483647; bigint takes 18 digits; only ASCII digits are numbers.
+        # int32 ends at 2147483647, int64 at 9223372036854775807; only ASCII digits are numbers.
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2147483648 6 3 300 1761991200 1761991260 ACCEPT OK",
-        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 3 1000000000000000000 1761991200 1761991260 ACCEPT OK",
+        "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 3 9223372036854775808 1761991200 1761991260 ACCEPT OK",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 \u0664 3 300 1761991200 1761991260 ACCEPT OK",
         "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2147483647 6 3 999999999999999999 1761991200 1761991260 ACCEPT OK",
     ]
@@ -402,7 +402,7 @@ def test_bad_lines_are_quarantined_with_reasons_and_counts_reconcile(spark, tmp_
             (5, "", "blank line"),
             (6, lines[4], "srcport is not a valid int: '99999999999'"),
             (8, lines[6], "dstport is not a valid int: '2147483648'"),
-            (9, lines[7], "bytes is not a valid bigint: '1000000000000000000'"),
+            (9, lines[7], "bytes is not a valid bigint: '9223372036854775808'"),
             (10, lines[8], "protocol is not a valid int: '\u0664'"),
         ]
     )

@@ -115,6 +115,20 @@ def test_text_and_parquet_give_the_same_records_and_the_same_quarantine():
         assert object_row["status"] == STATUS_PARTIAL
 
 
+def test_a_bigint_is_kept_up_to_int64s_largest_value_in_text_as_in_parquet():
+    largest = 2**63 - 1
+    lines = [f"eni-a {value} 1761991200" for value in (10**18, largest)] + [f"eni-b {largest + 1} 1761991200"]
+    text = parse_object(TEXT_URI, gzip.compress(("\n".join(["interface-id bytes start", *lines]) + "\n").encode()))
+    table = pa.table(
+        {"interface_id": ["eni-a"] * 2, "bytes": pa.array([10**18, largest], pa.int64()), "start": [1761991200] * 2}
+    )
+    parquet = parse_object(PARQUET_URI, parquet_object(table))
+
+    assert of_kind(text, ROW_RECORD).column("bytes").to_pylist() == [10**18, largest]
+    assert of_kind(parquet, ROW_RECORD).column("bytes").to_pylist() == [10**18, largest]
+    assert quarantined(text, first_line=2) == {3: BAD[3].format(f"'{largest + 1}'")}
+
+
 def test_a_parquet_row_with_a_bad_string_number_is_quarantined_alone_and_shown_as_its_values():
     table = pa.table({"interface_id": ["eni-a", "eni-b"], "bytes": ["100", "oops"], "start": [1, 2]})
     parsed = parse_object(PARQUET_URI, parquet_object(table))
