@@ -338,7 +338,7 @@ def _split_fields(group: list[_Object], names: list[str]):
     not_utf8 = np.zeros(len(data), dtype=bool)
     if any(read.marked for read in group):
         not_utf8 = pc.match_substring(data, "\ufffd").to_numpy(zero_copy_only=False)
-    well_formed = (counts == width) & ~too_long & ~not_utf8
+    well_formed = (counts == width) & ~too_long & ~not_utf8 & ~_with_an_empty_field(data)
     reasons = np.full(len(data), None, dtype=object)
     reasons[~well_formed] = [
         _line_fault(line, count, width)
@@ -347,6 +347,15 @@ def _split_fields(group: list[_Object], names: list[str]):
     flat = (tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()).cast(pa.string())
     values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
     return values, np.flatnonzero(well_formed), reasons, data
+
+
+def _with_an_empty_field(lines: pa.Array) -> np.ndarray:
+    """Whether each line has an empty field: a flow log writes '-' where a value is missing, never nothing."""
+    empty = pc.or_(
+        pc.or_(pc.match_substring(lines, "  "), pc.starts_with(lines, " ")),
+        pc.or_(pc.ends_with(lines, " "), pc.equal(pc.binary_length(lines), 0)),
+    )
+    return pc.fill_null(empty, False).to_numpy(zero_copy_only=False)
 
 
 def _as_kept(lines: pa.Array) -> pa.Array:
@@ -453,6 +462,8 @@ def _line_fault(line: str, count: int, width: int) -> str:
         return f"line longer than {MAX_LINE_CHARS} characters"
     if "\ufffd" in line:
         return "line is not valid UTF-8"
+    if "" in line.split(" "):
+        return "a field is empty (two spaces in a row, or a space at the line's start or end)"
     return f"expected {width} fields, found {count}"
 
 

@@ -129,6 +129,20 @@ def test_a_bigint_is_kept_up_to_int64s_largest_value_in_text_as_in_parquet():
     assert quarantined(text, first_line=2) == {3: BAD[3].format(f"'{largest + 1}'")}
 
 
+def test_a_line_with_an_empty_field_is_quarantined_not_a_record_with_an_empty_value():
+    empty = "a field is empty (two spaces in a row, or a space at the line's start or end)"
+    lines = ["eni-a 10.0.0.1 OK", "eni-b  OK", "eni-c 10.0.0.3 ", " 10.0.0.4 OK", "eni-e 10.0.0.5 OK"]
+    parsed = parse_object(
+        TEXT_URI, gzip.compress(("\n".join(["interface-id srcaddr log-status", *lines]) + "\n").encode())
+    )
+    assert of_kind(parsed, ROW_RECORD).column("interface_id").to_pylist() == ["eni-a", "eni-e"]
+    assert quarantined(parsed, first_line=2) == {2: empty, 3: empty, 4: empty}
+    # In a format of one field, a blank line is no record either.
+    one_field = parse_object(TEXT_URI, gzip.compress(b"srcaddr\n10.0.0.1\n\n10.0.0.2\n"))
+    assert of_kind(one_field, ROW_RECORD).column("srcaddr").to_pylist() == ["10.0.0.1", "10.0.0.2"]
+    assert quarantined(one_field, first_line=2) == {2: "blank line"}
+
+
 def test_a_parquet_row_with_a_bad_string_number_is_quarantined_alone_and_shown_as_its_values():
     table = pa.table({"interface_id": ["eni-a", "eni-b"], "bytes": ["100", "oops"], "start": [1, 2]})
     parsed = parse_object(PARQUET_URI, parquet_object(table))
