@@ -20,6 +20,7 @@ import argparse
 import functools
 import json
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ HEADER_READERS = 16
 DRIVER_LISTED_OBJECTS = 1_000_000
 # The Delta property naming the columns Delta keeps statistics on.
 STATS_COLUMNS = "delta.dataSkippingStatsColumns"
+# What Hadoop's glob patterns give a meaning to.
+_GLOB_CHARACTERS = re.compile(r"[\\{}\[\]*?]")
 # Objects named in warnings; the summary counts them all.
 NAMED_IN_LOG = 5
 
@@ -198,12 +201,18 @@ def _binary_files(spark: SparkSession, uris: list[str]) -> DataFrame:
     and unreadable_objects names it."""
     reader = spark.read.format("binaryFile").option("ignoreMissingFiles", "true").option("ignoreCorruptFiles", "true")
     try:
-        return reader.load(uris)
+        return reader.load([_not_a_pattern(uri) for uri in uris])
     except AnalysisException as error:
         if "PATH_NOT_FOUND" not in str(error):
             raise
-    present = [uri for uri in uris if _File(spark, uri).exists()]
+    present = [_not_a_pattern(uri) for uri in uris if _File(spark, uri).exists()]
     return reader.load(present) if present else spark.createDataFrame([], BINARY_FILE_SCHEMA)
+
+
+def _not_a_pattern(uri: str) -> str:
+    """The URI with the characters Hadoop's glob gives a meaning escaped: Spark matches each path it loads as a
+    pattern, and a source folder named "logs [eu]" matched nothing (or, with "*" or "?", other folders)."""
+    return _GLOB_CHARACTERS.sub(r"\\\g<0>", uri)
 
 
 def unreadable_objects(spark: SparkSession, to_read: list[FlowLogObject], summaries: list[dict]) -> dict[str, str]:

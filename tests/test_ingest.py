@@ -607,18 +607,21 @@ def test_rows_a_failed_run_committed_stay_when_their_object_is_gone_before_the_n
 
 
 def test_a_source_and_a_lake_in_folders_whose_names_have_spaces_and_accents(spark, tmp_path):
-    # "%41" is a folder's name, not an escaped "A": the path's text is taken as it is, as Hadoop takes it.
-    source, lake = tmp_path / "flow logs %41 (raw)", tmp_path / "my lake %41 é 100%"
-    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="0000000f")
+    # "%41" is a folder's name, not an escaped "A": the path's text is taken as it is, as Hadoop takes it; and
+    # "[1]{a,b}*?" is no pattern of paths to match.
+    source, lake = tmp_path / "flow logs %41 (raw) [1]{a,b}*?", tmp_path / "my lake %41 é 100%"
+    write_object(source, utc(2025, 11, 1, 10, 5), [*AWS_EXAMPLES_ACCEPT_REJECT, "not a record"], object_hash="0000000f")
     summary = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
 
-    assert (summary["objects_read"], summary["records_written"]) == (1, 2)
+    assert (summary["objects_read"], summary["records_written"], summary["lines_quarantined"]) == (1, 2, 1)
+    (quarantined,) = read(spark, lake, "flow_logs_quarantine").collect()
+    assert (quarantined.line_number, quarantined.raw_line) == (4, "not a record")
     assert (lake / "flow_logs" / "_delta_log").is_dir()
     assert rows(read(spark, lake, "flow_logs"), "srcaddr", "bytes") == ordered(
         [("172.31.16.139", 4249), ("172.31.9.69", 4249)]
     )
     (recorded,) = read(spark, lake, "source_objects").collect()
-    assert recorded.source_file.startswith("file:") and "flow logs %41 (raw)" in recorded.source_file
+    assert recorded.source_file.startswith("file:") and "flow logs %41 (raw) [1]{a,b}*?" in recorded.source_file
     # The aggregate reads the files' footers (pyarrow) where Spark reads the files.
     # (The AWS examples' records started on 2014-12-14 at 04:06.)
     aggregated = run_aggregate(spark, str(lake), Window(utc(2014, 12, 14, 4), utc(2014, 12, 14, 5)))
