@@ -4,11 +4,12 @@ Targets come from the environment, or from Airflow connections when running
 under Airflow; never from code:
 - webhook: FLOWLAKE_ALERT_WEBHOOK_URL, else connection `flowlake_alert_webhook`
   (extra {"webhook_url": ...}, or the URL itself as connection URI:
-  https://hooks.slack.com/services/T/B/X); http or https only, and a redirect
-  is a failed delivery, not a way to another scheme or host;
+  https://hooks.slack.com/services/T/B/X, its query kept); http or https only, a
+  user and password in it sent as basic authentication, and a redirect is a
+  failed delivery, not a way to another scheme or host;
 - email: FLOWLAKE_SMTP_HOST, FLOWLAKE_SMTP_PORT (25), FLOWLAKE_SMTP_USER,
   FLOWLAKE_SMTP_PASSWORD, FLOWLAKE_SMTP_FROM, FLOWLAKE_SMTP_TO (comma-separated),
-  FLOWLAKE_SMTP_STARTTLS (default: on when a user is set), FLOWLAKE_SMTP_CA_FILE
+  FLOWLAKE_SMTP_STARTTLS (yes or no; default: on when a user is set), FLOWLAKE_SMTP_CA_FILE
   (a PEM bundle of the CAs to trust instead of the system's), else connection
   `flowlake_smtp` (host, port, login, password, extra {"from", "to", "starttls",
   "ca_file"}). STARTTLS verifies the server's certificate and host name.
@@ -21,6 +22,7 @@ can import it at parse time.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -29,7 +31,7 @@ import ssl
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from flowlake.connections import SMTP_CONNECTION, WEBHOOK_CONNECTION, airflow_connection
 
@@ -71,10 +73,16 @@ def alert_text(subject: str, lines: list[str] | str) -> str:
     return "\n".join([subject, *(f"- {line}" for line in items)])
 
 
-def _flag(value, default: bool) -> bool:
+def _flag(value, default: bool, setting: str) -> bool:
+    """A yes or no; any other value is refused, not read as no: STARTTLS off would send the password in clear."""
     if value is None or value == "":
         return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{setting}: {value!r} is neither yes (1, true, yes, on) nor no (0, false, no, off)")
 
 
 def _recipients(value: str | None) -> tuple[str, ...]:
@@ -102,10 +110,16 @@ def webhook_url() -> str | None:
         return checked_webhook_url(
             connection.extra_dejson["webhook_url"], f"the {WEBHOOK_CONNECTION} connection's extra 'webhook_url'"
         )
-    # Rebuilt from parts: the connection's own get_uri() escapes the path's slashes.
+    # Rebuilt from parts: the connection's own get_uri() escapes the path's slashes. Airflow keeps a connection
+    # URI's query (a Teams or Google Chat webhook's signature or key) as the extra, its user and password apart.
     scheme = connection.conn_type if connection.conn_type in ("http", "https") else "https"
     port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{connection.host}{port}/{connection.schema or ''}"
+    user = ""
+    if connection.login:
+        password = f":{quote(connection.password, safe='')}" if connection.password else ""
+        user = f"{quote(connection.login, safe='')}{password}@"
+    query = f"?{urlencode(connection.extra_dejson)}" if connection.extra_dejson else ""
+    return f"{scheme}://{user}{connection.host}{port}/{connection.schema or ''}{query}"
 
 
 def smtp_target() -> SmtpTarget | None:
@@ -119,7 +133,7 @@ def smtp_target() -> SmtpTarget | None:
             password=os.environ.get("FLOWLAKE_SMTP_PASSWORD") or None,
             sender=os.environ.get("FLOWLAKE_SMTP_FROM") or "flowlake@localhost",
             recipients=_recipients(os.environ.get("FLOWLAKE_SMTP_TO")),
-            starttls=_flag(os.environ.get("FLOWLAKE_SMTP_STARTTLS"), default=user is not None),
+            starttls=_flag(os.environ.get("FLOWLAKE_SMTP_STARTTLS"), user is not None, "FLOWLAKE_SMTP_STARTTLS"),
             ca_file=os.environ.get("FLOWLAKE_SMTP_CA_FILE") or None,
         )
     connection = airflow_connection(SMTP_CONNECTION)
@@ -133,7 +147,9 @@ def smtp_target() -> SmtpTarget | None:
         password=connection.password or None,
         sender=extra.get("from") or "flowlake@localhost",
         recipients=_recipients(extra.get("to")),
-        starttls=_flag(extra.get("starttls"), default=bool(connection.login)),
+        starttls=_flag(
+            extra.get("starttls"), bool(connection.login), f"the {SMTP_CONNECTION} connection's extra 'starttls'"
+        ),
         ca_file=extra.get("ca_file") or None,
     )
 
@@ -153,12 +169,17 @@ def http_only_opener() -> urllib.request.OpenerDirector:
 
 
 def post_webhook(url: str, subject: str, lines: list[str] | str) -> None:
-    """Slack's incoming-webhook payload ({"text": ...}), which Teams, Mattermost and others accept too."""
+    """Slack's incoming-webhook payload ({"text": ...}), which Teams, Mattermost and others accept too. A user and
+    password in the URL are sent as basic authentication: urllib would take them for the host and say so, password
+    and all, in its error."""
+    parts = urlsplit(url)
+    headers = {"Content-Type": "application/json"}
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        headers["Authorization"] = f"Basic {base64.b64encode(credentials.encode()).decode()}"
+        url = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
     request = urllib.request.Request(
-        url,
-        data=json.dumps({"text": alert_text(subject, lines)}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        url, data=json.dumps({"text": alert_text(subject, lines)}).encode(), headers=headers, method="POST"
     )
     with http_only_opener().open(request, timeout=TIMEOUT_SECONDS) as response:
         response.read()

@@ -45,16 +45,19 @@ class _HttpServer:
 class WebhookServer(_HttpServer):
     """A Slack-style incoming webhook on 127.0.0.1: records each POST's path, content type and body.
 
-    Answers with status, and with a Location header when given one (a redirect).
+    Answers with status, and with a Location header when given one (a redirect). The Authorization header of
+    each POST is kept apart (authorizations).
     """
 
     def __init__(self, status: int = 200, location: str | None = None):
         received = self.received = []
+        authorizations = self.authorizations = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 received.append({"path": self.path, "content_type": self.headers["Content-Type"], "body": body})
+                authorizations.append(self.headers["Authorization"])
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)

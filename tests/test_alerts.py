@@ -3,6 +3,7 @@ STARTTLS checks the server's certificate (signed here by a CA made up for the te
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -95,6 +96,51 @@ def test_webhook_and_email_from_airflow_connections(monkeypatch):
     (mail,) = smtp.received
     assert (mail["from"], mail["to"]) == ("airflow@example.com", ["oncall@example.com"])
     assert body(mail) == TEXT + "\n"
+
+
+def test_a_webhook_url_with_a_user_and_password_sends_them_as_basic_authentication_and_never_shows_them(
+    monkeypatch, caplog
+):
+    with WebhookServer() as webhook:
+        with_user = webhook.url.replace("http://", f"http://flowlake:{TOKEN}@")
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", with_user)
+        assert send_alert(SUBJECT, LINES) == ["webhook"]
+    assert [r["path"] for r in webhook.received] == ["/services/T000/B000/XXXX"]
+    assert webhook.authorizations == ["Basic " + base64.b64encode(f"flowlake:{TOKEN}".encode()).decode()]
+    with WebhookServer(status=500) as failing:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", failing.url.replace("http://", f"http://flowlake:{TOKEN}@"))
+        with pytest.raises(AlertDeliveryError) as failed:
+            send_alert(SUBJECT, LINES)
+    assert failed.value.failures == ["webhook: HTTP Error 500: Internal Server Error"]
+    assert TOKEN not in caplog.text
+
+
+def test_a_webhook_connection_uri_keeps_its_query_and_its_user(monkeypatch):
+    # A Teams (Power Automate) or Google Chat webhook's signature or key is in its query.
+    with WebhookServer() as webhook:
+        uri = webhook.url.replace("http://", f"http://flowlake:{TOKEN}@") + f"?api-version=1&sig={TOKEN}"
+        monkeypatch.setenv("AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", uri)
+        assert send_alert(SUBJECT, LINES) == ["webhook"]
+    assert [r["path"] for r in webhook.received] == [f"/services/T000/B000/XXXX?api-version=1&sig={TOKEN}"]
+    assert webhook.authorizations == ["Basic " + base64.b64encode(f"flowlake:{TOKEN}".encode()).decode()]
+
+
+@pytest.mark.parametrize("starttls", ["required", "enabled", "y"])
+def test_a_starttls_setting_neither_yes_nor_no_is_refused_before_anything_is_sent(monkeypatch, starttls):
+    with SmtpServer() as smtp, WebhookServer() as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PORT", str(smtp.port))
+        monkeypatch.setenv("FLOWLAKE_SMTP_USER", "flowlake")
+        monkeypatch.setenv("FLOWLAKE_SMTP_PASSWORD", PASSWORD)
+        monkeypatch.setenv("FLOWLAKE_SMTP_TO", "oncall@example.com")
+        monkeypatch.setenv("FLOWLAKE_SMTP_STARTTLS", starttls)
+        with pytest.raises(AlertDeliveryError) as failed:
+            send_alert(SUBJECT, LINES)
+    assert failed.value.failures == [
+        f"email: FLOWLAKE_SMTP_STARTTLS: {starttls!r} is neither yes (1, true, yes, on) nor no (0, false, no, off)"
+    ]
+    assert (failed.value.reached, smtp.received) == (["webhook"], [])
 
 
 JOB_SENDS_ALERT = "import sys; from flowlake.alerts import send_alert; print(send_alert(sys.argv[1], sys.argv[2:]))"
