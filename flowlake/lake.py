@@ -279,14 +279,20 @@ def write_concurrently(spark: SparkSession, writes: dict[str, Callable[[], T]]) 
     return {name: future.result() for name, future in futures.items()}
 
 
-def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
-    """Every Delta table directly under the lake: {folder name: path}."""
+def require_lake(spark: SparkSession, lake: str):
+    """The lake's root folder and its Hadoop file system; FileNotFoundError naming the lake when it is not there."""
     from flowlake.layout import normalize_uri
 
-    jvm = spark.sparkContext._jvm
     root, fs = hadoop_path(spark, normalize_uri(lake))
     if not fs.exists(root):
         raise FileNotFoundError(f"no lake at {lake}: run flowlake ingest (or make demo) first")
+    return root, fs
+
+
+def lake_tables(spark: SparkSession, lake: str) -> dict[str, str]:
+    """Every Delta table directly under the lake: {folder name: path}."""
+    jvm = spark.sparkContext._jvm
+    root, fs = require_lake(spark, lake)
     return {
         status.getPath().getName(): status.getPath().toString()
         for status in sorted(fs.listStatus(root), key=lambda s: s.getPath().getName())

@@ -28,7 +28,7 @@ from flowlake import alerts, retention
 from flowlake.contracts import table_schema
 from flowlake.dq import checks as dq
 from flowlake.dq import gx_runner
-from flowlake.lake import read_pinned, table_path, write_table_slice
+from flowlake.lake import read_pinned, require_lake, table_path, write_table_slice
 from flowlake.layout import local_path, normalize_uri
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
 from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
@@ -247,6 +247,7 @@ def validate_and_alert(
 ) -> dict:
     """Validates the window with the options of add_validation_arguments, alerts, and returns the summary."""
     run_id = args.run_id or f"manual__{validated_at:%Y-%m-%dT%H:%M:%S.%f}"
+    require_lake(spark, args.lake)  # a mistyped --lake has no tables to judge: no verdict, no alert
     kept_from = retention.flow_logs_state(spark, normalize_uri(args.lake)).kept_from
     # The hours before keep the figures validated when they were written.
     part, kept = retention.with_records(window, kept_from)

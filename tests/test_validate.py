@@ -984,6 +984,16 @@ def test_the_tables_are_validated_as_read_whatever_is_committed_meanwhile(spark,
     assert tables[FLOW_LOGS].found is None
 
 
+def test_a_lake_that_is_not_there_is_named_and_nothing_is_written_or_alerted(spark, tmp_path, monkeypatch):
+    # A mistyped --lake: no tables to judge, so no verdict (it was 11 critical schema failures, and an alert).
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
+        window = ["--start", "2026-11-01T11:00:00Z", "--end", "2026-11-01T12:00:00Z"]
+        with pytest.raises(FileNotFoundError, match=re.escape(f"no lake at {tmp_path / 'lakee'}: run flowlake ingest")):
+            validate_job.main(["--lake", str(tmp_path / "lakee"), *window], spark=spark)
+    assert (list(tmp_path.iterdir()), webhook.received) == ([], [])
+
+
 def test_the_schema_checks_of_a_window_run_no_spark_job(spark, clean):
     _, lake, nat_file = clean
     window = Window(HOUR_11, NOON)
