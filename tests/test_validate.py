@@ -38,6 +38,7 @@ from flowlake.dq.checks import (
     Check,
     Reconciliation,
     Thresholds,
+    conformed,
     flow_log_rows,
     hourly_delivery,
     hourly_reconciliations,
@@ -298,6 +299,20 @@ def test_schema_comparison_lists_missing_extra_and_retyped_columns(spark):
     ]
     missing_table = schema_comparison("log_status_hourly", None)
     assert set(missing_table["found"]) == {None} and len(missing_table) == 8
+
+
+def test_a_column_drifted_to_a_type_with_no_cast_is_null_and_the_others_are_read(spark):
+    # A string where an array is documented cannot even be cast: every check read the table through it.
+    found = frame_of(
+        spark,
+        [("port_scan", "10.0.0.1 10.0.0.2", "22", 3.0)],
+        "finding_type string, addresses string, ports string, observed_value double",
+    )
+    read_as = conformed(spark, "security_findings", found)
+    assert read_as.found == found.schema
+    assert read_as.rows.schema == table_schema("security_findings").struct()
+    (row,) = read_as.rows.collect()
+    assert (row.finding_type, row.addresses, row.ports, row.observed_value) == ("port_scan", None, None, 3.0)
 
 
 def test_object_reconciliation_counts_the_rows_each_object_has_in_the_tables(spark):

@@ -20,6 +20,7 @@ from functools import reduce
 import pandas as pd
 import yaml
 from pyspark import StorageLevel
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -114,12 +115,23 @@ def conformed(spark: SparkSession, table: str, found: DataFrame | None) -> LakeT
     columns = [
         F.col(f.name)
         if found_types.get(f.name) == f.dataType
-        else F.col(f.name).try_cast(f.dataType).alias(f.name)
+        else _cast_or_null(found, f)
         if f.name in found_types
         else F.lit(None).cast(f.dataType).alias(f.name)
         for f in contract.fields
     ]
     return LakeTable(found.select(columns), found.schema)
+
+
+def _cast_or_null(found: DataFrame, field: T.StructField) -> Column:
+    """The found column in its documented type where Spark can cast it (NULL where a value does not cast), else
+    NULL: a string where an array is documented has no cast at all."""
+    cast = F.col(field.name).try_cast(field.dataType).alias(field.name)
+    try:
+        found.select(cast)
+    except AnalysisException:
+        return F.lit(None).cast(field.dataType).alias(field.name)
+    return cast
 
 
 def schema_comparison(table: str, found: T.StructType | None) -> pd.DataFrame:
