@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from flowlake.layout import normalize_uri
 from flowlake.security import severity_rank
 from flowlake.sql import DEFAULT_LAKE, register_tables, run_named_query
-from flowlake.window import Window, add_window_arguments, timestamps_as_text
+from flowlake.window import Window, add_window_arguments, job_arguments, timestamps_as_text
 
 TOP = 5
 
@@ -158,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
     from flowlake.spark_session import get_spark
 
-    args = build_parser().parse_args(argv)
-    print(build_report(spark or get_spark("flowlake-report"), args.lake, Window(args.start, args.end), args.data_docs))
+    args, window = job_arguments(build_parser(), argv)
+    print(build_report(spark or get_spark("flowlake-report"), args.lake, window, args.data_docs))
     return 0
 
 

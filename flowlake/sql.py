@@ -46,11 +46,15 @@ def register_tables(spark: SparkSession, lake: str) -> list[str]:
     return list(tables)
 
 
-def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
+def named_query(name: str) -> Traversable:
     queries = named_queries()
     if name not in queries:
-        raise KeyError(f"no query named {name}; known: {', '.join(queries)}")
-    sql = queries[name].read_text()
+        raise ValueError(f"no query named {name}; known: {', '.join(queries)}")
+    return queries[name]
+
+
+def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
+    sql = named_query(name).read_text()
     missing = [p for p in query_parameters(sql) if p not in parameters]
     if missing:
         raise ValueError(f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}")
@@ -85,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list:
         for name, path in named_queries().items():
             params = ", ".join(query_parameters(path.read_text()))
@@ -93,6 +98,14 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         return 0
     if bool(args.statement) == bool(args.query):
         raise SystemExit("give either a SQL statement or --query NAME (see --list)")
+    malformed = [p for p in args.param if "=" not in p]
+    if malformed:
+        parser.error(f"--param {malformed[0]!r} is not NAME=VALUE")
+    if args.query:
+        try:
+            named_query(args.query)
+        except ValueError as error:
+            parser.error(str(error))
     from flowlake.spark_session import get_spark
 
     spark = spark or get_spark("flowlake-sql")

@@ -194,6 +194,14 @@ def _parameter(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _days(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} (or FLOWLAKE_DATA_DOCS_DAYS) is not a whole number of days, 0 or more"
+        )
+    return int(text)
+
+
 def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of a validation, for validate and for the jobs that end with one (--lake and the window aside)."""
     parser.add_argument(
@@ -204,8 +212,9 @@ def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-docs-days",
-        type=int,
-        default=int(os.environ.get("FLOWLAKE_DATA_DOCS_DAYS", DATA_DOCS_DAYS)),
+        type=_days,
+        # A string, which argparse gives to _days when the option is not given: a bad value is a usage error.
+        default=os.environ.get("FLOWLAKE_DATA_DOCS_DAYS", str(DATA_DOCS_DAYS)),
         help=f"Data Docs keep the runs of these last days; dq_results keeps all "
         f"(default: FLOWLAKE_DATA_DOCS_DAYS, else {DATA_DOCS_DAYS})",
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from flowlake import report as report_job
 from flowlake.report import build_report
 from flowlake.window import Window
 from tests.frames import append, frame, utc
@@ -123,3 +126,10 @@ def test_security_findings_are_counted_and_the_most_severe_listed_first(spark, t
         "  2026-11-01 05:00Z      port_scan    medium      None  198.51.100.9     None    one source probed 30 port(s)",
         "  2026-11-01 06:00Z      port_scan    medium      None  198.51.100.9     None    one source probed 25 port(s)",
     ]
+
+
+def test_a_window_that_ends_before_it_starts_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        report_job.main(["--start", "2026-11-01T02:00:00Z", "--end", "2026-11-01T00:00:00Z"])
+    assert stopped.value.code == 2
+    assert "is not before its end" in capsys.readouterr().err

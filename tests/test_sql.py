@@ -195,3 +195,17 @@ def test_parameters_become_literals_that_cannot_break_out_of_their_quotes():
     assert bind_parameters(sql, {"address": "1' OR '1'='1", "start": "2025-11-01T10:00:00+01:00"}) == (
         "SELECT 1 FROM t WHERE a = '1\\' OR \\'1\\'=\\'1' AND t >= TIMESTAMP '2025-11-01 09:00:00.000000' AND c = '::x'"
     )
+
+
+@pytest.mark.parametrize(
+    "arguments, error",
+    [
+        (["--query", "top_talkers"], "no query named top_talkers; known: "),
+        (["--query", "top_talkers_bytes", "--param", "start"], "--param 'start' is not NAME=VALUE"),
+    ],
+)
+def test_a_query_not_named_or_a_parameter_without_a_value_is_a_usage_error(capsys, arguments, error):
+    with pytest.raises(SystemExit) as stopped:
+        sql_main(arguments)
+    assert stopped.value.code == 2
+    assert error in capsys.readouterr().err

@@ -999,6 +999,35 @@ def test_the_tables_are_validated_as_read_whatever_is_committed_meanwhile(spark,
     assert tables[FLOW_LOGS].found is None
 
 
+@pytest.mark.parametrize(
+    "arguments, environment, error",
+    [
+        (
+            ["--param", "min_objects_per_hour=1.5"],
+            {},
+            "data-quality parameter min_objects_per_hour: '1.5' is not a whole number",
+        ),
+        (["--param", "max_skipdata_share=2%"], {}, "data-quality parameter max_skipdata_share: '2%' is not a number"),
+        (["--data-docs-days", "-1"], {}, "'-1' (or FLOWLAKE_DATA_DOCS_DAYS) is not a whole number of days"),
+        ([], {"FLOWLAKE_DATA_DOCS_DAYS": "30d"}, "'30d' (or FLOWLAKE_DATA_DOCS_DAYS) is not a whole number of days"),
+    ],
+)
+def test_a_bad_threshold_or_retention_of_data_docs_is_a_usage_error_naming_it(
+    capsys, monkeypatch, arguments, environment, error
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    window = ["--lake", "lake", "--start", "2026-11-01T11:00:00Z", "--end", "2026-11-01T12:00:00Z"]
+    with pytest.raises(SystemExit) as stopped:
+        validate_job.main([*window, *arguments])
+    assert stopped.value.code == 2
+    assert error in capsys.readouterr().err
+    # Even a bad FLOWLAKE_DATA_DOCS_DAYS leaves --help alone.
+    with pytest.raises(SystemExit) as helped:
+        validate_job.main(["--help"])
+    assert helped.value.code == 0
+
+
 def test_a_lake_that_is_not_there_is_named_and_nothing_is_written_or_alerted(spark, tmp_path, monkeypatch):
     # A mistyped --lake: no tables to judge, so no verdict (it was 11 critical schema failures, and an alert).
     with WebhookServer() as webhook:

@@ -70,7 +70,14 @@ class Thresholds:
         unknown = sorted(set(values) - set(types))
         if unknown:
             raise ValueError(f"unknown data-quality parameter(s) {', '.join(unknown)}; known: {', '.join(types)}")
-        return cls(**{name: types[name](value) for name, value in values.items()})
+        converted = {}
+        for name, value in values.items():
+            try:
+                converted[name] = types[name](value)
+            except (TypeError, ValueError):
+                kind = "a whole number" if types[name] is int else "a number"
+                raise ValueError(f"data-quality parameter {name}: {value!r} is not {kind}") from None
+        return cls(**converted)
 
     def suite_parameters(self) -> dict:
         """Values for the suites' {"$PARAMETER": name} references."""
