@@ -216,7 +216,7 @@ def resolve(spark: SparkSession, lake: str, path: str | None) -> tuple[DataFrame
     table = table_path(lake, TABLE)
     if table_exists(spark, table):
         return checked(spark.read.format("delta").load(table), table), f"table {table}"
-    return None, "none (no --nat-inventory and no nat_gateways table): nat_gateway_hourly has no rows"
+    return None, "none (no --nat-inventory and no nat_gateways table): no address is a NAT gateway's"
 
 
 def build_parser() -> argparse.ArgumentParser:
