@@ -3,19 +3,40 @@
     flowlake demo [--source sample/source] [--lake sample/lake] [--start 2026-11-01T00:00:00Z] [--hours 24]
 
 Everything after generation runs in one Spark session. Generation is skipped
-when the source already holds the data (it is deterministic), so a re-run
-only re-runs the pipeline: every step is idempotent.
+when the source already holds the sample of the same window (it is deterministic;
+SAMPLE_RECORD in the source says which window it holds), so a re-run only re-runs
+the pipeline: every step is idempotent. The sample of another window is replaced.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flowlake import capacity, chart, generate, report, run, validate
 from flowlake.window import Window, configure_logging, parse_utc
+
+# What the demo generated in its source: the window, so that another window's sample is not taken for it.
+SAMPLE_RECORD = ".flowlake-demo-sample.json"
+
+
+def prepare_sample(source: Path, start: datetime, hours: int) -> bool:
+    """Generates the sample of [start, start + hours) in source unless it holds it already; True when generated.
+    A source holding the demo's sample of another window (its SAMPLE_RECORD says so) is emptied first: its
+    objects near its end (late deliveries) would be read as objects of this window."""
+    record = source / SAMPLE_RECORD
+    wanted = {"start": start.isoformat(), "hours": hours}
+    if record.exists():
+        if json.loads(record.read_text()) == wanted:
+            return False
+        shutil.rmtree(source)
+    generate.main(["--out", str(source), "--start", start.isoformat(), "--hours", str(hours)])
+    record.write_text(json.dumps(wanted))
+    return True
 
 
 def _step(number: int, total: int, text: str) -> float:
@@ -44,10 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     data_docs = str(Path(args.lake).resolve().parent / "data_docs")
 
     step = _step(1, 6, f"Sample data: {args.hours} hours of flow logs from {start.isoformat()} in {args.source}")
-    if (Path(args.source) / "AWSLogs").exists() and Path(nat_inventory).exists():
+    if not prepare_sample(Path(args.source), start, args.hours):
         print("  already there (generation is deterministic): kept")
-    else:
-        generate.main(["--out", args.source, *window[:2], "--hours", str(args.hours)])
     print(f"  {time.monotonic() - step:.0f}s")
 
     step = _step(2, 6, "Starting Spark (local mode)")

@@ -439,3 +439,24 @@ def test_benchmark_random_objects_hold_exactly_the_records_asked_for_and_are_det
     assert sum(len(read_object(path)[1]) for path in objects) == summary["records"] == 2003
     for path in objects:
         assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes()
+
+
+def test_the_demo_keeps_the_sample_of_its_window_and_replaces_another_windows(tmp_path, capsys):
+    from flowlake.demo import prepare_sample
+
+    source, start = tmp_path / "source", START
+
+    def objects() -> dict[str, int]:
+        return {str(p.relative_to(source)): p.stat().st_mtime_ns for p in source.rglob("*.log.*")}
+
+    assert prepare_sample(source, start, 2)
+    two_hours = objects()
+    assert {name.rsplit("_", 2)[1][:11] for name in two_hours} == {"20261101T00", "20261101T01"}
+    # The same window: nothing written again.
+    assert not prepare_sample(source, start, 2)
+    assert objects() == two_hours
+    # Another window: the sample of that window alone, as a fresh generation of it gives.
+    assert prepare_sample(source, start, 1)
+    fresh = tmp_path / "fresh"
+    generate(str(fresh), start, 1)
+    assert sorted(objects()) == sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*.log.*"))
