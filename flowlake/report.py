@@ -47,6 +47,27 @@ def _in_window(spark: SparkSession, tables: list[str], table: str, column: str, 
     return spark.table(table).where(window.predicate(column))
 
 
+def standing_runs(results: DataFrame) -> list[str]:
+    """The validation runs whose verdicts stand, in the order they ran: each but those a later run validated the
+    whole window of again. A window validated hour by hour (the hourly DAG) has one run standing per hour."""
+    # Microseconds since 1970: Python would read timestamps in the host's zone, where an hour can repeat.
+    runs = (
+        results.select("run_id", *[F.unix_micros(c).alias(c) for c in ("validated_at", "window_start", "window_end")])
+        .distinct()
+        .collect()
+    )
+    return [
+        run.run_id
+        for run in sorted(runs, key=lambda r: (r.validated_at, r.run_id))
+        if not any(
+            later.validated_at > run.validated_at
+            and later.window_start <= run.window_start
+            and later.window_end >= run.window_end
+            for later in runs
+        )
+    ]
+
+
 def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str | None = None) -> str:
     tables = register_tables(spark, lake)
     bounds = {"start": window.start.isoformat(), "end": window.end.isoformat()}
@@ -126,18 +147,22 @@ def build_report(spark: SparkSession, lake: str, window: Window, data_docs: str 
     )
     results = _in_window(spark, tables, "dq_results", "window_start", window)
     if results is not None:
-        last_run = results.orderBy(F.desc("validated_at")).select("run_id").limit(1).collect()
-        if last_run:
-            run = results.where(F.col("run_id") == last_run[0].run_id)
+        run_ids = standing_runs(results)
+        if run_ids:
+            runs = results.where(F.col("run_id").isin(run_ids))
             lines += _table(
-                f"Data quality (run {last_run[0].run_id})",
-                run.groupBy("severity")
+                f"Data quality (run {run_ids[0]})"
+                if len(run_ids) == 1
+                else f"Data quality ({len(run_ids)} runs: {', '.join(run_ids)})",
+                runs.groupBy("severity")
                 .agg(F.count("*").alias("expectations"), F.count(F.when(~F.col("success"), 1)).alias("failed"))
                 .orderBy("severity"),
             )
             lines += _table(
                 "Failed expectations",
-                run.where(~F.col("success")).select("severity", "suite", "expectation", "column", "observed_value"),
+                runs.where(~F.col("success"))
+                .select("window_start", "severity", "suite", "expectation", "column", "observed_value")
+                .orderBy("window_start", "severity", "suite"),
                 limit=20,
             )
     lines.append(f"\nTables: {', '.join(tables)} under {normalize_uri(lake)}")

@@ -133,3 +133,55 @@ def test_a_window_that_ends_before_it_starts_is_a_usage_error(capsys):
         report_job.main(["--start", "2026-11-01T02:00:00Z", "--end", "2026-11-01T00:00:00Z"])
     assert stopped.value.code == 2
     assert "is not before its end" in capsys.readouterr().err
+
+
+def result(run_id: str, validated_at, hours: tuple, success: bool, suite: str = "delivery") -> dict:
+    return {
+        "run_id": run_id,
+        "validated_at": validated_at,
+        "window_start": hours[0],
+        "window_end": hours[1],
+        "suite": suite,
+        "batch": "objects per hour and flow log",
+        "expectation": "expect_column_values_to_be_between",
+        "description": "",
+        "column": "objects",
+        "kwargs": "{}",
+        "severity": "critical",
+        "success": success,
+        "observed_value": "ok" if success else "1 of 2 unexpected",
+        "unexpected_count": 0 if success else 1,
+        "element_count": 2,
+    }
+
+
+def test_data_quality_shows_every_run_whose_verdict_stands_in_the_window(spark, tmp_path):
+    # Hour 05 failed in its hourly run; hour 06 failed, then passed when validated again: its first verdict
+    # no longer stands. A report of both hours must show hour 05's failure (it showed the last run alone).
+    h5, h6, h7 = utc(2026, 11, 1, 5), utc(2026, 11, 1, 6), utc(2026, 11, 1, 7)
+    lake = tmp_path / "lake"
+    append(
+        frame(
+            spark,
+            "dq_results",
+            [
+                result("hour-05", utc(2026, 11, 1, 6, 20), (h5, h6), False),
+                result("hour-06", utc(2026, 11, 1, 7, 20), (h6, h7), False),
+                result("hour-06-again", utc(2026, 11, 1, 8, 0), (h6, h7), True),
+            ],
+        ),
+        lake,
+        "dq_results",
+    )
+
+    text = build_report(spark, str(lake), Window(h5, h7))
+
+    quality = text.split("\n\nData quality (2 runs: hour-05, hour-06-again)\n", 1)[1].split("\n\nTables: ", 1)[0]
+    assert quality.splitlines() == [
+        "  severity  expectations  failed",
+        "  critical             2       1",
+        "",
+        "Failed expectations",
+        "       window_start  severity     suite                         expectation   column     observed_value",
+        "  2026-11-01 05:00Z  critical  delivery  expect_column_values_to_be_between  objects  1 of 2 unexpected",
+    ]
