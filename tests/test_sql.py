@@ -27,6 +27,7 @@ def flow_log(
     subnet=None,
     status="OK",
     reason=None,
+    resource_type=None,
 ):
     start = int(utc(2025, 11, 1, 10, 0).timestamp()) + 60 * minute
     return {
@@ -46,6 +47,7 @@ def flow_log(
         "instance_id": instance,
         "subnet_id": subnet,
         "reject_reason": reason,
+        "resource_type": resource_type,
         "event_time": utc(2025, 11, 1, 10 + minute // 60, minute % 60),
         "event_date": date(2025, 11, 1),
     }
@@ -57,6 +59,8 @@ ROWS = [
     flow_log(3, "ACCEPT", "10.0.0.2", "52.216.1.1", 40001, 443, 50, 70000, "i-2", "subnet-2"),
     flow_log(4, "ACCEPT", "2001:db8::1", "2001:db8::2", 1234, 443, 5, 500),
     flow_log(5, None, None, None, None, None, None, None, status="NODATA"),
+    # Minute 3's flow again, as a transit gateway's flow log records it: the VPC's own record counts it already.
+    flow_log(6, "ACCEPT", "10.0.0.2", "52.216.1.1", 40001, 443, 50, 70000, resource_type="TransitGatewayAttachment"),
     flow_log(70, "ACCEPT", "10.0.0.1", "10.0.0.2", 50000, 22, 1, 9999, "i-1", "subnet-1"),  # 11:10, outside
 ]
 
@@ -119,8 +123,10 @@ EXPECTED = {
     "top_talking_subnets": [("subnet-2", 70000, 50, 1), ("subnet-1", 1080, 12, 2)],
     "traffic_with_address": [("from", "ACCEPT", 6, 1, 10, 1000), ("to", "REJECT", 6, 1, 2, 80)],
     "ip_version_split": [("IPv4", 3, 62, 71080), ("IPv6", 1, 5, 500)],
+    # A listing of records: the transit gateway's record of a flow is one.
     "accepted_traffic": [
         (utc(2025, 11, 1, 10, 3), "123456789010", "eni-0aaa", "10.0.0.2", "52.216.1.1", 40001, 443, 6, 50, 70000),
+        (utc(2025, 11, 1, 10, 6), "123456789010", "eni-0aaa", "10.0.0.2", "52.216.1.1", 40001, 443, 6, 50, 70000),
         (utc(2025, 11, 1, 10, 1), "123456789010", "eni-0aaa", "10.0.0.1", "10.0.0.2", 50000, 22, 6, 10, 1000),
         (utc(2025, 11, 1, 10, 4), "123456789010", "eni-0aaa", "2001:db8::1", "2001:db8::2", 1234, 443, 6, 5, 500),
     ],
@@ -159,7 +165,7 @@ def test_named_query_names_missing_parameters(spark, lake):
 
 def test_sql_command_runs_a_statement_over_registered_tables(spark, lake, capsys):
     assert sql_main(["--lake", str(lake), "--format", "json", "SELECT count(*) AS n FROM flow_logs"], spark=spark) == 0
-    assert capsys.readouterr().out.strip() == '{"n": 6}'
+    assert capsys.readouterr().out.strip() == '{"n": 7}'
 
 
 def test_tables_read_the_same_without_spark(spark, lake):
@@ -184,7 +190,7 @@ def test_tables_read_the_same_without_spark(spark, lake):
     assert (
         duck.execute(query).fetchall()
         == spark_rows
-        == [("ACCEPT", 4, 81499, 66), ("REJECT", 1, 80, 2), (None, 1, None, None)]
+        == [("ACCEPT", 5, 151499, 116), ("REJECT", 1, 80, 2), (None, 1, None, None)]
     )
 
 
