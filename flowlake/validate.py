@@ -135,10 +135,12 @@ def run_validate(
     thresholds: dq.Thresholds,
     nat_inventory: str | None = None,
     data_docs_days: int = DATA_DOCS_DAYS,
+    records_kept_from: datetime | None = None,
 ) -> Report:
     """Runs every check, writes the results to dq_results and adds them to the Data Docs.
 
-    The Data Docs keep the runs validated in the last data_docs_days days.
+    The Data Docs keep the runs validated in the last data_docs_days days. records_kept_from: the start of the
+    day from which retention keeps flow_logs' records (None: it keeps them all); see dq.build_checks.
     """
     require_whole_hours(window)
     checked_run_id(run_id)
@@ -150,7 +152,8 @@ def run_validate(
     log.info("Great Expectations project in %s opened after %.1fs", data_docs_dir, time.monotonic() - started)
     run_identifier = gx_runner.run_identifier(run_id, validated_at)
     outcomes, stored = [], []
-    with dq.window_checks(spark, read_tables(spark, lake), nat_gateways, window, thresholds) as checks:
+    tables = read_tables(spark, lake)
+    with dq.window_checks(spark, tables, nat_gateways, window, thresholds, records_kept_from) as checks:
         checked = gx_runner.run_checks(context, checks, thresholds.suite_parameters(), run_identifier)
         for check, check_outcomes, stored_as in checked:
             outcomes += check_outcomes
@@ -285,6 +288,7 @@ def validate_and_alert(
         thresholds=thresholds,
         nat_inventory=args.nat_inventory,
         data_docs_days=args.data_docs_days,
+        records_kept_from=kept_from,
     )
     alerted, alert_failures = send_alert(report, args.alert_on)
     return {

@@ -1154,6 +1154,48 @@ def test_hours_whose_records_retention_removed_are_not_validated_again(spark, da
     assert not table_exists(spark, table_path(str(lake), DQ_RESULTS))
 
 
+def test_objects_named_in_the_first_hour_retention_keeps_are_not_reconciled_with_their_rows(spark, tmp_path):
+    # The object named at 00:05 held 3 records, 2 of which started on 2026-11-01: retention removed those on
+    # purpose. The one named at 01:05 holds all of its rows, and so does the one named at 01:10 lose one.
+    midnight = datetime(2026, 11, 2, tzinfo=UTC)
+    named = {
+        "cut": midnight + timedelta(minutes=5),
+        "whole": midnight + timedelta(minutes=65),
+        "lost": midnight + timedelta(minutes=70),
+    }
+    written = {"cut": 3, "whole": 2, "lost": 2}
+    kept = {"cut": 1, "whole": 2, "lost": 1}
+    lake = tmp_path / "lake"
+    append(
+        frame(
+            spark,
+            "source_objects",
+            [
+                {"source_file": f, "object_time": t, "records_written": written[f], "lines_quarantined": 0}
+                for f, t in named.items()
+            ],
+        ),
+        lake,
+        "source_objects",
+    )
+    rows = [
+        {"source_file": f, "object_time": t, "event_time": t, "event_date": t.date(), "line_number": n + 2}
+        for f, t in named.items()
+        for n in range(kept[f])
+    ]
+    append(frame(spark, "flow_logs", rows), lake, "flow_logs")
+    window = Window(midnight, midnight + timedelta(hours=2))
+
+    def reconciled(records_kept_from) -> list[tuple]:
+        tables = read_tables(spark, str(lake))
+        with window_checks(spark, tables, None, window, Thresholds.load(), records_kept_from) as checks:
+            (objects,) = [check for check in checks if check.suite == "objects"]
+            return sorted(objects.frame.select("source_file", "records_written", "flow_logs_rows").collect())
+
+    assert reconciled(midnight) == [("lost", 2, 1), ("whole", 2, 2)]
+    assert reconciled(None) == [("cut", 3, 1), ("lost", 2, 1), ("whole", 2, 2)]
+
+
 def test_a_window_across_the_day_retention_kept_records_from_is_validated_from_that_day():
     day = datetime(2026, 11, 8, tzinfo=UTC)
     before, after = day - timedelta(hours=2), day + timedelta(hours=3)

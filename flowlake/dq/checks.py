@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import reduce
 
 import pandas as pd
@@ -392,6 +392,10 @@ def record_columns_read(rules: list[Reconciliation]) -> list[str]:
     return [name for name in table_schema(FLOW_LOGS).column_names if name in named]
 
 
+# How long after the day retention keeps records from its objects may still hold records of the day before.
+OBJECTS_CUT_BY_RETENTION = timedelta(hours=1)
+
+
 def _records_of_objects(flow_logs: DataFrame, window: Window) -> DataFrame:
     """The rows of the window's objects. A record lands in the date of its own start, which is near
     its object's name time: a day either side bounds the partitions read."""
@@ -408,6 +412,7 @@ def window_checks(
     nat_gateways: DataFrame | None,
     window: Window,
     thresholds: Thresholds,
+    records_kept_from: datetime | None = None,
 ) -> Iterator[list[Check]]:
     """build_checks, with the window's records read once and cached for every check that uses them,
     and every table's reconciliation computed at once and collected (a few rows per hour).
@@ -430,7 +435,7 @@ def window_checks(
         )
         collected = in_memory(timestamps_as_text(every_table))
         reconciliations = {rule.table: reconciliation(collected, rule) for rule in rules}
-        yield build_checks(spark, tables, records, reconciliations, window, thresholds)
+        yield build_checks(spark, tables, records, reconciliations, window, thresholds, records_kept_from)
     finally:
         records.unpersist()
 
@@ -442,11 +447,18 @@ def build_checks(
     reconciliations: dict[str, pd.DataFrame],
     window: Window,
     thresholds: Thresholds,
+    records_kept_from: datetime | None = None,
 ) -> list[Check]:
     """Every check of the window, in the order they run. tables: CONTRACT_TABLES as read; records:
-    flow_logs of the window's hours; reconciliations: each hourly table's reconciliation of the window."""
+    flow_logs of the window's hours; reconciliations: each hourly table's reconciliation of the window;
+    records_kept_from: the start of the day from which retention keeps flow_logs' records (None: all)."""
     flow_logs, objects = tables[FLOW_LOGS].rows, tables[SOURCE_OBJECTS].rows
     window_objects = objects.where(window.predicate("object_time"))
+    # A record lands in the hour of its own start: objects named just after the day retention keeps records from
+    # began hold records of the day before, which it removed on purpose. Their rows cannot add up to what they held.
+    whole = F.lit(True)
+    if records_kept_from is not None:
+        whole = F.col("object_time") >= timestamp_literal(records_kept_from + OBJECTS_CUT_BY_RETENTION)
     delivery_from = Window(window.start - timedelta(hours=thresholds.delivery_lookback_hours), window.end)
     interfaces_from = Window(window.start - timedelta(hours=thresholds.interface_lookback_hours), window.end)
     checks = [
@@ -459,9 +471,9 @@ def build_checks(
             "objects",
             "source_objects with the rows written from each",
             object_reconciliation(
-                window_objects,
-                _records_of_objects(flow_logs, window),
-                tables[QUARANTINE].rows.where(window.predicate("object_time")),
+                window_objects.where(whole),
+                _records_of_objects(flow_logs, window).where(whole),
+                tables[QUARANTINE].rows.where(window.predicate("object_time")).where(whole),
             ),
             ("source_file",),
         ),
