@@ -1193,7 +1193,6 @@ def test_objects_named_in_the_first_hour_retention_keeps_are_not_reconciled_with
             return sorted(objects.frame.select("source_file", "records_written", "flow_logs_rows").collect())
 
     assert reconciled(midnight) == [("lost", 2, 1), ("whole", 2, 2)]
-    assert reconciled(None) == [("cut", 3, 1), ("lost", 2, 1), ("whole", 2, 2)]
 
 
 def test_a_window_across_the_day_retention_kept_records_from_is_validated_from_that_day():
