@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from flowlake.contracts import contract_files
 from flowlake.lake import lake_tables
-from flowlake.window import parse_utc, timestamps_as_text
+from flowlake.window import name_value, parse_utc, timestamps_as_text
 
 DEFAULT_LAKE = os.environ.get("FLOWLAKE_LAKE", "sample/lake")
 _PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")
@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("statement", nargs="?", help="a Spark SQL statement over the lake's tables")
     parser.add_argument("--lake", default=DEFAULT_LAKE, help="local folder or s3a:// URI of the lake")
     parser.add_argument("--query", help="run a named query from queries/ instead of a statement")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a named query's parameter")
+    parser.add_argument(
+        "--param", action="append", type=name_value, default=[], metavar="NAME=VALUE", help="a named query's parameter"
+    )
     parser.add_argument("--list", action="store_true", help="list the named queries and exit")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--limit", type=int, default=50, help="rows to print")
@@ -98,9 +100,6 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         return 0
     if bool(args.statement) == bool(args.query):
         raise SystemExit("give either a SQL statement or --query NAME (see --list)")
-    malformed = [p for p in args.param if "=" not in p]
-    if malformed:
-        parser.error(f"--param {malformed[0]!r} is not NAME=VALUE")
     if args.query:
         try:
             named_query(args.query)
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
 
     spark = spark or get_spark("flowlake-sql")
     register_tables(spark, args.lake)
-    parameters = dict(p.split("=", 1) for p in args.param)
-    result = run_named_query(spark, args.query, parameters) if args.query else spark.sql(args.statement)
+    result = run_named_query(spark, args.query, dict(args.param)) if args.query else spark.sql(args.statement)
     if args.format == "json":
         for row in timestamps_as_text(result).limit(args.limit).collect():
             print(json.dumps(row.asDict(recursive=True), default=str))

@@ -31,7 +31,7 @@ from flowlake.dq import gx_runner
 from flowlake.lake import read_pinned, require_lake, table_path, write_table_slice
 from flowlake.layout import local_path, normalize_uri
 from flowlake.nat_inventory import resolve as resolve_nat_inventory
-from flowlake.window import Window, add_window_arguments, job_arguments, require_whole_hours
+from flowlake.window import Window, add_window_arguments, job_arguments, name_value, require_whole_hours
 
 log = logging.getLogger("flowlake.validate")
 
@@ -190,13 +190,6 @@ def default_data_docs_dir(lake: str) -> Path:
     return Path("data_docs").resolve()
 
 
-def _parameter(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name.strip(), value.strip()
-
-
 def _days(text: str) -> int:
     if not text.strip().isdigit():
         raise argparse.ArgumentTypeError(
@@ -229,7 +222,7 @@ def add_validation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--param",
         action="append",
-        type=_parameter,
+        type=name_value,
         default=[],
         metavar="NAME=VALUE",
         help="override a threshold of expectations/parameters.yaml for this run",

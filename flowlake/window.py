@@ -112,6 +112,14 @@ def job_arguments(
     return args, window
 
 
+def name_value(text: str) -> tuple[str, str]:
+    """A NAME=VALUE option (a --param of validate's thresholds or of a named query), as argparse's type."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name.strip(), value.strip()
+
+
 def configure_logging() -> None:
     """Progress lines on stderr for a job run from the command line or spark-submit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

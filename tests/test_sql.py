@@ -207,7 +207,7 @@ def test_parameters_become_literals_that_cannot_break_out_of_their_quotes():
     "arguments, error",
     [
         (["--query", "top_talkers"], "no query named top_talkers; known: "),
-        (["--query", "top_talkers_bytes", "--param", "start"], "--param 'start' is not NAME=VALUE"),
+        (["--query", "top_talkers_bytes", "--param", "start"], "argument --param: 'start' is not NAME=VALUE"),
     ],
 )
 def test_a_query_not_named_or_a_parameter_without_a_value_is_a_usage_error(capsys, arguments, error):
