@@ -62,7 +62,7 @@ def paying(spark: SparkSession, lake: str, step: str, before: datetime | None = 
     due = sorted({hour for _, hours in notes.values() for hour in hours if before is None or hour < before})
     yield due
     for name, (noted_at, hours) in notes.items():
-        later = {hour for hour in hours if hour not in due}
+        later = {hour for hour in hours if before is not None and hour >= before}
         if later == hours and later:
             continue
         if later:
