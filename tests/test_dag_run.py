@@ -5,13 +5,13 @@ dag.test() runs in its own interpreter with its own AIRFLOW_HOME (SQLite), as
 run never touches this pytest process's SparkSession, which only reads the
 tables afterwards. The first run goes to the Spark standalone cluster (the
 connection spark_default points at its master); the tables must equal what the
-same job writes in local mode.
+same job writes in local mode, as a second run of the hour in local mode shows.
 """
 
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,6 +96,21 @@ def write_objects(source: Path) -> None:
     )
 
 
+def parsed(
+    interface: str,
+    src: str,
+    dst: str,
+    dstport: int,
+    packets: int,
+    size: int,
+    start: datetime,
+    end: datetime,
+    action: str = "ACCEPT",
+) -> tuple:
+    """record()'s line as a flow_logs row: the columns the test reads, in its order."""
+    return (interface, src, dst, 49152, dstport, 6, packets, size, epoch(start), epoch(end), action, "OK", start.date())
+
+
 def snapshot(spark, lake: Path) -> dict:
     """Every table's rows, less what a rerun must change (when objects were ingested, which run validated)."""
     return {
@@ -173,6 +188,22 @@ def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
             )
         ]
     )
+    # The records as the cluster's executors parsed them, each in the day of its own start.
+    assert rows(
+        read(spark, lake, "flow_logs"),
+        *("interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes"),
+        *("start", "end", "action", "log_status", "event_date"),
+    ) == ordered(
+        [
+            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 7, 700, at(7, 58), at(8, 3)),
+            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 10, 1000, at(9, 58), at(10, 3)),
+            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30)),
+            parsed("eni-0a", "198.51.100.7", "10.0.0.1", 22, 1, 40, at(10, 1), at(10, 4), "REJECT"),
+            parsed("eni-0b", "10.0.1.1", "10.0.1.2", 5432, 5, 500, at(10, 30), at(10, 34)),
+            ("eni-0b", *[None] * 7, epoch(at(10, 30)), epoch(at(10, 34)), None, "NODATA", date(2026, 11, 1)),
+        ]
+    )
+    assert read(spark, lake, "flow_logs_quarantine").count() == 0
     assert rows(
         read(spark, lake, "traffic_hourly"), "hour", "interface_id", "action", "records", "packets", "bytes"
     ) == ordered(
@@ -209,11 +240,8 @@ def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
 
 
 @pytest.mark.slow
-def test_the_run_went_to_the_cluster_and_wrote_what_local_mode_writes(first_run, airflow_run, spark_cluster, spark):
-    _, lake = airflow_run
+def test_the_run_went_to_the_cluster(first_run, spark_cluster):
     assert "flowlake-hourly" in spark_cluster.applications().values()
-    on_cluster = snapshot(spark, lake)
-    assert run_hourly_pipeline(spark, lake.parent / "source", lake.parent / "local_lake") == on_cluster
 
 
 @pytest.mark.slow
@@ -224,7 +252,9 @@ def test_the_cluster_s_executors_fetched_from_a_driver_on_127_0_0_1(first_run, s
 
 
 @pytest.mark.slow
-def test_a_second_run_of_the_same_hour_changes_nothing(first_run, airflow_run, spark):
+def test_a_second_run_of_the_same_hour_in_local_mode_changes_nothing(first_run, airflow_run, spark):
+    """What works only in local mode does not work: local mode's aggregate of the run's hour, over the records the
+    cluster parsed, rewrites each hourly table's hour with the rows the cluster wrote."""
     _, lake = airflow_run
     before = snapshot(spark, lake)
     assert run_hourly_pipeline(spark, lake.parent / "source", lake) == before
