@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,9 +31,7 @@ def put_object(source, flow_log_id: str, object_time: datetime, header: str, lin
     write_object(source, object_time, lines, header=header, flow_log_id=flow_log_id, object_hash="a1b2c3d4")
 
 
-@pytest.fixture
-def source(tmp_path):
-    source = tmp_path / "source"
+def write_source(source: Path) -> Path:
     put_object(
         source,
         "fl-0aaa",
@@ -82,6 +81,30 @@ def source(tmp_path):
     return source
 
 
+@pytest.fixture
+def source(tmp_path):
+    return write_source(tmp_path / "source")
+
+
+NAT_INVENTORY = "nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n"
+
+
+@pytest.fixture(scope="module")
+def run_of_both_hours(spark, tmp_path_factory) -> Path:
+    """A folder of the source, the NAT inventory (nat.csv) and the lake of one run of hours 10 and 11."""
+    root = tmp_path_factory.mktemp("both_hours")
+    source = write_source(root / "source")
+    (root / "nat.csv").write_text(NAT_INVENTORY)
+    run_pipeline(spark, str(source), str(root / "lake"), Window(H10, H12), str(root / "nat.csv"), ingested_at=H12)
+    return root
+
+
+@pytest.fixture
+def both_hours(run_of_both_hours, tmp_path) -> Path:
+    """A copy of run_of_both_hours' folder, the test's own."""
+    return Path(shutil.copytree(run_of_both_hours, tmp_path / "both_hours"))
+
+
 def expected(spark, table: str, rows: list[dict]):
     return frame(
         spark, table, [{"account_id": ACCOUNT, "region": REGION, "event_date": r["hour"].date(), **r} for r in rows]
@@ -102,7 +125,7 @@ def test_aggregate_windows_cover_the_window_and_touched_hours_merging_neighbours
 def test_run_ingests_then_aggregates_every_touched_hour_with_exact_figures(spark, tmp_path, source):
     lake = str(tmp_path / "lake")
     inventory = tmp_path / "nat.csv"
-    inventory.write_text("nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
+    inventory.write_text(NAT_INVENTORY)
 
     first = run_pipeline(
         spark,
@@ -328,15 +351,12 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
 
 
 @pytest.mark.slow
-def test_removing_an_object_re_aggregates_its_hour_with_the_inventory_the_hourly_runs_use(spark, tmp_path, source):
+def test_removing_an_object_re_aggregates_its_hour_with_the_inventory_the_hourly_runs_use(spark, both_hours):
     from flowlake import remove
 
-    lake = str(tmp_path / "lake")
-    inventory = tmp_path / "nat.csv"
-    inventory.write_text("nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n")
-    run_pipeline(spark, str(source), lake, Window(H10, H12), str(inventory), ingested_at=H12)
+    lake, inventory = str(both_hours / "lake"), both_hours / "nat.csv"
     nat_before = read(spark, lake, "nat_gateway_hourly")
-    skipdata = next(source.rglob("*T1130Z*")).name
+    skipdata = next((both_hours / "source").rglob("*T1130Z*")).name
 
     arguments = ["--lake", lake, "--start", H11.isoformat(), "--end", H12.isoformat(), "--object", skipdata]
     summary = remove.main([*arguments, "--reason", "sent twice", "--nat-inventory", str(inventory)], spark=spark)
@@ -350,12 +370,11 @@ def test_removing_an_object_re_aggregates_its_hour_with_the_inventory_the_hourly
 
 
 @pytest.mark.slow
-def test_an_object_removed_on_purpose_stays_out_when_a_later_run_lists_it_again(spark, tmp_path, source):
+def test_an_object_removed_on_purpose_stays_out_when_a_later_run_lists_it_again(spark, both_hours):
     from flowlake import remove
     from flowlake.ingest import run_ingest
 
-    lake = str(tmp_path / "lake")
-    run_pipeline(spark, str(source), lake, Window(H10, H12), ingested_at=H12)
+    source, lake = both_hours / "source", str(both_hours / "lake")
     skipdata = next(source.rglob("*T1130Z*"))
     arguments = ["--lake", lake, "--start", H11.isoformat(), "--end", H12.isoformat(), "--object", skipdata.name]
     remove.main([*arguments, "--reason", "sent twice"], spark=spark)
