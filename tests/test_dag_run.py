@@ -11,7 +11,7 @@ same job writes in local mode, as a second run of the hour in local mode shows.
 from __future__ import annotations
 
 import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,19 +96,14 @@ def write_objects(source: Path) -> None:
     )
 
 
-def parsed(
-    interface: str,
-    src: str,
-    dst: str,
-    dstport: int,
-    packets: int,
-    size: int,
-    start: datetime,
-    end: datetime,
-    action: str = "ACCEPT",
-) -> tuple:
-    """record()'s line as a flow_logs row: the columns the test reads, in its order."""
-    return (interface, src, dst, 49152, dstport, 6, packets, size, epoch(start), epoch(end), action, "OK", start.date())
+def row_of(line: str) -> tuple:
+    """A record()'s or nodata()'s line as the flow_logs columns the tests read, in their order: its fields split,
+    '-' as NULL, the day of its start."""
+    _, _, interface, *addresses, action, status = line.split()
+    numbers = [None if field == "-" else int(field) for field in addresses[2:]]
+    src, dst = (None if field == "-" else field for field in addresses[:2])
+    day = datetime.fromtimestamp(numbers[-2], UTC).date()
+    return (interface, src, dst, *numbers, None if action == "-" else action, status, day)
 
 
 def snapshot(spark, lake: Path) -> dict:
@@ -195,12 +190,12 @@ def test_the_tables_hold_the_hours_exact_figures(first_run, airflow_run, spark):
         *("start", "end", "action", "log_status", "event_date"),
     ) == ordered(
         [
-            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 7, 700, at(7, 58), at(8, 3)),
-            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 10, 1000, at(9, 58), at(10, 3)),
-            parsed("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30)),
-            parsed("eni-0a", "198.51.100.7", "10.0.0.1", 22, 1, 40, at(10, 1), at(10, 4), "REJECT"),
-            parsed("eni-0b", "10.0.1.1", "10.0.1.2", 5432, 5, 500, at(10, 30), at(10, 34)),
-            ("eni-0b", *[None] * 7, epoch(at(10, 30)), epoch(at(10, 34)), None, "NODATA", date(2026, 11, 1)),
+            row_of(record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 7, 700, at(7, 58), at(8, 3))),
+            row_of(record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 10, 1000, at(9, 58), at(10, 3))),
+            row_of(record("eni-0a", "10.0.0.1", "10.0.0.2", 443, 20, 2000, at(10, 0, 30), at(10, 4, 30))),
+            row_of(record("eni-0a", "198.51.100.7", "10.0.0.1", 22, 1, 40, at(10, 1), at(10, 4), action="REJECT")),
+            row_of(record("eni-0b", "10.0.1.1", "10.0.1.2", 5432, 5, 500, at(10, 30), at(10, 34))),
+            row_of(nodata("eni-0b", at(10, 30), at(10, 34))),
         ]
     )
     assert read(spark, lake, "flow_logs_quarantine").count() == 0
