@@ -148,11 +148,12 @@ def spark_cluster(tmp_path_factory, executor_python):
 
 
 def pytest_collection_modifyitems(items):
-    """Modules with end-to-end (slow) cases first (in the order of their files' names), then the others by how many
-    of their tests use Spark, most first; each module's tests kept together and in order. `make test`'s two workers take whole modules in this
-    order, and a worker takes its next module while its last tests still run: with the longest first, what is
-    left at the end is short, instead of one worker alone with a long module while the other has finished
-    (the order of the files' names left a module of 83 s and another of 202 s last: 88 s of one worker idle)."""
+    """Modules with end-to-end (slow) cases first (in the order of their files' names), then the others by how
+    many of their tests use Spark, most first; each module's tests kept together and in order. `make test`'s two
+    workers take whole modules in this order, and a worker takes its next module while its last tests still run:
+    with the longest first, what is left at the end is short, instead of one worker alone with a long module while
+    the other has finished (the order of the files' names left a module of 83 s and another of 202 s last: 88 s of
+    one worker idle)."""
     slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
     spark_tests = Counter(item.path for item in items if SPARK_FIXTURES & set(item.fixturenames))
     items.sort(key=lambda item: (0, 0) if item.path in slow_modules else (1, -spark_tests[item.path]))
