@@ -21,6 +21,7 @@ H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 H11 = H10 + timedelta(hours=1)
 H12 = H10 + timedelta(hours=2)
 CUSTOM_FORMAT = DEFAULT_FORMAT + " vpc-id flow-direction pkt-src-aws-service pkt-dst-aws-service reject-reason"
+NAT_INVENTORY = "nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n"
 
 
 def t(hour: datetime, minute: int) -> int:
@@ -84,9 +85,6 @@ def write_source(source: Path) -> Path:
 @pytest.fixture
 def source(tmp_path):
     return write_source(tmp_path / "source")
-
-
-NAT_INVENTORY = "nat_gateway_id,interface_id,private_ip\nnat-0e2e,eni-nat,10.0.0.220\n"
 
 
 @pytest.fixture(scope="module")
