@@ -1,13 +1,18 @@
-"""What a commit to a table costs does not depend on the host's zone; concurrent writes share the cores."""
+"""What a commit to a table costs does not depend on the host's zone; concurrent writes share the cores; a slice's
+replacement holds the slice's rows only."""
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime
 
-from flowlake.lake import write_concurrently
+import pytest
+from pyspark.errors import AnalysisException
+
+from flowlake.lake import replace_where, write_concurrently
 from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC, session_settings
-from tests.frames import spark_jobs
+from tests.frames import frame_of, read, rows, spark_jobs
 
 
 def jobs_of_an_append(spark, path: str) -> int:
@@ -46,3 +51,27 @@ def test_concurrent_writes_run_their_jobs_each_in_a_scheduler_pool_of_its_own(sp
     assert [context.getPoolForName(name).isDefined() for name in names] == [True] * 3
     # The caller's own thread names no pool.
     assert spark.sparkContext.getLocalProperty("spark.scheduler.pool") is None
+
+
+def test_a_replacement_with_a_row_outside_its_slice_fails_and_the_table_keeps_its_rows(spark, tmp_path):
+    schema = "event_date date, hour timestamp, bytes bigint"
+    ten, eleven = datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC)
+    hour_10 = "hour >= TIMESTAMP '2026-11-01 10:00:00' AND hour < TIMESTAMP '2026-11-01 11:00:00'"
+    path = str(tmp_path / "table")
+    replace_where(
+        frame_of(spark, [(ten.date(), ten, 1), (eleven.date(), eleven, 2)], schema), path, "true", ("event_date",)
+    )
+
+    # Hour 11's row in hour 10's replacement: committed, hour 11 would hold it twice (the session's zone is UTC,
+    # the JVM's is not: the hours are UTC).
+    with pytest.raises(AnalysisException, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        replace_where(
+            frame_of(spark, [(ten.date(), ten, 10), (eleven.date(), eleven, 20)], schema),
+            path,
+            hour_10,
+            ("event_date",),
+        )
+    assert rows(read(spark, tmp_path, "table")) == [(ten.date(), ten, 1), (eleven.date(), eleven, 2)]
+
+    replace_where(frame_of(spark, [(ten.date(), ten, 10)], schema), path, hour_10, ("event_date",))
+    assert rows(read(spark, tmp_path, "table")) == [(ten.date(), ten, 10), (eleven.date(), eleven, 2)]
