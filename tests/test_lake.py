@@ -12,6 +12,7 @@ from pyspark.errors import AnalysisException
 
 from flowlake.lake import replace_where, write_concurrently
 from flowlake.spark_session import VERIFY_COMMITS_OUTSIDE_UTC, session_settings
+from flowlake.window import Window, slice_predicate
 from tests.frames import frame_of, read, rows, spark_jobs
 
 
@@ -56,7 +57,7 @@ def test_concurrent_writes_run_their_jobs_each_in_a_scheduler_pool_of_its_own(sp
 def test_a_replacement_with_a_row_outside_its_slice_fails_and_the_table_keeps_its_rows(spark, tmp_path):
     schema = "event_date date, hour timestamp, bytes bigint"
     ten, eleven = datetime(2026, 11, 1, 10, tzinfo=UTC), datetime(2026, 11, 1, 11, tzinfo=UTC)
-    hour_10 = "hour >= TIMESTAMP '2026-11-01 10:00:00' AND hour < TIMESTAMP '2026-11-01 11:00:00'"
+    hour_10 = slice_predicate(Window(ten, eleven), "hour")
     path = str(tmp_path / "table")
     replace_where(
         frame_of(spark, [(ten.date(), ten, 1), (eleven.date(), eleven, 2)], schema), path, "true", ("event_date",)
