@@ -100,8 +100,11 @@ def transform(spark: SparkSession, responses: list[RegionResponses], seen_at: da
 
 
 def keep_unreturned(current: DataFrame, previous: DataFrame) -> DataFrame:
-    """current, plus the previous rows of gateways the API no longer returns (deleted ones drop out of it)."""
-    gone = previous.join(current.select("nat_gateway_id").distinct(), on="nat_gateway_id", how="left_anti")
+    """current, plus the previous rows of addresses the API no longer returns: a deleted gateway's (deleted ones
+    drop out of it) and a secondary address unassigned from a gateway still there, whose records of the hours
+    it had it are still that gateway's traffic when those hours are aggregated again."""
+    address = ["interface_id", "private_ip"]
+    gone = previous.join(current.select(*address).distinct(), on=address, how="left_anti")
     return current.unionByName(gone)
 
 

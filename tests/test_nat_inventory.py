@@ -113,12 +113,14 @@ def test_transform_turns_api_pages_into_one_row_per_gateway_address(spark):
     )
 
 
-def test_keep_unreturned_keeps_gateways_the_api_stopped_returning(spark):
+def test_keep_unreturned_keeps_the_addresses_the_api_stopped_returning(spark):
+    """A deleted gateway's, and a secondary address unassigned from a gateway the API still returns."""
     previous = frame(
         spark,
         "nat_gateways",
         [
-            address("nat-1", "eni-1", "10.0.0.220", state="available"),
+            address("nat-1", "eni-1", "10.0.0.220", state="pending"),
+            address("nat-1", "eni-1", "10.0.0.222", public_ip="198.51.100.2", state="available"),
             address("nat-old", "eni-old", "10.0.0.99", state="deleted"),
         ],
     )
@@ -139,6 +141,7 @@ def test_keep_unreturned_keeps_gateways_the_api_stopped_returning(spark):
             [
                 address("nat-1", "eni-1", "10.0.0.220", state="available"),
                 address("nat-1", "eni-1", "10.0.0.221", state="available"),
+                address("nat-1", "eni-1", "10.0.0.222", public_ip="198.51.100.2", state="available"),
                 address("nat-old", "eni-old", "10.0.0.99", state="deleted"),
             ],
         ),
