@@ -245,6 +245,14 @@ class _File:
         return read_bytes(self.fs, self.path, size)
 
 
+def still_unreadable(listed: FlowLogObject, recorded: dict[str, tuple[str, tuple]], unreadable: dict[str, str]) -> bool:
+    """The object could not be read, and could not be read when it was last recorded either (no modification
+    time recorded), in the same ETag and size."""
+    etag, size_bytes, _ = listed.version()
+    before = recorded.get(object_name(listed.key))
+    return listed.uri in unreadable and before is not None and before[1] == (etag, size_bytes, None)
+
+
 def unreadable_summaries(unreadable: dict[str, str], listed: dict[str, FlowLogObject]) -> list[dict]:
     """The summaries of unreadable objects, as the parse gives those it cannot read (status corrupt)."""
     return [
@@ -521,9 +529,8 @@ def run_ingest(
     lake = normalize_uri(lake)
     started = time.monotonic()
     listing = list_window(spark, source, window.start, window.end)
-    changes = compare_with_recorded(
-        listing.objects, recorded_versions(spark, lake, window), removed_on_purpose(spark, lake, window)
-    )
+    recorded = recorded_versions(spark, lake, window)
+    changes = compare_with_recorded(listing.objects, recorded, removed_on_purpose(spark, lake, window))
     log.info(
         "window [%s, %s): %d flow-log objects (%d bytes), %d to read (%d changed), %d unchanged, %d gone, "
         "%d other objects skipped, listed in %.1fs",
@@ -552,8 +559,14 @@ def run_ingest(
         summaries += unreadable_summaries(unreadable, listed)
         write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
         corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
-        # By their names' hours: a corrupt object touches no hour of records.
-        corrupt_hours = {listed[s["source_file"]].object_time.replace(minute=0) for s in corrupt}
+        # By their names' hours: a corrupt object touches no hour of records. Not an object still unreadable as
+        # it was: the run that first found it owed its hour a validation, and its alert, and each run that lists
+        # it reads it again, in case the read is allowed now.
+        corrupt_hours = {
+            listed[s["source_file"]].object_time.replace(minute=0)
+            for s in corrupt
+            if not still_unreadable(listed[s["source_file"]], recorded, unreadable)
+        }
         if note_pending:
             touched = {datetime.fromtimestamp(hour, UTC) for hour in hours}
             pending.note(spark, lake, {pending.AGGREGATE: touched, pending.VALIDATE: corrupt_hours}, ingested_at)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flowlake import ingest as ingest_module
+from flowlake import pending
 from flowlake.aggregate import run_aggregate
 from flowlake.ingest import run_ingest
 from flowlake.layout import list_window
@@ -512,6 +513,53 @@ def test_an_object_the_run_could_not_read_is_read_by_the_next_run_that_lists_it(
     assert rows(read(spark, lake, "source_objects"), "object_time", "records_written", "status") == ordered(
         [(utc(2025, 11, 1, 10, 5), 2, "ok"), (utc(2025, 11, 1, 10, 10), 2, "ok")]
     )
+
+
+def test_an_object_still_unreadable_is_read_again_but_owes_its_hour_one_validation(spark, tmp_path, monkeypatch):
+    """A read refused for good (a KMS key the reader never gets): each run that lists the object reads it again,
+    and quarantines it again, but only the run that first found it owes its hour a validation, and its alert:
+    not every hourly run and sweep that lists it for days."""
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000006")
+    refused = write_object(source, utc(2025, 11, 1, 10, 10), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000007")
+    aside = tmp_path / refused.name
+    real = ingest_module.read_objects
+
+    def refused_while_read(*args):
+        done = real(*args)
+        if refused.exists():
+            refused.rename(aside)
+        return done
+
+    window = Window(utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+    runs = []
+    for _ in range(2):
+        with monkeypatch.context() as patched:
+            patched.setattr(ingest_module, "read_objects", refused_while_read)
+            runs.append(run_ingest(spark, str(source), str(lake), window, INGESTED_AT, note_pending=True))
+        aside.rename(refused)  # as it was: the same name, size and modification time
+        with pending.paying(spark, str(lake), pending.VALIDATE) as owed:
+            runs[-1]["owed"] = owed
+
+    first, again = runs
+    assert (first["objects_read"], first["corrupt_objects"], first["corrupt_object_hours"]) == (
+        2,
+        1,
+        ["2025-11-01T10:00:00+00:00"],
+    )
+    assert first["owed"] == [utc(2025, 11, 1, 10)]
+    assert (again["objects_read"], again["corrupt_objects"], again["corrupt_object_hours"], again["owed"]) == (
+        1,
+        1,
+        [],
+        [],
+    )
+    recorded = rows(read(spark, lake, "source_objects"), "object_time", "status", "modified_at")
+    assert sorted((time, status, modified is None) for time, status, modified in recorded) == [
+        (utc(2025, 11, 1, 10, 5), "ok", False),
+        (utc(2025, 11, 1, 10, 10), "corrupt", True),
+    ]
+    assert read(spark, lake, "flow_logs_quarantine").count() == 1
 
 
 def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_path):
