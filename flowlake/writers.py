@@ -11,7 +11,10 @@ try to create one, one wins. A writer that finds the lease held fails with
 ConcurrentWriterError naming the holder. The holder rewrites its own object every
 LEASE_RENEW_SECONDS while it writes, and marks it released when the write ends; the next
 writer creates the next generation. A lease not renewed for LEASE_SECONDS was left by a
-writer that crashed, and the next writer takes it over the same way. The highest
+writer that crashed, and the next writer takes it over the same way; so is, at once, a
+lease whose holder ran on the next writer's machine, in its process namespace, and is
+gone there, its Python driver and its JVM alike (the retry of an Airflow task killed
+past its timeout): a process that no longer exists writes nothing more. The highest
 generation is never deleted, so generations never start again from 0: a writer acting
 on an old view of the folder creates a generation that exists, or one lower than the
 highest, and is refused either way. Delta skips paths whose names start with "_"
@@ -28,8 +31,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -83,6 +87,8 @@ class _Lease:
             "token": uuid.uuid4().hex,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "jvm_pid": self.jvm.java.lang.ProcessHandle.current().pid(),
+            **_machine(),
             "taken_at": now,
             "renewed_at": now,
         }
@@ -96,16 +102,18 @@ class _Lease:
             self._take(0)
             return
         released = held is not None and "released_at" in held
-        if held is None or (not released and time.time() - held["renewed_at"] <= LEASE_SECONDS):
+        stale = held is not None and time.time() - held["renewed_at"] > LEASE_SECONDS
+        gone = held is not None and not (released or stale) and _gone_from_this_machine(held)
+        if held is None or not (released or stale or gone):
             raise self._refusal(held)
         self._take(generations[-1] + 1)
         if not released:
             log.warning(
-                "%s: took over the writer lease of %s (generation %d), not renewed for over %ds",
+                "%s: took over the writer lease of %s (generation %d), %s",
                 self.table,
                 held,
                 generations[-1],
-                LEASE_SECONDS,
+                "whose processes on this machine are gone" if gone else f"not renewed for over {LEASE_SECONDS}s",
             )
         # Only the highest generation counts: the lower ones are left-overs, deleted to keep the folder short.
         for generation in generations:
@@ -172,7 +180,8 @@ class _Lease:
             f"{self.table}: another writer is writing this table ({_describe(held)}). On S3, flowlake lets one "
             "writer write a table at a time unless Delta's DynamoDB log store is configured; run the writers one "
             f"after the other (the Airflow DAGs do). If that writer is gone, remove {self.folder.toString()}, or "
-            f"wait: a lease not renewed for {LEASE_SECONDS // 60} minutes is taken over by the next writer."
+            f"wait: a lease not renewed for {LEASE_SECONDS // 60} minutes is taken over by the next writer (at once by a "
+            "writer on the same machine once the holder's processes are gone there)."
         )
 
     def _object(self, generation: int):
@@ -212,6 +221,44 @@ class _Lease:
         except Exception:  # the generation went away in between
             return None
         return json.loads(text)
+
+
+def _machine() -> dict:
+    """What tells this machine and its process namespace from any other, besides its host name: its boot and
+    the namespace of its process IDs (Linux; None elsewhere)."""
+
+    def linux(read: Callable[[], str]) -> str | None:
+        try:
+            return read().strip()
+        except OSError:
+            return None
+
+    return {
+        "boot_id": linux(lambda: Path("/proc/sys/kernel/random/boot_id").read_text()),
+        "pid_namespace": linux(lambda: os.readlink("/proc/self/ns/pid")),
+    }
+
+
+def _gone_from_this_machine(held: dict) -> bool:
+    """The lease's holder ran on this machine, in this process namespace, and neither its Python driver nor its
+    JVM (which commits) exists any more. A host name alone can repeat (containers, a misconfigured fleet), and a
+    process ID seen from another namespace says nothing: any doubt is not gone."""
+    here = {"host": socket.gethostname(), **_machine()}
+    if None in here.values() or any(held.get(key) != value for key, value in here.items()):
+        return False
+    return all(_no_such_process(held.get(pid)) for pid in ("pid", "jvm_pid"))
+
+
+def _no_such_process(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, run by another user
+        return False
+    return False
 
 
 def _java_error(error: Exception, *names: str) -> bool:

@@ -9,8 +9,11 @@ import logging
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +114,49 @@ def test_the_lease_of_a_writer_that_crashed_is_taken_over_once_it_is_old(spark_s
     assert lease_objects(s3_client, "lake/source_objects/") == {
         f"lake/source_objects/{LEASE_FOLDER}/00000003": "released"
     }
+
+
+def ended_process() -> int:
+    """The ID of a process of this machine that has ended."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    return int(ended.stdout)
+
+
+def test_the_lease_of_a_writer_gone_from_this_machine_is_taken_over_at_once(spark_s3, s3_client, bucket, caplog):
+    """The retry of an Airflow task killed past its timeout, on the same worker: the killed driver and its JVM
+    exist no more, so the retry need not wait LEASE_SECONDS. A holder with either process still there, or of
+    another machine or process namespace, is waited for."""
+    table = f"{LAKE}/killed"
+    here = {
+        "host": socket.gethostname(),
+        "boot_id": Path("/proc/sys/kernel/random/boot_id").read_text().strip(),
+        "pid_namespace": os.readlink("/proc/self/ns/pid"),
+        "pid": os.getpid(),
+        "jvm_pid": spark_s3.sparkContext._jvm.java.lang.ProcessHandle.current().pid(),
+    }
+    now = time.time()
+    killed = here | {"token": "killed", "pid": ended_process(), "jvm_pid": ended_process(), "taken_at": now}
+    killed["renewed_at"] = now
+    for not_gone in (
+        {"jvm_pid": here["jvm_pid"]},
+        {"pid": here["pid"]},
+        {"host": "elsewhere"},
+        {"boot_id": "another boot"},
+        {"pid_namespace": "pid:[1]"},
+    ):
+        put_lease(s3_client, "lake/killed", 2, killed | not_gone)
+        with pytest.raises(ConcurrentWriterError, match=rf"\(host {re.escape((killed | not_gone)['host'])}, process "):
+            _Lease(spark_s3, table).acquire()
+    put_lease(s3_client, "lake/killed", 2, killed)
+    with caplog.at_level(logging.WARNING, logger="flowlake.writers"), table_writer(spark_s3, table):
+        pass
+    taken_over = [r.getMessage() for r in caplog.records if r.name == "flowlake.writers"]
+    assert len(taken_over) == 1
+    assert (
+        taken_over[0]
+        == f"{table}: took over the writer lease of {killed} (generation 2), whose processes on this machine are gone"
+    )
+    assert lease_objects(s3_client, "lake/killed/") == {f"lake/killed/{LEASE_FOLDER}/00000003": "released"}
 
 
 def test_of_two_writers_that_saw_the_same_stale_lease_only_the_first_takes_it_over(
