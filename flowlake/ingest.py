@@ -343,11 +343,12 @@ def source_object_frame(
     listed: dict[str, FlowLogObject],
     root: str,
     ingested_at: datetime,
-    unreadable: dict[str, str],
+    not_read_whole: set[str],
 ) -> DataFrame:
-    """source_objects rows of the objects' summaries; the rest of a row follows from the listing. An unreadable
-    object's modification time is not recorded: it was not read, so the next run that lists it reads it (a read
-    refused for a while, then allowed, leaves the object as it was)."""
+    """source_objects rows of the objects' summaries; the rest of a row follows from the listing. The
+    modification time of an object not read whole (unreadable, or its bad lines not read again for the
+    quarantine) is not recorded, so the next run that lists it reads it (a read refused for a while, then
+    allowed, leaves the object as it was)."""
     rows = []
     for summary in summaries:
         listing = listed[summary["source_file"]]
@@ -360,7 +361,7 @@ def source_object_frame(
                 "region": listing.region,
                 "flow_log_id": listing.flow_log_id,
                 "etag": listing.etag,
-                "modified_at": None if summary["source_file"] in unreadable else listing.modified_at,
+                "modified_at": None if summary["source_file"] in not_read_whole else listing.modified_at,
                 "ingested_at": utc_instant(ingested_at),
             }
         )
@@ -453,9 +454,12 @@ def write_quarantine(
     unreadable: dict[str, str],
     lake: str,
     predicate: str,
-) -> int:
+) -> list[str]:
     """Replaces the quarantine rows matching predicate: the objects with bad lines (or none at all) are
-    parsed again for them, the others need not be; an unreadable object is one row of its reason."""
+    parsed again for them, the others need not be; an unreadable object is one row of its reason.
+
+    Returns the objects with bad lines that gave none when read again (gone or refused since the first read):
+    their lines are not in the quarantine, so the run must not record them as read."""
     started = time.monotonic()
     faulty = [
         listed[s["source_file"]] for s in summaries if s["lines_quarantined"] and s["source_file"] not in unreadable
@@ -469,7 +473,7 @@ def write_quarantine(
         and spark.read.format("delta").load(path).where(predicate).isEmpty()
     ):
         log.info("no lines to write to %s, nor any to replace (%.1fs)", QUARANTINE, time.monotonic() - started)
-        return 0
+        return []
     parsed = parse_objects(read_objects(spark, faulty), parse.quarantine_and_objects)
     whole = spark.createDataFrame(
         [
@@ -479,9 +483,30 @@ def write_quarantine(
         ],
         table_schema(QUARANTINE).struct(),
     )
-    rows = write_table_slice(quarantine_rows(parsed).unionByName(whole), lake, QUARANTINE, predicate)["rows"]
-    log.info("wrote %d lines of %d objects to %s in %.1fs", rows, len(faulty), QUARANTINE, time.monotonic() - started)
-    return rows
+    written = write_table_slice(
+        quarantine_rows(parsed).unionByName(whole),
+        lake,
+        QUARANTINE,
+        predicate,
+        metrics={"objects": F.collect_set("source_file")},
+    )
+    log.info(
+        "wrote %d lines of %d objects to %s in %.1fs",
+        written["rows"],
+        len(faulty),
+        QUARANTINE,
+        time.monotonic() - started,
+    )
+    lost = sorted({o.uri for o in faulty} - set(written["objects"]))
+    if lost:
+        log.warning(
+            "%d objects with bad lines gave none when read again for them (gone or refused since the first read): "
+            "their lines are not in %s, and the next run that lists them reads them again: %s",
+            len(lost),
+            QUARANTINE,
+            ", ".join(lost[:NAMED_IN_LOG]),
+        )
+    return lost
 
 
 def write_source_objects(spark: SparkSession, frame: DataFrame, lake: str, predicate: str) -> None:
@@ -557,7 +582,7 @@ def run_ingest(
         hours |= set(written["hours"])
         unreadable = unreadable_objects(spark, changes.to_read, summaries)
         summaries += unreadable_summaries(unreadable, listed)
-        write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
+        not_quarantined = write_quarantine(spark, summaries, listed, unreadable, lake, predicate)
         corrupt = [s for s in summaries if s["status"] == parse.STATUS_CORRUPT]
         # By their names' hours: a corrupt object touches no hour of records. Not an object still unreadable as
         # it was: the run that first found it owed its hour a validation, and its alert, and each run that lists
@@ -570,7 +595,9 @@ def run_ingest(
         if note_pending:
             touched = {datetime.fromtimestamp(hour, UTC) for hour in hours}
             pending.note(spark, lake, {pending.AGGREGATE: touched, pending.VALIDATE: corrupt_hours}, ingested_at)
-        frame = source_object_frame(spark, summaries, listed, listing.root, ingested_at, unreadable)
+        frame = source_object_frame(
+            spark, summaries, listed, listing.root, ingested_at, {*unreadable, *not_quarantined}
+        )
         write_source_objects(spark, frame, lake, predicate)
     summary = {
         "window_start": window.start.isoformat(),

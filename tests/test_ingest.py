@@ -562,6 +562,49 @@ def test_an_object_still_unreadable_is_read_again_but_owes_its_hour_one_validati
     assert read(spark, lake, "flow_logs_quarantine").count() == 1
 
 
+def test_an_object_gone_before_its_bad_lines_are_read_again_is_read_whole_by_the_next_run(
+    spark, tmp_path, monkeypatch, caplog
+):
+    """The quarantine reads an object with bad lines a second time, for them; gone or refused by then (an S3
+    lifecycle rule, a KMS grant revoked), it gives none. Recorded as read, its lines would never reach the
+    quarantine: it is not, so the next run that lists it reads it whole again."""
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    bad_line = AWS_EXAMPLES_ACCEPT_REJECT[1].replace(" 4249 ", " many ")
+    faulty = write_object(
+        source, utc(2025, 11, 1, 10, 5), [AWS_EXAMPLES_ACCEPT_REJECT[0], bad_line], object_hash="00000008"
+    )
+    aside = tmp_path / faulty.name
+    real = ingest_module.read_objects
+    reads = []
+
+    def gone_when_read_again(spark, objects):
+        reads.append([o.uri for o in objects])
+        if len(reads) == 2:  # the quarantine's read
+            faulty.rename(aside)
+        return real(spark, objects)
+
+    window = Window(utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
+    with monkeypatch.context() as patched, caplog.at_level("WARNING", logger="flowlake.ingest"):
+        patched.setattr(ingest_module, "read_objects", gone_when_read_again)
+        first = run_ingest(spark, str(source), str(lake), window, INGESTED_AT)
+    aside.rename(faulty)  # back as it was: the same name, size and modification time
+    assert len(reads) == 2
+    assert (first["records_written"], first["lines_quarantined"]) == (1, 1)
+    assert read(spark, lake, "flow_logs_quarantine").count() == 0
+    assert [r.getMessage() for r in caplog.records if "read again for them" in r.getMessage()] == [
+        "1 objects with bad lines gave none when read again for them (gone or refused since the first read): their "
+        f"lines are not in flow_logs_quarantine, and the next run that lists them reads them again: {reads[1][0]}"
+    ]
+
+    again = run_ingest(spark, str(source), str(lake), window, INGESTED_AT)
+
+    assert (again["objects_read"], again["records_written"], again["lines_quarantined"]) == (1, 1, 1)
+    assert rows(read(spark, lake, "flow_logs"), "bytes") == [(4249,)]
+    assert rows(read(spark, lake, "flow_logs_quarantine"), "line_number", "raw_line") == [(3, bad_line)]
+    (recorded,) = read(spark, lake, "source_objects").collect()
+    assert (recorded.status, recorded.modified_at is not None) == ("partial", True)
+
+
 def test_other_services_logs_and_stray_files_are_skipped_and_counted(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT)
