@@ -13,6 +13,7 @@ import os
 import re
 from importlib.resources.abc import Traversable
 
+from pyspark.errors import ParseException
 from pyspark.sql import DataFrame, SparkSession
 
 from flowlake.contracts import contract_files
@@ -76,6 +77,22 @@ def bind_parameters(sql: str, parameters: dict[str, str]) -> str:
     return _PARAMETER.sub(lambda m: sql_literal(m.group(1), parameters[m.group(1)]), sql)
 
 
+def refusal_of_non_query(spark: SparkSession, statement: str) -> str | None:
+    """Why the statement is refused, None when it is one query (SELECT, WITH ... SELECT, VALUES, TABLE: Spark's
+    grammar of a query). `flowlake sql` reads the lake: a statement that writes it (DELETE, INSERT, MERGE, DROP,
+    VACUUM, RESTORE, ALTER ...) would bypass the jobs' writer lease and the audit of remove-objects, retention
+    and erase. Parsing runs nothing."""
+    try:
+        spark._jsparkSession.sessionState().sqlParser().parseQuery(statement)
+    except ParseException as error:
+        return (
+            "not one query: flowlake sql runs a SELECT (WITH ... SELECT, VALUES, TABLE) and only reads the lake; "
+            "its tables change through flowlake's jobs (ingest, aggregate, remove-objects, retention, erase, "
+            f"compact). {str(error).strip()}"
+        )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flowlake sql", description=__doc__.split("\n\n")[0])
     parser.add_argument("statement", nargs="?", help="a Spark SQL statement over the lake's tables")
@@ -108,8 +125,13 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     from flowlake.spark_session import get_spark
 
     spark = spark or get_spark("flowlake-sql")
+    statement = (args.statement or "").strip().rstrip(";").rstrip()
+    if args.statement:
+        refusal = refusal_of_non_query(spark, statement)
+        if refusal:
+            parser.error(refusal)
     register_tables(spark, args.lake)
-    result = run_named_query(spark, args.query, dict(args.param)) if args.query else spark.sql(args.statement)
+    result = run_named_query(spark, args.query, dict(args.param)) if args.query else spark.sql(statement)
     if args.format == "json":
         for row in timestamps_as_text(result).limit(args.limit).collect():
             print(json.dumps(row.asDict(recursive=True), default=str))

@@ -168,6 +168,31 @@ def test_sql_command_runs_a_statement_over_registered_tables(spark, lake, capsys
     assert capsys.readouterr().out.strip() == '{"n": 7}'
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM flow_logs WHERE true",
+        "INSERT INTO flow_logs SELECT * FROM flow_logs",
+        "WITH copy AS (SELECT * FROM flow_logs) INSERT INTO flow_logs SELECT * FROM copy",
+        "DROP TABLE flow_logs",
+        "TRUNCATE TABLE flow_logs",
+        "VACUUM flow_logs RETAIN 0 HOURS",
+        "RESTORE TABLE flow_logs TO VERSION AS OF 0",
+        "INSERT OVERWRITE DIRECTORY '/tmp/flowlake-sql-out' SELECT * FROM flow_logs",
+        "SELECT count(*) FROM flow_logs; DELETE FROM flow_logs",
+    ],
+)
+def test_sql_command_refuses_a_statement_that_is_not_one_query_and_the_lake_keeps_its_rows(
+    spark, lake, capsys, statement
+):
+    with pytest.raises(SystemExit) as stopped:
+        sql_main(["--lake", str(lake), statement], spark=spark)
+    assert stopped.value.code == 2
+    assert "flowlake sql: error: not one query: flowlake sql runs a SELECT" in capsys.readouterr().err
+    assert sql_main(["--lake", str(lake), "--format", "json", "SELECT count(*) AS n FROM flow_logs;"], spark=spark) == 0
+    assert capsys.readouterr().out.strip() == '{"n": 7}'
+
+
 def test_tables_read_the_same_without_spark(spark, lake):
     """A non-Spark Delta reader (delta-rs) and DuckDB over it give Spark's figures."""
     import duckdb
