@@ -326,11 +326,7 @@ def run_erase(
     changed = []
     for table, condition in (
         (FLOW_LOGS, in_raw),
-        # A quarantined line is the raw text: the address as a whole field of it.
-        (
-            QUARANTINE,
-            F.coalesce(F.col("raw_line").rlike("|".join(f"(^| ){_escaped(a)}( |$)" for a in raw)), F.lit(False)),
-        ),
+        (QUARANTINE, _quarantined_with(raw)),
     ):
         rows = _delete(spark, lake, table, condition)
         if rows is not None:
@@ -368,6 +364,15 @@ def run_erase(
     )
     log.info("erase: %s", json.dumps({k: v for k, v in report.items() if k != "address"}))
     return report
+
+
+def _quarantined_with(raw: list[str]) -> Column:
+    """A quarantined line holding the address as a whole field (between spaces, tabs or any character an
+    address cannot hold), or a reason quoting it: a whole object's reason quotes its first line."""
+    whole = "|".join(f"(^|[^0-9A-Za-z.:]){_escaped(a)}([^0-9A-Za-z.:]|$)" for a in raw)
+    return F.coalesce(F.col("raw_line").rlike(whole), F.lit(False)) | F.coalesce(
+        F.col("reason").rlike(whole), F.lit(False)
+    )
 
 
 def _escaped(address: str) -> str:

@@ -132,6 +132,13 @@ def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes
                 {"source_file": "s3://old", "raw_line": f"2 {ACCOUNT} eni-a {PERSON} x", "object_time": old},
                 {"source_file": "s3://a", "raw_line": f"2 {ACCOUNT} eni-a {PERSON} 10.0.0.5 x", "object_time": D},
                 {"source_file": "s3://b", "raw_line": f"2 {ACCOUNT} eni-a {PERSON}0 10.0.0.5 x", "object_time": D},
+                {"source_file": "s3://c", "raw_line": f"2\t{ACCOUNT}\teni-a\t{PERSON}\tx", "object_time": D},
+                # A whole object quarantined: no line, a reason quoting its first one.
+                {
+                    "source_file": "s3://d",
+                    "reason": f"first line is not a flow-log header: '2 {ACCOUNT} eni-a {PERSON} 10.0.0.5 443'",
+                    "object_time": D,
+                },
             ],
         ),
         lake,
@@ -200,7 +207,7 @@ def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes
         "address": PERSON,
         "tables": {
             "flow_logs": {"rows_deleted": 2},
-            "flow_logs_quarantine": {"rows_deleted": 1},
+            "flow_logs_quarantine": {"rows_deleted": 3},
             "top_talkers_hourly": {"rows_updated": 1},
             "security_findings": {"rows_updated": 1},
         },
