@@ -33,9 +33,11 @@ was deleted go at the first vacuum 7 days later (flowlake compact runs daily in 
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import logging
+import operator
 import os
 import secrets
 from datetime import UTC, date, datetime, timedelta
@@ -301,15 +303,16 @@ def run_erase(
     pseudonymizer: privacy.Pseudonymizer | None = None,
     vacuum_hours: int = MIN_RETENTION_HOURS,
 ) -> dict:
-    from delta.tables import DeltaTable
-
     raw, published = address_values(address, pseudonymizer)
     lake = normalize_uri(lake)
     if pseudonymizer is None:
         _refuse_unfindable_pseudonyms(spark, lake)
-    in_raw = F.lit(False)
-    for column in ADDRESS_COLUMNS:
-        in_raw = in_raw | F.coalesce(F.col(column).isin(raw), F.lit(False))
+    # The values the writes match, in a one-row frame the tables are merged with: a delete or update by a
+    # condition holding them as literals would write the address into each Delta commit's text.
+    erased = spark.createDataFrame(
+        [(raw, _whole_field(raw), published)], "raw array<string>, pattern string, published array<string>"
+    )
+    as_literals = {"raw": F.lit(raw), "pattern": F.lit(_whole_field(raw)), "published": F.lit(published)}
     report: dict = {"address": address.strip(), "tables": {}}
     flow_logs = _delta(spark, lake, FLOW_LOGS)
     hours = []
@@ -317,41 +320,37 @@ def run_erase(
         hours = [
             r.hour
             for r in flow_logs.toDF()
-            .where(in_raw)
+            .where(_with_address(as_literals["raw"]))
             .select(F.date_format(F.date_trunc("hour", "event_time"), "yyyy-MM-dd'T'HH:mm:ssXXX").alias("hour"))
             .distinct()
             .orderBy("hour")
             .collect()
         ]
     changed = []
-    for table, condition in (
-        (FLOW_LOGS, in_raw),
-        (QUARANTINE, _quarantined_with(raw)),
-    ):
-        rows = _delete(spark, lake, table, condition)
-        if rows is not None:
-            report["tables"][table] = {"rows_deleted": rows}
-            changed += [table] if rows else []
-    report["port_scans_given_new_ids"] = _new_scan_ids(spark, lake, published)
-    values = F.array(*[F.lit(v) for v in published])
-    for table, columns in privacy.PSEUDONYMIZED.items():
-        path = table_path(lake, table)
-        if not table_exists(spark, path):
+    for table, matches in ((FLOW_LOGS, _with_address), (QUARANTINE, _quarantined_with)):
+        delta = _delta(spark, lake, table)
+        if delta is None:
             continue
-        delta = DeltaTable.forPath(spark, path)
-        holds = F.lit(False)
-        updates = {}
-        for column in columns:
-            if privacy.is_array_column(delta.toDF(), column):
-                holds = holds | F.coalesce(F.arrays_overlap(F.col(column), values), F.lit(False))
-                updates[column] = F.array_except(F.col(column), values)
-            else:
-                holds = holds | F.coalesce(F.col(column).isin(published), F.lit(False))
-                updates[column] = F.when(F.col(column).isin(published), F.lit(None)).otherwise(F.col(column))
-        rows = delta.toDF().where(holds).count()
+        value = "raw" if table == FLOW_LOGS else "pattern"
+        rows = delta.toDF().where(matches(as_literals[value])).count()
         if rows:
-            with table_writer(spark, path):
-                delta.update(holds, updates)
+            with table_writer(spark, table_path(lake, table)):
+                merged = delta.alias("kept").merge(erased.alias("erased"), matches(F.col(f"erased.{value}")))
+                merged.whenMatchedDelete().execute()
+            changed.append(table)
+        report["tables"][table] = {"rows_deleted": rows}
+    report["port_scans_given_new_ids"] = _new_scan_ids(spark, lake, published)
+    for table, columns in privacy.PSEUDONYMIZED.items():
+        delta = _delta(spark, lake, table)
+        if delta is None:
+            continue
+        arrays = {column for column in columns if privacy.is_array_column(delta.toDF(), column)}
+        rows = delta.toDF().where(_holding(columns, arrays, as_literals["published"])).count()
+        if rows:
+            with table_writer(spark, table_path(lake, table)):
+                values = F.col("erased.published")
+                merged = delta.alias("kept").merge(erased.alias("erased"), _holding(columns, arrays, values))
+                merged.whenMatchedUpdate(set=_without(columns, arrays, values)).execute()
             changed.append(table)
         report["tables"][table] = {"rows_updated": rows}
     report["hours_touched"] = hours
@@ -366,13 +365,39 @@ def run_erase(
     return report
 
 
-def _quarantined_with(raw: list[str]) -> Column:
-    """A quarantined line holding the address as a whole field (between spaces, tabs or any character an
-    address cannot hold), or a reason quoting it: a whole object's reason quotes its first line."""
-    whole = "|".join(f"(^|[^0-9A-Za-z.:]){_escaped(a)}([^0-9A-Za-z.:]|$)" for a in raw)
-    return F.coalesce(F.col("raw_line").rlike(whole), F.lit(False)) | F.coalesce(
-        F.col("reason").rlike(whole), F.lit(False)
-    )
+def _with_address(values: Column) -> Column:
+    """A flow_logs row with one of the values (an array column) in an address column."""
+    found = [F.array_contains(values, F.col(column)) for column in ADDRESS_COLUMNS]
+    return F.coalesce(functools.reduce(operator.or_, found), F.lit(False))
+
+
+def _holding(columns: tuple[str, ...], arrays: set[str], values: Column) -> Column:
+    """A row of a pseudonymized table with one of the values (an array column) in one of its address columns
+    (arrays: those of them that are arrays of addresses)."""
+    found = [F.arrays_overlap(F.col(c), values) if c in arrays else F.array_contains(values, F.col(c)) for c in columns]
+    return F.coalesce(functools.reduce(operator.or_, found), F.lit(False))
+
+
+def _without(columns: tuple[str, ...], arrays: set[str], values: Column) -> dict[str, Column]:
+    """The address columns without the values: NULL in their place, or left out of an array."""
+    return {
+        c: F.array_except(F.col(c), values)
+        if c in arrays
+        else F.when(F.array_contains(values, F.col(c)), F.lit(None)).otherwise(F.col(c))
+        for c in columns
+    }
+
+
+def _whole_field(raw: list[str]) -> str:
+    """The regular expression of the address as a whole field of a text: between spaces, tabs or any character
+    an address cannot hold."""
+    return "|".join(f"(^|[^0-9A-Za-z.:]){_escaped(a)}([^0-9A-Za-z.:]|$)" for a in raw)
+
+
+def _quarantined_with(pattern: Column) -> Column:
+    """A quarantined line holding the address as a whole field, or a reason quoting it: a whole object's reason
+    quotes its first line."""
+    return F.coalesce(F.rlike("raw_line", pattern), F.lit(False)) | F.coalesce(F.rlike("reason", pattern), F.lit(False))
 
 
 def _escaped(address: str) -> str:
