@@ -484,6 +484,20 @@ def test_an_object_that_cannot_be_read_is_quarantined_whole_and_the_run_goes_on(
     ) == (ordered([(utc(2025, 11, 1, 10, 5), 2, 0, "ok"), (utc(2025, 11, 1, 10, 10), 0, 1, "corrupt")]))
 
 
+def refusing(refused, aside):
+    """ingest's read_objects, but the refused object is moved aside once its first read is planned: the run's
+    tasks cannot read it, as with a read S3 refuses (the quarantine's read finds it gone too)."""
+    real = ingest_module.read_objects
+
+    def read(*args):
+        planned = real(*args)
+        if refused.exists():
+            refused.rename(aside)
+        return planned
+
+    return read
+
+
 def test_an_object_the_run_could_not_read_is_read_by_the_next_run_that_lists_it(spark, tmp_path, monkeypatch):
     """A read refused for a while (a KMS grant or a bucket policy fixed since, S3 failing past its retries): the
     object is unchanged, yet its records must not stay out of the lake."""
@@ -491,16 +505,8 @@ def test_an_object_the_run_could_not_read_is_read_by_the_next_run_that_lists_it(
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000004")
     refused = write_object(source, utc(2025, 11, 1, 10, 10), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000005")
     aside = tmp_path / refused.name
-    real = ingest_module.read_objects
-
-    def refused_while_read(*args):
-        done = real(*args)
-        if refused.exists():  # the first read: the quarantine's reads it again
-            refused.rename(aside)
-        return done
-
     with monkeypatch.context() as patched:
-        patched.setattr(ingest_module, "read_objects", refused_while_read)
+        patched.setattr(ingest_module, "read_objects", refusing(refused, aside))
         first = ingest(spark, source, lake, utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
     aside.rename(refused)  # as it was: the same name, size and modification time
     assert (first["records_written"], first["corrupt_objects"]) == (2, 1)
@@ -523,19 +529,11 @@ def test_an_object_still_unreadable_is_read_again_but_owes_its_hour_one_validati
     write_object(source, utc(2025, 11, 1, 10, 5), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000006")
     refused = write_object(source, utc(2025, 11, 1, 10, 10), AWS_EXAMPLES_ACCEPT_REJECT, object_hash="00000007")
     aside = tmp_path / refused.name
-    real = ingest_module.read_objects
-
-    def refused_while_read(*args):
-        done = real(*args)
-        if refused.exists():
-            refused.rename(aside)
-        return done
-
     window = Window(utc(2025, 11, 1, 10), utc(2025, 11, 1, 11))
     runs = []
     for _ in range(2):
         with monkeypatch.context() as patched:
-            patched.setattr(ingest_module, "read_objects", refused_while_read)
+            patched.setattr(ingest_module, "read_objects", refusing(refused, aside))
             runs.append(run_ingest(spark, str(source), str(lake), window, INGESTED_AT, note_pending=True))
         aside.rename(refused)  # as it was: the same name, size and modification time
         with pending.paying(spark, str(lake), pending.VALIDATE) as owed:
