@@ -309,10 +309,11 @@ def run_erase(
         _refuse_unfindable_pseudonyms(spark, lake)
     # The values the writes match, in a one-row frame the tables are merged with: a delete or update by a
     # condition holding them as literals would write the address into each Delta commit's text.
+    values = {"raw": raw, "pattern": _whole_field(raw), "published": published}
     erased = spark.createDataFrame(
-        [(raw, _whole_field(raw), published)], "raw array<string>, pattern string, published array<string>"
+        [tuple(values.values())], "raw array<string>, pattern string, published array<string>"
     )
-    as_literals = {"raw": F.lit(raw), "pattern": F.lit(_whole_field(raw)), "published": F.lit(published)}
+    as_literals = {name: F.lit(value) for name, value in values.items()}
     report: dict = {"address": address.strip(), "tables": {}}
     flow_logs = _delta(spark, lake, FLOW_LOGS)
     hours = []
@@ -327,17 +328,17 @@ def run_erase(
             .collect()
         ]
     changed = []
-    for table, matches in ((FLOW_LOGS, _with_address), (QUARANTINE, _quarantined_with)):
+    for table, matches, value in ((FLOW_LOGS, _with_address, "raw"), (QUARANTINE, _quarantined_with, "pattern")):
         delta = _delta(spark, lake, table)
         if delta is None:
             continue
-        value = "raw" if table == FLOW_LOGS else "pattern"
-        rows = delta.toDF().where(matches(as_literals[value])).count()
-        if rows:
-            with table_writer(spark, table_path(lake, table)):
-                merged = delta.alias("kept").merge(erased.alias("erased"), matches(F.col(f"erased.{value}")))
-                merged.whenMatchedDelete().execute()
-            changed.append(table)
+        with spark_progress(spark, f"retention: {table}"):
+            rows = delta.toDF().where(matches(as_literals[value])).count()
+            if rows:
+                with table_writer(spark, table_path(lake, table)):
+                    merged = delta.alias("kept").merge(erased.alias("erased"), matches(F.col(f"erased.{value}")))
+                    merged.whenMatchedDelete().execute()
+                changed.append(table)
         report["tables"][table] = {"rows_deleted": rows}
     report["port_scans_given_new_ids"] = _new_scan_ids(spark, lake, published)
     for table, columns in privacy.PSEUDONYMIZED.items():
