@@ -13,7 +13,8 @@ realistic day of 1,152 five-minute objects), in the same run:
 The hourly traffic figures of all three must agree group by group, or the run
 fails. Then DuckDB queries flow_logs' Parquet files and the raw objects (a whole
 day, and one interface in one hour) to compare reading the lake with reading
-the logs. Every Spark process gets a 2 GiB driver heap. Results are printed as
+the logs, and the parse's peak memory for the largest object is measured against
+its text (bench.parse_memory). Every Spark process gets a 2 GiB driver heap. Results are printed as
 ratios and written to OUT_DIR/ingest_bench_<UTC time>.json and OUT_DIR/latest.json.
 """
 
@@ -33,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.data import SHAPES, write_shape
+from bench.parse_memory import measured as parse_memory
 
 GIB = 1024**3
 BENCH_START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -333,6 +335,8 @@ def bench_shape(shape: str, records: int, work: Path, processes: int) -> dict:
         logs / "duckdb.log",
     )  # fmt: skip
 
+    print(f"bench [{shape}]: the parse's memory for the largest object", flush=True)
+    largest = parse_memory(max(source.rglob("*.log.gz"), key=lambda path: path.stat().st_size))
     reference = duckdb_traffic(duckdb_out)
     groups = compare("flowlake", flowlake_traffic(flowlake_lake), reference)
     compare("the plain job", plain_traffic(plain_lake), reference)
@@ -351,6 +355,7 @@ def bench_shape(shape: str, records: int, work: Path, processes: int) -> dict:
         "flow_logs_bytes": flow_logs_bytes,
         "flow_logs_to_gzip": round(flow_logs_bytes / generated["bytes"], 3),
         "queries": query_speed(source, flowlake_lake),
+        "parse_memory": largest,
         "traffic_groups_agreeing": groups,
     }
 
@@ -371,6 +376,8 @@ def report(results: dict) -> None:
             f"[{shape}] driver JVM peak RSS: ingest {s['flowlake_ingest']['jvm_peak_rss_bytes'] / GIB:.2f} GiB, "
             f"aggregate {s['flowlake_aggregate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB, "
             f"validate {s['flowlake_validate']['jvm_peak_rss_bytes'] / GIB:.2f} GiB (heap {DRIVER_MEMORY})",
+            f"[{shape}] the parse's peak memory for the largest object ({r['parse_memory']['records']:,} records): "
+            f"{r['parse_memory']['peak_bytes'] / 2**20:.0f} MiB, {r['parse_memory']['peak_to_text']:.2f} x its text",
             f"[{shape}] flowlake validate of the same hours {s['flowlake_validate']['seconds']:.1f} s, "
             f"{len(s['flowlake_validate']['summary']['failed_critical'])} critical expectations failed",
             f"[{shape}] CPU-seconds, tasks / JIT / GC / rest of the JVM / Python: "

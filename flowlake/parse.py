@@ -185,10 +185,15 @@ class _Object:
 
 
 def parse_objects(
-    objects: list[tuple[str, bytes, int | None]], *, records: bool = True, quarantine: bool = True
+    objects: list[tuple[str, bytes, int | None]],
+    *,
+    records: bool = True,
+    quarantine: bool = True,
+    omitted: frozenset[str] = frozenset(),
 ) -> list[pa.RecordBatch]:
-    """The rows of parsed_schema() the objects (uri, content, size) yield: their records when
-    records, their quarantined lines when quarantine, and one row per object.
+    """The rows of parsed_schema(omitted) the objects (uri, content, size) yield: their records when
+    records, their quarantined lines when quarantine, and one row per object. Records with a value in an
+    omitted column raise ColumnsNotPlannedError, whichever object they are of.
 
     Text objects with the same header are typed together, in one pass of vectorized operations
     (thousands of small objects cost little more than a few big ones). Whatever goes wrong with
@@ -202,25 +207,28 @@ def parse_objects(
             if read.constants["file_format"] == "parquet":
                 read.values = _read_parquet(content)
                 read.names = list(read.values)
-                rows += _rows_of_objects([read], records=records, quarantine=quarantine)
+                rows += _rows_of_objects([read], records=records, quarantine=quarantine, omitted=omitted)
             else:
-                text = _decompress(content)
-                lines = _split_lines(text)
-                # A search that costs nothing in ASCII text, which cannot hold the character.
-                read.marked = "\ufffd" in text
+                lines, read.marked = _text_lines(_decompress(content))
                 read.names, read.lines = _header(lines), lines.slice(1)
                 groups.setdefault(tuple(read.names), []).append(read)
+        except ColumnsNotPlannedError:  # the plan's fault, not the object's: ingest parses again
+            raise
         except Exception as error:  # noqa: BLE001 - one object's fault, whatever it is, must not stop the others
-            rows += _unreadable(read, error, quarantine)
+            rows += _unreadable(read, error, quarantine, omitted)
     for group in groups.values():
         try:
-            rows += _rows_of_objects(group, records=records, quarantine=quarantine)
+            rows += _rows_of_objects(group, records=records, quarantine=quarantine, omitted=omitted)
+        except ColumnsNotPlannedError:
+            raise
         except Exception:  # noqa: BLE001 - typed alone, each object's fault stays its own
             for read in group:
                 try:
-                    rows += _rows_of_objects([read], records=records, quarantine=quarantine)
+                    rows += _rows_of_objects([read], records=records, quarantine=quarantine, omitted=omitted)
+                except ColumnsNotPlannedError:
+                    raise
                 except Exception as error:  # noqa: BLE001
-                    rows += _unreadable(read, error, quarantine)
+                    rows += _unreadable(read, error, quarantine, omitted)
     return rows
 
 
@@ -243,14 +251,14 @@ def _constants(uri: str) -> dict:
     }
 
 
-def _unreadable(read: _Object, error: Exception, quarantine: bool) -> list[pa.RecordBatch]:
+def _unreadable(read: _Object, error: Exception, quarantine: bool, omitted: frozenset[str]) -> list[pa.RecordBatch]:
     """An object that cannot be read at all: one quarantined row with the reason, and its object row."""
     reason = str(error) if isinstance(error, ObjectError) else f"could not be parsed: {type(error).__name__}: {error}"
     constants = read.constants
-    rows = [_rows(1, constants, row_kind=ROW_QUARANTINE, reason=pa.array([reason]))] if quarantine else []
+    rows = [_rows(1, constants, omitted, row_kind=ROW_QUARANTINE, reason=pa.array([reason]))] if quarantine else []
     return [
         *rows,
-        _rows(1, constants, row_kind=ROW_OBJECT, size_bytes=read.size, records_written=0, lines_quarantined=1,
+        _rows(1, constants, omitted, row_kind=ROW_OBJECT, size_bytes=read.size, records_written=0, lines_quarantined=1,
               status=STATUS_CORRUPT, reason=pa.array([reason])),
     ]  # fmt: skip
 
@@ -267,7 +275,9 @@ def _header(lines: pa.Array) -> list[str]:
     return names
 
 
-def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -> list[pa.RecordBatch]:
+def _rows_of_objects(
+    group: list[_Object], *, records: bool, quarantine: bool, omitted: frozenset[str]
+) -> list[pa.RecordBatch]:
     """The rows of objects of one format (the same header, or one Parquet object), typed together."""
     names = group[0].names
     lengths = [len(read.lines) if read.values is None else _row_count(read.values) for read in group]
@@ -282,22 +292,27 @@ def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -
         values, lines = read.values, None
         good_index, reasons = np.arange(lengths[0]), np.full(lengths[0], None, dtype=object)
     typed = _type_columns(values, names, good_index, reasons)
-    rows = []
-    if records and len(typed.good_rows):
-        rows.append(_record_rows(typed, group, object_of_row[typed.good_rows], line_numbers[typed.good_rows]))
+    quarantined = []
     if quarantine and len(typed.bad_rows):
         bad = typed.bad_rows
         shown = _as_kept(lines.take(pa.array(bad))) if lines is not None else _rendered_rows(values, names, bad)
-        rows.append(
+        quarantined.append(
             _rows(
                 len(bad),
                 _per_row(group, object_of_row[bad]),
+                omitted,
                 row_kind=ROW_QUARANTINE,
                 line_number=pa.array(line_numbers[bad]),
                 raw_line=shown,
                 reason=pa.array(reasons[bad].tolist(), pa.string()),
             )
         )
+    # The fields as split, as large as the text, are let go before the records are made.
+    values = None
+    rows = []
+    if records and len(typed.good_rows):
+        rows.append(_record_rows(typed, group, object_of_row[typed.good_rows], line_numbers[typed.good_rows], omitted))
+    rows += quarantined
     good = np.bincount(object_of_row[typed.good_rows], minlength=len(group))
     bad = np.bincount(object_of_row[typed.bad_rows], minlength=len(group))
     statuses = [
@@ -307,6 +322,7 @@ def _rows_of_objects(group: list[_Object], *, records: bool, quarantine: bool) -
         _rows(
             len(group),
             _per_row(group, np.arange(len(group))),
+            omitted,
             row_kind=ROW_OBJECT,
             size_bytes=pa.array([read.size for read in group], pa.int64()),
             log_format=" ".join(names),
@@ -326,6 +342,7 @@ def _row_count(values: dict[str, pa.Array]) -> int:
 def _split_fields(group: list[_Object], names: list[str]):
     """The text lines of the group split into fields: (values of the well-formed lines by field,
     their positions, each line's fault or None, the lines)."""
+    # Lines of more than 2 GiB together overflow their offsets: parse_objects then types the objects one by one.
     data = pa.concat_arrays([read.lines for read in group]) if len(group) > 1 else group[0].lines
     tokens = pc.split_pattern(data, " ")
     counts = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
@@ -344,7 +361,7 @@ def _split_fields(group: list[_Object], names: list[str]):
         _line_fault(line, count, width)
         for line, count in zip(data.filter(pa.array(~well_formed)).to_pylist(), counts[~well_formed], strict=True)
     ]
-    flat = (tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()).cast(pa.string())
+    flat = tokens.flatten() if well_formed.all() else tokens.filter(pa.array(well_formed)).flatten()
     values = {name: flat.take(pa.array(np.arange(i, len(flat), width, dtype=np.int64))) for i, name in enumerate(names)}
     return values, np.flatnonzero(well_formed), reasons, data
 
@@ -361,7 +378,7 @@ def _with_an_empty_field(tokens: pa.ListArray) -> np.ndarray:
 
 def _as_kept(lines: pa.Array) -> pa.Array:
     """Lines as the quarantine keeps them: up to MAX_LINE_CHARS characters."""
-    return pc.utf8_slice_codeunits(lines, 0, MAX_LINE_CHARS).cast(pa.string())
+    return pc.utf8_slice_codeunits(lines, 0, MAX_LINE_CHARS)
 
 
 def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Array]:
@@ -374,7 +391,7 @@ def _per_row(group: list[_Object], object_of_row: np.ndarray) -> dict[str, pa.Ar
 
 
 def _record_rows(
-    typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray
+    typed: _Typed, group: list[_Object], object_of_row: np.ndarray, line_numbers: np.ndarray, omitted: frozenset[str]
 ) -> pa.RecordBatch:
     """The records as flow_logs rows, each object's together in time order: the order flow_logs' files
     keep them in (see its contract). object_of_row does not decrease (the rows come object by object)."""
@@ -405,6 +422,7 @@ def _record_rows(
     return _rows(
         count,
         given,
+        omitted,
         row_kind=ROW_RECORD,
         line_number=pa.array(line_numbers),
         extra_fields=extra_fields,
@@ -414,11 +432,15 @@ def _record_rows(
     )
 
 
-def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:
-    """A batch of parsed_schema(): given arrays, repeated scalars, NULL elsewhere."""
+def _rows(length: int, constants: dict, omitted: frozenset[str], **columns) -> pa.RecordBatch:
+    """A batch of parsed_schema(omitted): given arrays, repeated scalars, NULL elsewhere. The omitted columns are
+    not made, which the default format's records would have spent more memory on than on all the others."""
     values = {**constants, **columns}
+    for column in sorted(omitted & values.keys()):
+        _refuse_values(column, values[column], values["source_file"])
     arrays = []
-    for field in parsed_schema():
+    schema = parsed_schema(omitted)
+    for field in schema:
         value = values.get(field.name)
         if value is None:
             arrays.append(pa.nulls(length, field.type))
@@ -426,11 +448,18 @@ def _rows(length: int, constants: dict, **columns) -> pa.RecordBatch:
             arrays.append(value.cast(field.type) if value.type != field.type else value)
         else:
             arrays.append(pa.repeat(pa.scalar(value, field.type), length))
-    return pa.RecordBatch.from_arrays(arrays, schema=parsed_schema())
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _decompress(content: bytes) -> str:
-    """The object's text; a gzip bomb stops at MAX_TEXT_BYTES."""
+def _refuse_values(column: str, values: pa.Array, source_file: pa.Array) -> None:
+    """ColumnsNotPlannedError when records have values in a column the parse omits."""
+    if values.null_count != len(values):
+        objects = sorted(set(source_file.filter(pc.is_valid(values)).to_pylist()))
+        raise ColumnsNotPlannedError(f"{column} has values in {', '.join(objects)}, which was read without it")
+
+
+def _decompress(content: bytes) -> bytes:
+    """The object's text, as bytes; a gzip bomb stops at MAX_TEXT_BYTES."""
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(content)) as stream:
             raw = stream.read(MAX_TEXT_BYTES + 1)
@@ -438,22 +467,32 @@ def _decompress(content: bytes) -> str:
         raise ObjectError(f"not a valid gzip object: {error}") from None
     if len(raw) > MAX_TEXT_BYTES:
         raise ObjectError(f"more than {MAX_TEXT_BYTES} bytes of text once decompressed: not a flow-log object")
+    return raw
+
+
+_REPLACEMENT_CHARACTER = "\ufffd".encode()
+
+
+def _text_lines(text: bytes) -> tuple[pa.Array, bool]:
+    """The lines of the text, ended by LF, CRLF or a lone CR; and whether they hold U+FFFD, the mark of bytes
+    that are not UTF-8 (or, rarely, the character itself): the lines with it are quarantined (see _split_fields).
+
+    The text is split as it is, not decoded into a Python string first: the parse of a large object holds
+    several copies of its text at once, and this spares two of them. An object's text fits 32-bit offsets
+    (MAX_TEXT_BYTES), so its lines and fields take 4 bytes of offsets each, not 8."""
+    if b"\r" in text:
+        text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    length = len(text) - text.endswith(b"\n")
+    if not length:
+        return pa.array([], pa.string()), False
+    whole = pa.Array.from_buffers(
+        pa.binary(), 1, [None, pa.array([0, length], pa.int32()).buffers()[1], pa.py_buffer(text)]
+    )
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # The lines with bytes that are not UTF-8 are quarantined (see _split_fields); the others stand.
-        return raw.decode("utf-8", errors="replace")
-
-
-def _split_lines(text: str) -> pa.Array:
-    """Lines ended by LF, CRLF or a lone CR."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.endswith("\n"):
-        text = text[:-1]
-    if not text:
-        return pa.array([], pa.large_string())
-    return pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
+        whole, marked = whole.cast(pa.string()), _REPLACEMENT_CHARACTER in text
+    except pa.ArrowInvalid:
+        whole, marked = pa.array([text[:length].decode("utf-8", errors="replace")], pa.string()), True
+    return pc.split_pattern(whole, "\n").flatten(), marked
 
 
 def _line_fault(line: str, count: int, width: int) -> str:
@@ -555,10 +594,13 @@ def _type_columns(values: dict[str, pa.Array], names: list[str], good_index: np.
     extra = _extra_fields(values, unknown, len(good_index))
     is_bad = np.not_equal(reasons, None)
     keep = ~is_bad[good_index]
-    keep_mask = pa.array(keep)
+    if not keep.all():
+        keep_mask = pa.array(keep)
+        typed = {column: array.filter(keep_mask) for column, array in typed.items()}
+        extra = extra.filter(keep_mask)
     return _Typed(
-        columns={column: array.filter(keep_mask) for column, array in typed.items()},
-        extra_fields=extra.filter(keep_mask),
+        columns=typed,
+        extra_fields=extra,
         good_rows=good_index[keep],
         bad_rows=np.flatnonzero(is_bad),
     )
@@ -586,16 +628,6 @@ def _extra_fields(values: dict[str, pa.Array], unknown: list[str], length: int) 
     return pa.MapArray.from_arrays(offsets, keys, items)
 
 
-def _without(parsed: pa.RecordBatch, omitted: frozenset[str]) -> pa.RecordBatch:
-    """The rows in parsed_schema(omitted): the omitted columns must be NULL in every row."""
-    for column in sorted(omitted):
-        values = parsed.column(column)
-        if values.null_count != len(values):
-            objects = sorted(set(parsed.column("source_file").filter(pc.is_valid(values)).to_pylist()))
-            raise ColumnsNotPlannedError(f"{column} has values in {', '.join(objects)}, which was read without it")
-    return parsed.select(parsed_schema(omitted).names) if omitted else parsed
-
-
 def _parsed_objects(batches, *, records: bool, quarantine: bool, omitted: frozenset[str]):
     """For each binaryFile batch (path, length, content), the rows of its objects in parsed_schema(omitted): a list
     of batches as parse_objects gives them, each of one row_kind."""
@@ -611,7 +643,7 @@ def _parsed_objects(batches, *, records: bool, quarantine: bool, omitted: frozen
             batch.column("length").to_pylist(),
             strict=True,
         )
-        yield [_without(rows, omitted) for rows in parse_objects(list(objects), records=records, quarantine=quarantine)]
+        yield parse_objects(list(objects), records=records, quarantine=quarantine, omitted=omitted)
 
 
 def _for_spark(parsed_objects):
