@@ -4,9 +4,10 @@ Targets come from the environment, or from Airflow connections when running
 under Airflow; never from code:
 - webhook: FLOWLAKE_ALERT_WEBHOOK_URL, else connection `flowlake_alert_webhook`
   (extra {"webhook_url": ...}, or the URL itself as connection URI:
-  https://hooks.slack.com/services/T/B/X, its query kept); http or https only, a
-  user and password in it sent as basic authentication, and a redirect is a
-  failed delivery, not a way to another scheme or host;
+  https://hooks.slack.com/services/T/B/X, its query kept); http or https only,
+  without spaces or control characters, a user and password in it sent as basic
+  authentication, and a redirect is a failed delivery, not a way to another
+  scheme or host;
 - email: FLOWLAKE_SMTP_HOST, FLOWLAKE_SMTP_PORT (25), FLOWLAKE_SMTP_USER,
   FLOWLAKE_SMTP_PASSWORD, FLOWLAKE_SMTP_FROM, FLOWLAKE_SMTP_TO (comma-separated),
   FLOWLAKE_SMTP_STARTTLS (yes or no; default: on when a user is set), FLOWLAKE_SMTP_CA_FILE
@@ -26,6 +27,7 @@ import base64
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 import urllib.request
@@ -39,6 +41,10 @@ log = logging.getLogger("flowlake.alerts")
 
 TIMEOUT_SECONDS = 10
 WEBHOOK_SCHEMES = ("http", "https")
+# What http.client refuses in a URL (urllib strips it from the ends only), quoting the path in its error.
+NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
+# What a URL's path may hold unescaped (RFC 3986 pchar and "/"), besides letters, digits and "_.-~".
+PATH_CHARACTERS = "/:@!$&'()*+,;="
 CA_FILE_SETTING = f"FLOWLAKE_SMTP_CA_FILE or the {SMTP_CONNECTION} connection's extra 'ca_file'"
 
 
@@ -90,12 +96,15 @@ def _recipients(value: str | None) -> tuple[str, ...]:
 
 
 def checked_webhook_url(url: str, setting: str) -> str:
-    """url, when it is http(s): urllib would as well open a file:, ftp: or data: URL.
+    """url, when it is http(s): urllib would as well open a file:, ftp: or data: URL; and when it holds no space
+    or control character (a URL pasted wrapped over two lines), which http.client refuses quoting the path.
 
     The error names the setting, not the URL: a webhook's path is its secret.
     """
     if urlsplit(url).scheme.lower() not in WEBHOOK_SCHEMES:
         raise ValueError(f"{setting}: a webhook URL must start with http:// or https://")
+    if NOT_IN_A_URL.search(url.strip()):
+        raise ValueError(f"{setting}: a webhook URL must not contain spaces or control characters")
     return url
 
 
@@ -111,7 +120,8 @@ def webhook_url() -> str | None:
             connection.extra_dejson["webhook_url"], f"the {WEBHOOK_CONNECTION} connection's extra 'webhook_url'"
         )
     # Rebuilt from parts: the connection's own get_uri() escapes the path's slashes. Airflow keeps a connection
-    # URI's query (a Teams or Google Chat webhook's signature or key) as the extra, its user and password apart.
+    # URI's query (a Teams or Google Chat webhook's signature or key) as the extra, its user and password apart,
+    # and its path unescaped as the schema: escaped again, as the URI had it.
     scheme = connection.conn_type if connection.conn_type in ("http", "https") else "https"
     port = f":{connection.port}" if connection.port else ""
     user = ""
@@ -119,7 +129,8 @@ def webhook_url() -> str | None:
         password = f":{quote(connection.password, safe='')}" if connection.password else ""
         user = f"{quote(connection.login, safe='')}{password}@"
     query = f"?{urlencode(connection.extra_dejson)}" if connection.extra_dejson else ""
-    return f"{scheme}://{user}{connection.host}{port}/{connection.schema or ''}{query}"
+    path = quote(connection.schema or "", safe=PATH_CHARACTERS)
+    return f"{scheme}://{user}{connection.host}{port}/{path}{query}"
 
 
 def smtp_target() -> SmtpTarget | None:

@@ -322,3 +322,39 @@ def test_a_webhook_that_redirects_is_a_failed_delivery_and_the_redirect_is_not_f
             send_alert(SUBJECT, LINES)
     assert len(webhook.received) == 1
     assert elsewhere.requested == []
+
+
+@pytest.mark.parametrize(
+    ("configured_by", "setting", "wrapped"),
+    [
+        (*ENVIRONMENT, "/services/T000/B000/\n" + TOKEN),
+        (*ENVIRONMENT, f"/services/T000/B000/{TOKEN} {TOKEN}"),
+        (*CONNECTION, "/services/T000/B000/\t" + TOKEN),
+    ],
+)
+def test_a_webhook_url_with_a_space_or_control_character_is_refused_naming_the_setting_not_the_url(
+    monkeypatch, caplog, configured_by, setting, wrapped
+):
+    # A URL pasted wrapped over two lines: http.client's refusal of it quotes the path, the webhook's secret.
+    with WebhookServer() as webhook:
+        url = webhook.url.replace("/services/T000/B000/XXXX", wrapped)
+        if configured_by == "environment":
+            monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", url)
+        else:
+            monkeypatch.setenv(
+                "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "extra": {"webhook_url": url}})
+            )
+        with pytest.raises(AlertDeliveryError) as refused:
+            send_alert(SUBJECT, LINES)
+    assert str(refused.value) == f"webhook: {setting}: a webhook URL must not contain spaces or control characters"
+    assert webhook.received == []
+    assert TOKEN not in caplog.text
+
+
+def test_a_webhook_connection_uri_posts_to_its_path_as_the_uri_escaped_it(monkeypatch, caplog):
+    # Airflow unescapes a connection URI's path into the connection's schema: %20 there is a space.
+    with WebhookServer() as webhook:
+        monkeypatch.setenv("AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", f"{webhook.url}%20{TOKEN}%2Fx")
+        assert send_alert(SUBJECT, LINES) == ["webhook"]
+    assert [r["path"] for r in webhook.received] == [f"/services/T000/B000/XXXX%20{TOKEN}/x"]
+    assert TOKEN not in caplog.text
