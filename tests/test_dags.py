@@ -447,6 +447,53 @@ def test_a_spark_job_s_timeout_is_its_variable_when_the_task_runs(dags, dag_id, 
             rendered(dag, task_id, ran, variables={variable: value})
 
 
+RAN = datetime(2026, 11, 30, 2, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "task_id", "run_after", "interval", "subject"),
+    [
+        (
+            "vpc_flow_logs_maintenance",
+            "capacity",
+            RAN,
+            (RAN, RAN),
+            "flowlake task failed: vpc_flow_logs_maintenance.capacity for 2026-11-23T00:00Z to 2026-11-30T00:00Z",
+        ),
+        (
+            "vpc_flow_logs_maintenance",
+            "compact",
+            RAN,
+            (RAN, RAN),
+            "flowlake task failed: vpc_flow_logs_maintenance.compact",
+        ),
+        (
+            "vpc_flow_logs_hourly",
+            "process_hour",
+            datetime(2026, 11, 30, 10, 17, tzinfo=UTC),
+            None,
+            "flowlake task failed: vpc_flow_logs_hourly.process_hour for 2026-11-30T09:00Z to 2026-11-30T10:00Z",
+        ),
+        (
+            "vpc_flow_logs_hourly",
+            "process_hour",
+            datetime(2026, 11, 30, 10, tzinfo=UTC),
+            (datetime(2026, 11, 30, 9, tzinfo=UTC), datetime(2026, 11, 30, 10, tzinfo=UTC)),
+            "flowlake task failed: vpc_flow_logs_hourly.process_hour for 2026-11-30T09:00Z to 2026-11-30T10:00Z",
+        ),
+    ],
+    ids=["capacity's days", "compact: no window", "an hour without a logical date", "a scheduled hour"],
+)
+def test_a_failure_alert_names_the_window_the_task_processed(dags, dag_id, task_id, run_after, interval, subject):
+    """A maintenance run's data interval is the instant it was due (a trigger timetable): its alerts said "for
+    02:30Z to 02:30Z" whatever the task had processed. An hourly run without a logical date has none: its alert
+    named no hour, though its task processed one."""
+    from flowlake_airflow.alerting import failure_alert
+
+    _, context = rendered(dags[dag_id], task_id, run_after, interval=interval)
+    assert failure_alert(context)[0] == subject
+
+
 def test_every_task_renders_for_a_run_without_a_logical_date(dags):
     """Jinja is strict: a template that needs the data interval fails the task of a run that has none."""
     for dag in dags.values():

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from airflow.sdk.exceptions import AirflowTaskTimeout
 
@@ -11,6 +11,19 @@ from flowlake.alerts import send_alert
 
 FAILED = "failed"
 TIMED_OUT = "timed out, killed and retried"
+
+
+def processed_window(context) -> tuple[datetime, datetime] | None:
+    """The window the task processed: a flowlake job's own (its rendered --start and --end), else the run's data
+    interval when it has a width. A maintenance run's data interval is the instant it was due (a trigger
+    timetable), not what its tasks processed; a run without a logical date has none, while its hourly task
+    processes the hour before it."""
+    window = getattr(context.get("task"), "window", None)
+    try:
+        start, end = (datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]))
+    except (TypeError, KeyError, ValueError):  # no window of its own, or not rendered (a task failing to render)
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    return (start, end) if start and end and start < end else None
 
 
 def failure_alert(context, what: str = FAILED) -> tuple[str, list[str]]:
@@ -21,10 +34,10 @@ def failure_alert(context, what: str = FAILED) -> tuple[str, list[str]]:
     stays in the task's log, behind Airflow's access control; the chat gets the way there.
     """
     ti = context["ti"]
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    processed = processed_window(context)
     window = (
-        f" for {start.astimezone(UTC):%Y-%m-%dT%H:%MZ} to {end.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
-        if start and end
+        f" for {processed[0].astimezone(UTC):%Y-%m-%dT%H:%MZ} to {processed[1].astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+        if processed
         else ""
     )
     # An asset-triggered run has no logical date.
