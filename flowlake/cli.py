@@ -50,10 +50,15 @@ def run(command: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        names = ", ".join(COMMANDS)
-        print(f"usage: flowlake {{{names}}} [options]\n\nRun 'flowlake COMMAND --help' for a command's options.")
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    usage = f"usage: flowlake {{{', '.join(COMMANDS)}}} [options]"
+    if argv and argv[0] in ("-h", "--help"):
+        print(f"{usage}\n\nRun 'flowlake COMMAND --help' for a command's options.")
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        # As argparse says what is wrong with a command's options: the usage, then the error, on stderr.
+        error = f"unknown command {argv[0]!r}" if argv else "a command is required"
+        print(f"{usage}\nflowlake: error: {error}", file=sys.stderr)
+        return 2
     return run(argv[0], argv[1:])
 
 

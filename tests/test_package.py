@@ -601,3 +601,13 @@ def test_every_subcommand_has_help(command, capsys):
         cli.main([command, "--help"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: flowlake {command}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"), [(["ingset", "--lake", "l"], "unknown command 'ingset'"), ([], "a command is required")]
+)
+def test_a_missing_or_unknown_subcommand_is_a_usage_error_saying_so(argv, error, capsys):
+    assert cli.main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == f"usage: flowlake {{{', '.join(cli.COMMANDS)}}} [options]\nflowlake: error: {error}\n"
