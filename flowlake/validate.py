@@ -40,14 +40,15 @@ DQ_RESULTS = "dq_results"
 DATA_DOCS_DAYS = 30
 CRITICAL, WARNING = "critical", "warning"
 EXIT_PASSED, EXIT_FAILED = 0, 1
-# run_id goes into a replaceWhere predicate as a string literal.
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.:+\- ]+$")
+# run_id goes into a replaceWhere predicate as a string literal. Every run ID Airflow accepts passes: those it
+# makes, and those a user gives (its allowed_run_id_pattern, ^[A-Za-z0-9_.~:+-]+$ by default).
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+\- ]+$")
 
 
 def checked_run_id(run_id: str) -> str:
     """Airflow's run IDs (scheduled__2026-11-01T10:00:00+00:00) pass; a quote cannot."""
     if not _RUN_ID.match(run_id):
-        raise ValueError(f"run id {run_id!r}: letters, digits, space and _ . : + - only")
+        raise ValueError(f"run id {run_id!r}: letters, digits, space and _ . ~ : + - only")
     return run_id
 
 

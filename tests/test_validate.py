@@ -891,6 +891,8 @@ def test_the_data_docs_go_beside_a_local_lake_whose_folders_names_hold_anything(
 def test_run_ids_of_airflow_pass_and_quotes_do_not():
     for run_id in ("scheduled__2026-11-01T10:00:00+00:00", "manual__2026-11-27T17:59:49.038800", "backfill__x"):
         assert checked_run_id(run_id) == run_id
+    # One a user gives in the Trigger form: Airflow takes any of ^[A-Za-z0-9_.~:+-]+$ (allowed_run_id_pattern).
+    assert checked_run_id("rerun~2026-11-01T10") == "rerun~2026-11-01T10"
     with pytest.raises(ValueError, match="run id"):
         checked_run_id("x' OR run_id <> '")
 
