@@ -40,6 +40,10 @@ _LOGS_FOLDER = "AWSLogs"
 # side keeps objects near a boundary when pruning folders.
 _FOLDER_SLACK = timedelta(hours=1)
 
+# The minutes whose records an object holds, ending at the timestamp of its name: AWS's object named 16:20
+# holds the records that ended from 16:15:01 to 16:20:00.
+OBJECT_SPAN = timedelta(minutes=5)
+
 
 @dataclass(frozen=True)
 class FlowLogObject:

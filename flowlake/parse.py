@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flowlake.contracts import field_catalogue, table_schema
-from flowlake.layout import parse_object_name
+from flowlake.layout import OBJECT_SPAN, parse_object_name
 
 ROW_RECORD = "record"
 ROW_QUARANTINE = "quarantine"
@@ -400,11 +400,14 @@ def _record_rows(
     columns = dict(typed.columns)
     extra_fields = typed.extra_fields
     start = columns.get("start")
-    object_time = given["object_time"]
+    # A record without a start (a format without the field, or "-") takes the start of the minutes its object
+    # covers: the object's own timestamp is their end, and would put the records of an object named on the hour,
+    # the last minutes of the hour before, in the next hour (and those of one named at midnight in the next day).
+    covered_from = pc.subtract(given["object_time"], pa.scalar(OBJECT_SPAN, pa.duration("us")))
     event_time = (
-        object_time
+        covered_from
         if start is None
-        else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), object_time)
+        else pc.coalesce(pc.multiply(start, 1_000_000).cast(pa.int64()).cast(TIMESTAMP_TYPE), covered_from)
     )
     # Stable: records of the same time keep their line order. A record never moves to another object's
     # rows, so only its own values are reordered, not the many columns its object's name gives: reordering

@@ -651,6 +651,25 @@ def test_record_lands_in_the_hour_of_its_start_and_late_objects_are_picked_up_on
     )
 
 
+def test_a_record_without_a_start_lands_in_the_hour_of_the_five_minutes_its_object_covers(spark, tmp_path):
+    # AWS names an object by the end of its 5 minutes: the one named 00:00 holds the records that ended from
+    # 23:55:01 to 00:00:00, the day before's traffic.
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    without_start = DEFAULT_FORMAT.replace(" start", "")
+    for object_time, line in (
+        (utc(2025, 11, 2, 0, 0), "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1762041540 ACCEPT OK"),
+        (utc(2025, 11, 2, 0, 5), "2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 200 1762041780 ACCEPT OK"),
+    ):
+        write_object(source, object_time, [line], header=without_start, object_hash=f"{object_time.minute:08d}")
+
+    summary = ingest(spark, source, lake, utc(2025, 11, 2, 0), utc(2025, 11, 2, 1))
+
+    assert summary["hours_touched"] == ["2025-11-01T23:00:00+00:00", "2025-11-02T00:00:00+00:00"]
+    assert rows(read(spark, lake, "flow_logs"), "event_time", "event_date", "bytes") == ordered(
+        [(utc(2025, 11, 1, 23, 55), date(2025, 11, 1), 100), (utc(2025, 11, 2, 0, 0), date(2025, 11, 2), 200)]
+    )
+
+
 def test_the_same_source_given_at_another_folder_level_holds_the_same_objects(spark, tmp_path):
     source, lake = tmp_path / "source", tmp_path / "lake"
     write_object(

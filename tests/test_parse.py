@@ -179,7 +179,7 @@ def test_records_come_each_objects_together_in_time_order_ties_in_line_order():
         parse.parse_objects([(later, text_object(second), None), (TEXT_URI, text_object(first), None)])
     )
     records = rows.filter(pc.equal(rows["row_kind"], ROW_RECORD))
-    # eni-c has no start: its time is its object's, 2026-11-01T10:05Z, a year after the others'.
+    # eni-c has no start: its time is the start of its object's 5 minutes, 2026-11-01T10:00Z, a year after the others'.
     assert list(zip(records["source_file"].to_pylist(), records["srcport"].to_pylist(), strict=True)) == [
         (later, 6), (later, 5), (TEXT_URI, 2), (TEXT_URI, 1), (TEXT_URI, 4), (TEXT_URI, 3),
     ]  # fmt: skip
