@@ -70,7 +70,9 @@ class Window:
             raise ValueError(f"window start {self.start} is not before its end {self.end}")
 
     def predicate(self, column: str) -> str:
-        fmt = "%Y-%m-%d %H:%M:%S"
+        # To the microsecond, as the window is: cut to the second, it would name other objects than the listing's
+        # (a run's rows outside the slice it replaces, read again and written once more by every rerun).
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
         return f"{column} >= TIMESTAMP '{self.start.strftime(fmt)}' AND {column} < TIMESTAMP '{self.end.strftime(fmt)}'"
 
 

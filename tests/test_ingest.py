@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -780,6 +780,23 @@ def test_rerunning_windows_in_any_order_gives_the_same_tables(spark, tmp_path):
     assert len(expected["flow_logs"]) == 3 and len(expected["flow_logs_quarantine"]) == 2
     assert len(expected["source_objects"]) == 3
     assert _snapshot(spark, shuffled) == expected
+
+
+def test_a_window_bounded_within_a_second_owns_the_objects_it_lists_and_a_rerun_keeps_each_record_once(spark, tmp_path):
+    source, lake = tmp_path / "source", tmp_path / "lake"
+    # Named 11:00, in [10:00, 11:00:00.5); its record started at 10:58.
+    write_object(
+        source,
+        utc(2025, 11, 1, 11, 0),
+        ["2 123456789010 eni-0aaa 10.0.0.1 10.0.0.2 1 2 6 1 100 1761994680 1761994980 ACCEPT OK"],
+        object_hash="0000001a",
+    )
+    hour_10, past_11 = utc(2025, 11, 1, 10), utc(2025, 11, 1, 11) + timedelta(milliseconds=500)
+    first = ingest(spark, source, lake, hour_10, past_11)
+    again = ingest(spark, source, lake, hour_10, past_11)
+
+    assert (first["objects_read"], again["objects_read"], again["objects_unchanged"]) == (1, 0, 1)
+    assert rows(read(spark, lake, "flow_logs"), "event_time", "bytes") == [(utc(2025, 11, 1, 10, 58), 100)]
 
 
 def test_window_must_have_positive_length():
