@@ -37,7 +37,9 @@ One run per UTC hour, its data interval that hour `[start, end)`.
    - re-aggregates every hourly table for the hour and for every hour whose records the
      ingest changed (a record lands in the hour of its own start);
    - validates the hour with the data-quality suites, from the hour of the first corrupt object it
-     read (one delivered late is validated, and alerted, once). A critical failure fails the task
+     read (one delivered late is validated, and alerted, once), or of the first hour caught up that
+     no run validated (dq_results records them: one caught up is validated, and alerted, once, not
+     by every run until one succeeds). A critical failure fails the task
      at once (no retries: the verdict would not change) and alerts; the tables are written.
 
    It runs {HOURLY_TIMEOUT_MINUTES.default} minutes at most (Variable `{HOURLY_TIMEOUT_MINUTES.variable}`,

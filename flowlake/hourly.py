@@ -11,7 +11,9 @@
 2. re-aggregates the window's hours and every hour whose records the ingest
    changed (see flowlake.run);
 3. validates the window, from the hour of the first corrupt object it read (one delivered late is
-   validated once, not never), and alerts as `flowlake validate` does.
+   validated once, not never), or from the first hour caught up that no run validated yet (dq_results
+   says which: an hour caught up is validated once, not on every run until one succeeds), and alerts as
+   `flowlake validate` does.
 
 What steps 2 and 3 owe the lake is noted in it before the ingest records its objects as read
 (flowlake.pending): a run that fails after its ingest leaves those hours to its retry, or to the
@@ -28,18 +30,29 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from flowlake import pending
 from flowlake.aggregate import add_nat_arguments
 from flowlake.ingest import build_parser as add_ingest_arguments
+from flowlake.lake import read_pinned, table_path
 from flowlake.run import run_pipeline
 from flowlake.security import add_security_arguments, config_of
-from flowlake.validate import add_validation_arguments, checked_thresholds, validate_and_alert
-from flowlake.window import Window, job_arguments, parse_utc
+from flowlake.validate import DQ_RESULTS, add_validation_arguments, checked_thresholds, validate_and_alert
+from flowlake.window import Window, job_arguments, parse_utc, timestamp_literal
 
 DEFAULT_LOOKBACK_HOURS = 2
 # After an outage, the hours since the last successful run are ingested too, this many at most.
 DEFAULT_MAX_CATCH_UP_HOURS = 168
+HOUR = timedelta(hours=1)
+
+
+def catch_up_start(window: Window, catch_up_from: datetime | None, max_catch_up_hours: int) -> datetime:
+    """catch_up_from (the end of the last successful run), at most max_catch_up_hours before the window; the
+    window's start when there is nothing to catch up."""
+    if catch_up_from is None:
+        return window.start
+    return max(min(window.start, catch_up_from), window.start - timedelta(hours=max_catch_up_hours))
 
 
 def ingest_window(
@@ -47,18 +60,61 @@ def ingest_window(
 ) -> Window:
     """The window, the lookback hours before it, and the hours since catch_up_from (the end of the last
     successful run) up to max_catch_up_hours before the window."""
-    start = window.start
-    if catch_up_from is not None:
-        start = max(min(start, catch_up_from), window.start - timedelta(hours=max_catch_up_hours))
+    start = catch_up_start(window, catch_up_from, max_catch_up_hours)
     return Window(start - timedelta(hours=lookback_hours), window.end)
 
 
-def validated_window(window: Window, ingested: dict, owed: list[datetime]) -> Window:
-    """The window, from the hour of the first corrupt object the ingest read, or of the first hour owed (a run
-    that read a corrupt object failed before validating it, or a sweep read one): one delivered late (read by
-    the lookback, a catch-up or a sweep) is validated, and alerted, once."""
+def catch_up_hours(window: Window, catch_up_from: datetime | None, max_catch_up_hours: int) -> list[datetime]:
+    """The hours ingest_window catches up before the window, from the hour catch_up_from falls in (one given by
+    hand need not be on the hour): none for a run that follows a successful one."""
+    start = catch_up_start(window, catch_up_from, max_catch_up_hours).replace(minute=0, second=0, microsecond=0)
+    return [start + n * HOUR for n in range((window.start - start) // HOUR)]
+
+
+def first_unvalidated_hour(hours: list[datetime], validated: list[Window]) -> datetime | None:
+    """The first of the hours that no validated window holds whole; None when every one is validated."""
+    return next((hour for hour in hours if not any(w.start <= hour and hour + HOUR <= w.end for w in validated)), None)
+
+
+def validated_windows(spark: SparkSession, lake: str, catch_up: Window) -> list[Window]:
+    """The windows validate runs validated that overlap catch_up, from dq_results as of now (none without it)."""
+    results = read_pinned(spark, table_path(lake, DQ_RESULTS))
+    if results is None:
+        return []
+    overlapping = results.where(
+        (F.col("window_start") < timestamp_literal(catch_up.end))
+        & (F.col("window_end") > timestamp_literal(catch_up.start))
+    )
+    # Seconds since 1970 (validated windows are whole hours): Python would read timestamps in the host's zone.
+    bounds = overlapping.select(*[F.unix_seconds(c).alias(c) for c in ("window_start", "window_end")]).distinct()
+    return [
+        Window(datetime.fromtimestamp(row.window_start, UTC), datetime.fromtimestamp(row.window_end, UTC))
+        for row in bounds.collect()
+    ]
+
+
+def first_unvalidated_catch_up_hour(
+    spark: SparkSession, lake: str, window: Window, catch_up_from: datetime | None, max_catch_up_hours: int
+) -> datetime | None:
+    """The first hour caught up that no validate run validated; None when all were, or nothing is caught up (a
+    run after a successful one, which reads nothing for it). catch_up_from stays where it was while runs fail,
+    so validating every hour since would alert a failed hour again on every run, over a growing window."""
+    hours = catch_up_hours(window, catch_up_from, max_catch_up_hours)
+    if not hours:
+        return None
+    return first_unvalidated_hour(hours, validated_windows(spark, lake, Window(hours[0], window.start)))
+
+
+def validated_window(
+    window: Window, ingested: dict, owed: list[datetime], unvalidated_catch_up: datetime | None = None
+) -> Window:
+    """The window, from the hour of the first corrupt object the ingest read, of the first hour owed (a run
+    that read a corrupt object failed before validating it, or a sweep read one), or of the first hour caught
+    up that no run validated: one delivered late (read by the lookback, a catch-up or a sweep), or caught up
+    after an outage, is validated, and alerted, once."""
     corrupt = [parse_utc(hour) for hour in ingested["corrupt_object_hours"]]
-    return Window(min([window.start, *corrupt, *owed]), window.end)
+    caught_up = [] if unvalidated_catch_up is None else [unvalidated_catch_up]
+    return Window(min([window.start, *corrupt, *owed, *caught_up]), window.end)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,8 +167,11 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         security=security,
         aggregated_window=window,
     )
+    unvalidated_catch_up = first_unvalidated_catch_up_hour(
+        spark, args.lake, window, args.catch_up_from, args.max_catch_up_hours
+    )
     with pending.paying(spark, args.lake, pending.VALIDATE, before=window.end) as owed:
-        validated = validated_window(window, summary["ingest"], owed)
+        validated = validated_window(window, summary["ingest"], owed, unvalidated_catch_up)
         summary["validate"] = validate_and_alert(spark, args, validated, thresholds, started_at)
     summary["exit_code"] = summary["validate"]["exit_code"]
     print(json.dumps(summary))

@@ -15,7 +15,7 @@ from flowlake.layout import object_key
 from flowlake.run import aggregate_windows, run_pipeline
 from flowlake.window import Window
 from tests.flowlog_objects import ACCOUNT, DEFAULT_FORMAT, REGION, write_object, write_raw
-from tests.frames import frame, read, rows
+from tests.frames import append, frame, read, rows
 
 H10 = datetime(2026, 11, 1, 10, tzinfo=UTC)
 H11 = H10 + timedelta(hours=1)
@@ -322,6 +322,9 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
     # Delivered late, and not gzip: read by this run, so validated by it.
     key = object_key(ACCOUNT, REGION, "fl-0bbb", H11 + timedelta(minutes=50), "c0ffee00")
     write_raw(source, key, b"not a flow-log object")
+    # The run of 09:00 caught up from 04:00 too, validated hours 04 to 09 and failed: the last successful run
+    # still ended at 04:00.
+    append(frame(spark, "dq_results", validation("scheduled__09", H10 - timedelta(hours=6), H10)), lake, "dq_results")
 
     arguments = ["--source", str(source), "--lake", lake, "--start", H12.isoformat()]
     arguments += ["--end", (H12 + timedelta(hours=1)).isoformat(), "--run-id", "scheduled__outage"]
@@ -337,9 +340,10 @@ def test_an_hourly_run_after_an_outage_aggregates_its_hour_and_the_touched_ones_
         (H10.isoformat(), (H12 + timedelta(hours=1)).isoformat())
     ]
     assertDataFrameEqual(read(spark, lake, "traffic_hourly").where(f"hour = '{h05.isoformat()}'"), figures)
-    # Validated from hour 11, the corrupt object's, to its own hour's end.
+    # Validated from hour 10, the first caught up that no run validated, to its own hour's end: hour 11 too, the
+    # corrupt object's.
     assert (summary["validate"]["window_start"], summary["validate"]["window_end"]) == (
-        H11.isoformat(),
+        H10.isoformat(),
         (H12 + timedelta(hours=1)).isoformat(),
     )
     corrupt = [name for name in summary["validate"]["failed_critical"] if "(status)" in name]
@@ -432,3 +436,62 @@ def test_an_hourly_run_validates_from_the_first_hour_owed_a_validation():
     # A run before read a corrupt object of hour 10 and failed before validating it.
     assert validated_window(hour, ingested, [H10]) == Window(H10, hour.end)
     assert validated_window(hour, {"corrupt_object_hours": []}, [H10, H11]) == Window(H10, hour.end)
+
+
+def test_the_first_hour_caught_up_that_no_run_validated():
+    from flowlake.hourly import catch_up_hours, first_unvalidated_hour
+
+    hour = Window(H10, H11)
+    h03, h05, h06, h07, h08, h09 = (H10 - timedelta(hours=n) for n in (7, 5, 4, 3, 2, 1))
+    # Airflow down from 05:00: the 10:00 run catches up hours 05 to 09, 3 of them at most.
+    assert catch_up_hours(hour, h05, max_catch_up_hours=168) == [h05, h06, h07, h08, h09]
+    assert catch_up_hours(hour, h05, max_catch_up_hours=3) == [h07, h08, h09]
+    caught_up = [h05, h06, h07, h08, h09]
+    assert first_unvalidated_hour(caught_up, []) == h05
+    assert first_unvalidated_hour(caught_up, [Window(h05, H11)]) is None
+    assert first_unvalidated_hour(caught_up, [Window(h, h + timedelta(hours=1)) for h in caught_up]) is None
+    assert first_unvalidated_hour(caught_up, [Window(h05, h07), Window(h08, H11)]) == h07
+    # Windows reaching into the hours partly, and over each other: 05 to 07 validated, 08 not.
+    assert first_unvalidated_hour(caught_up, [Window(h03, h06), Window(h05, h08), Window(h09, H12)]) == h08
+    # A run after a successful one catches up nothing.
+    assert catch_up_hours(hour, H10, max_catch_up_hours=168) == []
+    assert catch_up_hours(hour, None, max_catch_up_hours=168) == []
+    assert first_unvalidated_hour([], [Window(h05, h06)]) is None
+
+
+def validation(run_id: str, start: datetime, end: datetime, success: bool = True) -> list[dict]:
+    """dq_results' rows of a validate run of [start, end): two critical expectations, the second failed unless success."""
+    run = dict(run_id=run_id, validated_at=end, window_start=start, window_end=end, suite="flow_logs")
+    return [
+        dict(**run, expectation="expect_table_columns_to_match_set", severity="critical", success=True),
+        dict(**run, expectation="expect_column_values_to_not_be_null", severity="critical", success=success),
+    ]
+
+
+def test_an_hourly_run_validates_the_hours_it_caught_up_once(spark, tmp_path, monkeypatch):
+    from flowlake import hourly
+    from flowlake.hourly import first_unvalidated_catch_up_hour, validated_window
+
+    lake, no_corrupt = str(tmp_path / "lake"), {"corrupt_object_hours": []}
+    h04, h05 = H10 - timedelta(hours=6), H10 - timedelta(hours=5)
+    # Airflow down from 05:00 to 10:00: the 10:00 run catches up from 05:00, the end of the last successful run.
+    first = Window(H10, H11)
+    assert first_unvalidated_catch_up_hour(spark, lake, first, h05, 168) == h05  # no dq_results: none validated
+    before = validation("scheduled__03", h04 - timedelta(hours=1), h04) + validation("scheduled__04", h04, h05)
+    append(frame(spark, "dq_results", before), lake, "dq_results")
+    unvalidated = first_unvalidated_catch_up_hour(spark, lake, first, h05, 168)
+    assert validated_window(first, no_corrupt, [], unvalidated) == Window(h05, H11)
+
+    # It failed a critical expectation: the 11:00 run catches up from 05:00 again, and validates its own hour.
+    append(frame(spark, "dq_results", validation("scheduled__10", h05, H11, success=False)), lake, "dq_results")
+    second = Window(H11, H12)
+    unvalidated = first_unvalidated_catch_up_hour(spark, lake, second, h05, 168)
+    assert (unvalidated, validated_window(second, no_corrupt, [], unvalidated)) == (None, second)
+
+    # A run after a successful one does not read dq_results.
+    def refused(*args):
+        raise AssertionError("dq_results read with nothing caught up")
+
+    monkeypatch.setattr(hourly, "read_pinned", refused)
+    assert first_unvalidated_catch_up_hour(spark, lake, second, H11, 168) is None
+    assert first_unvalidated_catch_up_hour(spark, lake, second, None, 168) is None
