@@ -31,7 +31,7 @@ import re
 import smtplib
 import ssl
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -66,7 +66,7 @@ class SmtpTarget:
     host: str
     port: int
     user: str | None
-    password: str | None
+    password: str | None = field(repr=False)  # never in a log or an error, whoever prints this
     sender: str
     recipients: tuple[str, ...]
     starttls: bool
@@ -89,6 +89,16 @@ def _flag(value, default: bool, setting: str) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{setting}: {value!r} is neither yes (1, true, yes, on) nor no (0, false, no, off)")
+
+
+def _port(value: str | None, setting: str) -> int:
+    """A TCP port, 25 when not set; anything but a number from 1 to 65535 is refused naming the setting."""
+    if not value:
+        return 25
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise ValueError(f"{setting}: {value!r} is not a port number (1 to 65535)")
+    return int(text)
 
 
 def _recipients(value: str | None) -> tuple[str, ...]:
@@ -139,7 +149,7 @@ def smtp_target() -> SmtpTarget | None:
         user = os.environ.get("FLOWLAKE_SMTP_USER") or None
         return SmtpTarget(
             host=host,
-            port=int(os.environ.get("FLOWLAKE_SMTP_PORT") or 25),
+            port=_port(os.environ.get("FLOWLAKE_SMTP_PORT"), "FLOWLAKE_SMTP_PORT"),
             user=user,
             password=os.environ.get("FLOWLAKE_SMTP_PASSWORD") or None,
             sender=os.environ.get("FLOWLAKE_SMTP_FROM") or "flowlake@localhost",

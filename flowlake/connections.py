@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 WEBHOOK_CONNECTION = "flowlake_alert_webhook"
@@ -32,10 +32,12 @@ class ConnectionSettings:
     conn_type: str | None
     host: str | None
     port: int | None
-    schema: str | None
+    # The password, a webhook's path (its secret) and the extra (a webhook URL, the pseudonyms' key): never in a log
+    # or an error, whoever prints this.
+    schema: str | None = field(repr=False)
     login: str | None
-    password: str | None
-    extra_dejson: dict
+    password: str | None = field(repr=False)
+    extra_dejson: dict = field(repr=False)
 
     @classmethod
     def of(cls, connection) -> ConnectionSettings:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from flowlake.alerts import AlertDeliveryError, alert_text, send_alert
+from flowlake.alerts import AlertDeliveryError, SmtpTarget, alert_text, send_alert
 from flowlake.connections import (
     CONNECTIONS_FILE_VARIABLE,
     SMTP_CONNECTION,
@@ -209,7 +209,9 @@ def test_a_broken_configuration_is_a_failed_delivery_and_the_other_target_still_
         monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", webhook.url)
         monkeypatch.setenv("FLOWLAKE_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("FLOWLAKE_SMTP_PORT", "smtp")
-        with pytest.raises(AlertDeliveryError, match="^email: invalid literal for int"):
+        with pytest.raises(
+            AlertDeliveryError, match=r"^email: FLOWLAKE_SMTP_PORT: 'smtp' is not a port number \(1 to 65535\)$"
+        ):
             send_alert(SUBJECT, LINES)
     assert len(webhook.received) == 1
 
@@ -358,3 +360,13 @@ def test_a_webhook_connection_uri_posts_to_its_path_as_the_uri_escaped_it(monkey
         assert send_alert(SUBJECT, LINES) == ["webhook"]
     assert [r["path"] for r in webhook.received] == [f"/services/T000/B000/XXXX%20{TOKEN}/x"]
     assert TOKEN not in caplog.text
+
+
+def test_printed_alert_targets_and_connections_show_no_secret():
+    target = SmtpTarget("smtp.example.com", 587, "flowlake", "pw-s3cret", "a@example.com", ("b@example.com",), True)
+    connection = ConnectionSettings(
+        "http", "hooks.example.com", None, "services/T0/B0/hook-s3cret", "user", "pw-s3cret", {"k": "key-s3cret"}
+    )
+    for printed in (repr(target), str(target), repr(connection), str(connection)):
+        assert "s3cret" not in printed, printed
+    assert "smtp.example.com" in repr(target) and "hooks.example.com" in repr(connection)
