@@ -222,7 +222,11 @@ class Selection:
     already_removed: list[str] = field(default_factory=list)
 
 
-def _names(uri: str, name: str) -> bool:
+def names_object(name: str, uri: str) -> bool:
+    """Whether a name given on the command line (a URI, s3:// as well as s3a://, or a key or path ending in the
+    object's name) names the object recorded at uri."""
+    if name.startswith("s3://"):
+        name = normalize_uri(name)
     return uri == name or uri.endswith("/" + name)
 
 
@@ -248,12 +252,12 @@ def objects_to_remove(
         return Selection(sorted(uri for uri in inside if object_name(uri) not in listed), outside=outside)
     candidates = recorded | under_way
     removed = {r.source_file for r in removals if r.status != REMOVING} - candidates
-    unknown = [name for name in named if not any(_names(uri, name) for uri in candidates | removed)]
+    unknown = [name for name in named if not any(names_object(name, uri) for uri in candidates | removed)]
     if unknown:
         raise ValueError(f"not objects of the window in source_objects or object_removals: {', '.join(unknown)}")
     return Selection(
-        sorted(uri for uri in candidates if any(_names(uri, name) for name in named)),
-        already_removed=sorted(uri for uri in removed if any(_names(uri, name) for name in named)),
+        sorted(uri for uri in candidates if any(names_object(name, uri) for name in named)),
+        already_removed=sorted(uri for uri in removed if any(names_object(name, uri) for name in named)),
     )
 
 

@@ -571,3 +571,17 @@ def test_an_interrupted_removal_is_completed_by_running_the_same_command_again(
     versions = table_versions(lake)
     assert remove.main(removal_arguments(source, lake), spark=spark)["objects_removed"] == 0
     assert table_versions(lake) == versions
+
+
+def test_an_object_to_remove_is_named_by_its_uri_s3_or_s3a_or_by_the_end_of_its_key():
+    recorded = "s3a://flow-logs/AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/11/01/a_20261101T1005Z_x.log.gz"
+    for name in (
+        recorded,
+        recorded.replace("s3a://", "s3://", 1),
+        "AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/11/01/a_20261101T1005Z_x.log.gz",
+        "a_20261101T1005Z_x.log.gz",
+    ):
+        assert remove.names_object(name, recorded), name
+    for name in ("s3://other-bucket/AWSLogs/111122223333/vpcflowlogs/us-east-1/2026/11/01/a_20261101T1005Z_x.log.gz",
+                 "x.log.gz", "20261101T1005Z_x.log.gz"):  # fmt: skip
+        assert not remove.names_object(name, recorded), name
