@@ -54,17 +54,27 @@ def named_query(name: str) -> Traversable:
     return queries[name]
 
 
-def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
+def bound_query(name: str, parameters: dict[str, str]) -> str:
+    """The named query with its parameters bound; a ValueError naming the parameters missing, or one whose value
+    is not of its kind, before anything runs."""
     sql = named_query(name).read_text()
     missing = [p for p in query_parameters(sql) if p not in parameters]
     if missing:
         raise ValueError(f"query {name} needs --param {' --param '.join(m + '=...' for m in missing)}")
-    return spark.sql(bind_parameters(sql, parameters))
+    return bind_parameters(sql, parameters)
+
+
+def run_named_query(spark: SparkSession, name: str, parameters: dict[str, str]) -> DataFrame:
+    return spark.sql(bound_query(name, parameters))
 
 
 def sql_literal(name: str, value: str) -> str:
     if name in _TIME_PARAMETERS:
-        return f"TIMESTAMP '{parse_utc(value).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+        try:
+            moment = parse_utc(value)
+        except ValueError:
+            raise ValueError(f"--param {name}={value!r}: not a time (ISO 8601, e.g. 2026-11-01T10:00:00Z)") from None
+        return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         raise SystemExit("give either a SQL statement or --query NAME (see --list)")
     if args.query:
         try:
-            named_query(args.query)
+            query = bound_query(args.query, dict(args.param))
         except ValueError as error:
             parser.error(str(error))
     from flowlake.spark_session import get_spark
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         if refusal:
             parser.error(refusal)
     register_tables(spark, args.lake)
-    result = run_named_query(spark, args.query, dict(args.param)) if args.query else spark.sql(statement)
+    result = spark.sql(query if args.query else statement)
     if args.format == "json":
         for row in timestamps_as_text(result).limit(args.limit).collect():
             print(json.dumps(row.asDict(recursive=True), default=str))

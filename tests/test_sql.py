@@ -233,6 +233,11 @@ def test_parameters_become_literals_that_cannot_break_out_of_their_quotes():
     [
         (["--query", "top_talkers"], "no query named top_talkers; known: "),
         (["--query", "top_talkers_bytes", "--param", "start"], "argument --param: 'start' is not NAME=VALUE"),
+        (["--query", "top_talkers_bytes", "--param", "start=2025-11-01T10:00:00Z"], "needs --param end=..."),
+        (
+            ["--query", "top_talkers_bytes", "--param", "start=yesterday", "--param", "end=2025-11-01T11:00:00Z"],
+            "--param start='yesterday': not a time (ISO 8601, e.g. 2026-11-01T10:00:00Z)",
+        ),
     ],
 )
 def test_a_query_not_named_or_a_parameter_without_a_value_is_a_usage_error(capsys, arguments, error):
