@@ -408,7 +408,8 @@ def launched_by_spark_submit() -> bool:
 
 
 def s3a_settings() -> dict[str, str]:
-    """s3a settings from the environment: an S3-compatible endpoint, and fixed keys with it.
+    """s3a settings from the environment: an S3-compatible endpoint, and fixed keys with it (temporary ones,
+    of an assumed role or SSO, with their AWS_SESSION_TOKEN: S3 refuses them without it).
 
     Without FLOWLAKE_S3_ENDPOINT, s3a uses the standard AWS credential chain, as on EMR.
     """
@@ -425,9 +426,13 @@ def s3a_settings() -> dict[str, str]:
         }
     )
     if os.environ.get("AWS_ACCESS_KEY_ID"):
-        settings["fs.s3a.aws.credentials.provider"] = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        session_token = os.environ.get("AWS_SESSION_TOKEN")
+        provider = "TemporaryAWSCredentialsProvider" if session_token else "SimpleAWSCredentialsProvider"
+        settings["fs.s3a.aws.credentials.provider"] = f"org.apache.hadoop.fs.s3a.{provider}"
         settings["fs.s3a.access.key"] = os.environ["AWS_ACCESS_KEY_ID"]
         settings["fs.s3a.secret.key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+        if session_token:
+            settings["fs.s3a.session.token"] = session_token
     return settings
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flowlake import parse, record_files
+from flowlake import parse, record_files, spark_session
 
 URI = "file:/s/123456789010_vpcflowlogs_us-east-1_fl-1_20261101T2355Z_aa.log.gz"
 HEADER = "interface-id srcaddr start end action log-status"
@@ -145,6 +145,36 @@ def test_an_s3_table_is_reached_as_s3a_is_set_up_its_buckets_own_settings_first(
         record_files.table_storage("file:///tmp/lake #2 ?v/flow_logs", hadoop.get).folder == "/tmp/lake #2 ?v/flow_logs"
     )
     assert record_files.table_storage("s3a://lake/team #2/flow_logs", hadoop.get).folder == "lake/team #2/flow_logs"
+
+
+def test_temporary_credentials_of_the_environment_reach_s3a_and_the_workers(monkeypatch):
+    """Keys of an assumed role or SSO (AWS_SESSION_TOKEN beside them) are refused by S3 without their token."""
+    monkeypatch.setenv("FLOWLAKE_S3_ENDPOINT", "http://127.0.0.1:9000")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
+    s3a = spark_session.s3a_settings()
+    assert s3a == {
+        "fs.s3a.endpoint": "http://127.0.0.1:9000",
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false",
+        "fs.s3a.endpoint.region": "eu-west-1",
+        "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
+        "fs.s3a.access.key": "ASIAKEY",
+        "fs.s3a.secret.key": "secret",
+        "fs.s3a.session.token": "token",
+    }
+    assert record_files.table_storage("s3a://lake/flow_logs", s3a.get).s3 == {
+        "attempts": 5,
+        "endpoint_override": "127.0.0.1:9000",
+        "scheme": "http",
+        "force_virtual_addressing": False,
+        "region": "eu-west-1",
+        "access_key": "ASIAKEY",
+        "secret_key": "secret",
+        "session_token": "token",
+    }
 
 
 def test_columns_without_values_are_those_every_file_lacks_or_counts_as_many_nulls_as_rows_for(tmp_path):
