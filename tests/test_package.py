@@ -595,6 +595,26 @@ def test_a_python_without_flowlake_reads_every_contract_from_the_zip(built_zip, 
     assert seen["queries"] == sorted(contract_files("queries", ".sql"))
 
 
+def test_a_driver_importing_flowlake_from_the_zip_finds_the_data_docs_assets_of_the_folder_it_runs_in(tmp_path):
+    """The README's cluster block: spark-submit --py-files dist/flowlake.zip from the repository root, whose driver
+    imports flowlake from the zip (spark-submit puts it first on the driver's path) and validates."""
+    project = tmp_path / "project"
+    shipped = dist.build_zip(project / "dist" / "flowlake.zip")
+    probe = "import flowlake, flowlake.dq\nprint(flowlake.__file__)\nprint(flowlake.dq.data_docs_assets())"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(shipped)},
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{shipped}/flowlake/__init__.py",
+        str(project.resolve() / ".cache" / "data_docs_assets"),
+    ]
+
+
 @pytest.mark.parametrize("command", sorted(cli.COMMANDS))
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exited:

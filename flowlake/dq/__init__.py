@@ -28,7 +28,12 @@ def suite_names() -> list[str]:
 
 
 def data_docs_assets() -> Path:
-    """FLOWLAKE_DATA_DOCS_ASSETS, else .cache/data_docs_assets in the project flowlake is imported from."""
+    """FLOWLAKE_DATA_DOCS_ASSETS, else .cache/data_docs_assets in the project flowlake is imported from: the folder
+    that holds the package or, for a package imported from a zip, the working folder. spark-submit puts the zip of
+    --py-files first on its driver's path too, and the README's cluster block runs it from the repository root."""
     if os.environ.get(DATA_DOCS_ASSETS_VARIABLE):
         return Path(os.environ[DATA_DOCS_ASSETS_VARIABLE])
-    return Path(__file__).resolve().parents[2] / ".cache" / "data_docs_assets"
+    project = Path(__file__).resolve().parents[2]
+    if not project.is_dir():  # the zip itself
+        project = Path.cwd()
+    return project / ".cache" / "data_docs_assets"
