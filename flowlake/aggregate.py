@@ -68,7 +68,7 @@ def columns_without_values(spark: SparkSession, lake: str, records: DataFrame) -
     (record_files.columns_without_values). A lake pyarrow cannot reach (neither a folder nor S3) has none:
     all its columns are cached."""
     table = table_path(lake, FLOW_LOGS)
-    if not record_files.writes_files_itself(table):
+    if not record_files.pyarrow_reaches(table):
         return ()
     files = records.inputFiles()
     if not files:

@@ -377,7 +377,8 @@ def write_records(
     object parsed. When an object has values in an omitted column, the write is made again with every column."""
     started = time.monotonic()
     table = table_path(lake, FLOW_LOGS)
-    write = _records_in_own_files if record_files.writes_files_itself(table) else _records_through_spark
+    own_files = record_files.writes_files_itself(table, spark.sparkContext._jsc.hadoopConfiguration().get)
+    write = _records_in_own_files if own_files else _records_through_spark
     try:
         with spark_progress(spark, f"ingest: parsing {len(to_read)} objects into {FLOW_LOGS}"):
             written, summaries = write(spark, to_read, omitted, lake, predicate)

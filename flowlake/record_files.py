@@ -64,8 +64,32 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
-def writes_files_itself(table_uri: str) -> bool:
+# What s3a does on writes that the workers' pyarrow client cannot (it has no option for them): encrypt with a
+# KMS key or a customer's key, set an ACL, act as an assumed role. A bucket policy that requires one refuses the
+# files the workers would write, or leaves them unreadable to the bucket's owner.
+S3A_ONLY_SETTINGS = ("encryption.algorithm", "server-side-encryption-algorithm", "acl.default", "assumed.role.arn")
+
+
+def pyarrow_reaches(table_uri: str) -> bool:
+    """Whether the workers' pyarrow reaches the table's files: a local folder, or S3."""
     return urlparse(table_uri).scheme in WRITABLE_SCHEMES
+
+
+def writes_files_itself(table_uri: str, setting: Callable[[str], str | None]) -> bool:
+    """Whether ingest's workers write the table's files themselves, rather than through Spark's writer: where
+    pyarrow reaches them, unless s3a is set (for the table's bucket, or every bucket) to do on writes what
+    pyarrow cannot (S3A_ONLY_SETTINGS). setting: a Hadoop configuration value by name (the driver's)."""
+    if not pyarrow_reaches(table_uri):
+        return False
+    if table_uri.startswith("file:"):
+        return True
+    bucket = _path_in_storage(table_uri).split("/", 1)[0]
+    return not any(_s3a_setting(setting, bucket, name) for name in S3A_ONLY_SETTINGS)
+
+
+def _s3a_setting(setting: Callable[[str], str | None], bucket: str, name: str) -> str | None:
+    """s3a's setting for the bucket: its own (fs.s3a.bucket.BUCKET.name) first, then every bucket's."""
+    return setting(f"fs.s3a.bucket.{bucket}.{name}") or setting(f"fs.s3a.{name}")
 
 
 @dataclass(frozen=True)
@@ -103,7 +127,7 @@ def table_storage(table_uri: str, setting: Callable[[str], str | None]) -> Table
     bucket = folder.split("/", 1)[0]
 
     def s3a(name: str) -> str | None:
-        return setting(f"fs.s3a.bucket.{bucket}.{name}") or setting(f"fs.s3a.{name}")
+        return _s3a_setting(setting, bucket, name)
 
     options: dict = {"attempts": int(s3a("attempts.maximum") or 5)}
     endpoint = s3a("endpoint")

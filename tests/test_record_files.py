@@ -220,3 +220,14 @@ def test_a_file_whose_footer_cannot_be_read_vouches_for_no_column_and_is_named(t
 
     assert without == ()
     assert f"could not read the footer of {tmp_path}/broken.parquet" in caplog.text
+
+
+def test_a_lake_on_s3_that_s3a_encrypts_acls_or_writes_as_a_role_is_written_through_spark():
+    lake = "s3a://lake-bucket/lake/flow_logs"
+    assert record_files.writes_files_itself("file:///data/lake/flow_logs", {}.get)
+    assert record_files.writes_files_itself(lake, {}.get)
+    assert record_files.writes_files_itself(lake, {"fs.s3a.bucket.other-bucket.encryption.algorithm": "SSE-KMS"}.get)
+    for name in ("encryption.algorithm", "server-side-encryption-algorithm", "acl.default", "assumed.role.arn"):
+        for key in (f"fs.s3a.{name}", f"fs.s3a.bucket.lake-bucket.{name}"):
+            assert not record_files.writes_files_itself(lake, {key: "SSE-KMS"}.get), key
+    assert not record_files.writes_files_itself("abfss://lake@account.dfs.core.windows.net/lake/flow_logs", {}.get)
