@@ -122,6 +122,9 @@ def pseudonymize_table(table: str, df: DataFrame, pseudonymizer: Pseudonymizer |
         return df
     result = pseudonymizer.apply(df, PSEUDONYMIZED[table])
     if table == "security_findings":
+        # The addresses are listed sorted (the contract): sorted again as pseudonyms, whose order would otherwise
+        # be the addresses' and tell which pseudonym stands for the lower address.
+        result = result.withColumn("addresses", F.array_sort("addresses"))
         # A scan's identity holds its source: the ID is taken over the pseudonym, never the address.
         from flowlake.aggregates.security_findings import with_finding_ids
 

@@ -113,6 +113,25 @@ def commits(lake) -> dict[str, str]:
     return {str(f): f.read_text() for f in sorted(Path(lake).glob("*/_delta_log/*.json"))}
 
 
+def test_a_findings_pseudonymized_addresses_are_sorted_as_its_contract_says(spark, tmp_path, monkeypatch):
+    # SSH accepted from two public sources: 203.0.113.7 before 203.0.113.8, but their pseudonyms the other way
+    # round (46e83df9... after 2fc25a7b...). The addresses column lists them sorted, as pseudonyms: sorted by the
+    # addresses, the order would tell which pseudonym is the lower address.
+    lake = str(tmp_path / "lake")
+    sources = (PERSON, "203.0.113.8")
+    records = [record("eni-bastion", source, "10.0.0.5", 50000, 22) for source in sources]
+    append(frame(spark, "flow_logs", records), lake, "flow_logs")
+    monkeypatch.setenv("FLOWLAKE_PSEUDONYM_KEY", KEY)
+
+    run_aggregate(spark, lake, Window(D, D + timedelta(hours=1)), tables=("security_findings",))
+
+    pseudonyms = [f"anon:{hexdigest(source)}" for source in sources]
+    assert pseudonyms != sorted(pseudonyms)
+    assert rows(read(spark, lake, "security_findings"), "finding_type", "srcaddr", "addresses") == [
+        ("exposed_admin_port", None, sorted(pseudonyms))
+    ]
+
+
 def test_retention_keeps_recent_raw_days_and_longer_aggregates_and_erase_removes_an_address(spark, tmp_path, capsys):
     lake = tmp_path / "lake"
     old = D - timedelta(days=3)
