@@ -136,10 +136,10 @@ def add_security_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> SecurityConfig:
-    """The run's security settings; a bad file is a usage error."""
+    """The run's security settings; a bad file (not YAML, or not the settings) is a usage error."""
     try:
         return SecurityConfig.load(args.security_config)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
         parser.error(f"security settings: {error}")
 
 

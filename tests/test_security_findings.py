@@ -10,16 +10,18 @@ eni-elb 10.0.0.10, eni-fresh 10.0.2.40.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from datetime import timedelta
 
+import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from flowlake.aggregate import run_aggregate
 from flowlake.aggregates import HOURLY_TABLES, module_for, port_traffic_hourly
-from flowlake.aggregates.security_findings import intermediates, transform
-from flowlake.security import PortHistory, SecurityConfig, read_port_history
+from flowlake.aggregates.security_findings import intermediates, port_scan_candidates, transform
+from flowlake.security import PortHistory, SecurityConfig, add_security_arguments, config_of, read_port_history
 from flowlake.spark_session import session_settings
 from flowlake.window import Window, slice_predicate
 from tests.frames import append, frame, read, rows, utc
@@ -542,3 +544,25 @@ def test_a_rerun_of_the_hour_alerts_each_target_once(spark, tmp_path, monkeypatc
         (on_interface("exposed_admin_port", "eni-bastion", 22), "email", H, "high"),
         (on_interface("exposed_admin_port", "eni-bastion", 22), "webhook", H, "high"),
     ]
+
+
+def test_a_source_whose_rejected_share_is_exactly_the_setting_is_a_scan_candidate(spark):
+    # 55 of 100 rejected is a share of 0.55 exactly: the setting's "at least", whatever 100 * 0.55 rounds to.
+    config = SecurityConfig.load(overrides={"port_scan_min_rejected_share": 0.55})
+    traffic = spark.createDataFrame(
+        [(H, H.date(), ACCOUNT, REGION, SCANNER, "REJECT" if n < 55 else "ACCEPT") for n in range(100)],
+        "hour timestamp, event_date date, account_id string, region string, srcaddr string, action string",
+    )
+    candidates = port_scan_candidates(traffic, config)
+    assert [(row.srcaddr, row.records, row.rejected) for row in candidates.collect()] == [(SCANNER, 100, 55)]
+
+
+def test_a_security_settings_file_that_is_not_yaml_is_a_usage_error(tmp_path, capsys):
+    settings = tmp_path / "security.yaml"
+    settings.write_text("port_scan_min_distinct_ports: [20\n")
+    parser = argparse.ArgumentParser(prog="flowlake aggregate")
+    add_security_arguments(parser)
+    with pytest.raises(SystemExit) as stopped:
+        config_of(parser, parser.parse_args(["--security-config", str(settings)]))
+    assert stopped.value.code == 2
+    assert "flowlake aggregate: error: security settings: while parsing a flow sequence" in capsys.readouterr().err

@@ -130,7 +130,9 @@ def port_scan_candidates(traffic: DataFrame, config: SecurityConfig) -> DataFram
         .groupBy(*_SOURCE_KEYS)
         .agg(F.count(F.lit(1)).alias("records"), F.count(F.when(F.col("action") == "REJECT", 1)).alias("rejected"))
         .where(
-            (F.col("rejected") >= F.col("records") * config.port_scan_min_rejected_share)
+            # As a ratio: the records times the setting can round past a count that meets it exactly (100 * 0.55
+            # is 55.00000000000001); the ratio of two counts cannot.
+            (F.col("rejected") / F.col("records") >= config.port_scan_min_rejected_share)
             & (F.col("records") >= fewest_records)
         )
     )
