@@ -287,6 +287,16 @@ ENVIRONMENT = ("environment", "FLOWLAKE_ALERT_WEBHOOK_URL")
 CONNECTION = ("connection", "the flowlake_alert_webhook connection's extra 'webhook_url'")
 
 
+def configure_webhook(monkeypatch, configured_by: str, url: str) -> None:
+    """The webhook URL as the environment or an Airflow connection's extra gives it."""
+    if configured_by == "environment":
+        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", url)
+    else:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "extra": {"webhook_url": url}})
+        )
+
+
 @pytest.mark.parametrize(
     ("configured_by", "setting", "url"),
     [
@@ -304,13 +314,7 @@ def test_a_webhook_url_that_is_not_http_is_refused_naming_the_setting_not_the_ur
     # A file urllib would happily "post" to, were file: URLs let through.
     (tmp_path / "services/T000/B000").mkdir(parents=True)
     (tmp_path / "services/T000/B000" / TOKEN).write_text("not a webhook")
-    url = url.format(folder=tmp_path, port=free_port())
-    if configured_by == "environment":
-        monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", url)
-    else:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "extra": {"webhook_url": url}})
-        )
+    configure_webhook(monkeypatch, configured_by, url.format(folder=tmp_path, port=free_port()))
     with pytest.raises(AlertDeliveryError) as refused:
         send_alert(SUBJECT, LINES)
     assert str(refused.value) == f"webhook: {setting}: a webhook URL must start with http:// or https://"
@@ -339,13 +343,7 @@ def test_a_webhook_url_with_a_space_or_control_character_is_refused_naming_the_s
 ):
     # A URL pasted wrapped over two lines: http.client's refusal of it quotes the path, the webhook's secret.
     with WebhookServer() as webhook:
-        url = webhook.url.replace("/services/T000/B000/XXXX", wrapped)
-        if configured_by == "environment":
-            monkeypatch.setenv("FLOWLAKE_ALERT_WEBHOOK_URL", url)
-        else:
-            monkeypatch.setenv(
-                "AIRFLOW_CONN_FLOWLAKE_ALERT_WEBHOOK", json.dumps({"conn_type": "http", "extra": {"webhook_url": url}})
-            )
+        configure_webhook(monkeypatch, configured_by, webhook.url.replace("/services/T000/B000/XXXX", wrapped))
         with pytest.raises(AlertDeliveryError) as refused:
             send_alert(SUBJECT, LINES)
     assert str(refused.value) == f"webhook: {setting}: a webhook URL must not contain spaces or control characters"
