@@ -35,6 +35,8 @@ log = logging.getLogger("flowlake.nat_inventory")
 TABLE = "nat_gateways"
 REQUIRED_COLUMNS = ("nat_gateway_id", "interface_id", "private_ip")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+# Columns from DescribeNetworkInterfaces and DescribeVpcs, not from the gateway itself.
+DESCRIBED_ELSEWHERE = ("account_id", "vpc_cidr_blocks")
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,17 @@ def transform(spark: SparkSession, responses: list[RegionResponses], seen_at: da
 def keep_unreturned(current: DataFrame, previous: DataFrame) -> DataFrame:
     """current, plus the previous rows of addresses the API no longer returns: a deleted gateway's (deleted ones
     drop out of it) and a secondary address unassigned from a gateway still there, whose records of the hours
-    it had it are still that gateway's traffic when those hours are aggregated again."""
+    it had it are still that gateway's traffic when those hours are aggregated again. A returned address keeps the
+    previous details the API no longer gives (DESCRIBED_ELSEWHERE)."""
     address = ["interface_id", "private_ip"]
     gone = previous.join(current.select(*address).distinct(), on=address, how="left_anti")
-    return current.unionByName(gone)
+    # A gateway the API returns as deleted has its interface and often its VPC deleted too: the details only those
+    # gave stay as last seen (its VPC's CIDR blocks tell the sides of its traffic when its hours are aggregated again).
+    last_seen = previous.select(*address, *[F.col(c).alias(f"last_seen_{c}") for c in DESCRIBED_ELSEWHERE])
+    filled = current.join(last_seen, on=address, how="left").select(
+        *[F.coalesce(c, f"last_seen_{c}").alias(c) if c in DESCRIBED_ELSEWHERE else F.col(c) for c in current.columns]
+    )
+    return filled.unionByName(gone)
 
 
 def describe(regions: list[str] | None, endpoint_url: str | None = None) -> list[RegionResponses]:

@@ -148,6 +148,20 @@ def test_keep_unreturned_keeps_the_addresses_the_api_stopped_returning(spark):
     )
 
 
+def test_a_gateway_returned_as_deleted_keeps_the_owner_and_vpc_blocks_its_deleted_interface_and_vpc_gave(spark):
+    """Deleted with its VPC, the gateway is still returned for about an hour, but its interface and VPC are not:
+    its row kept for re-aggregation lost the VPC's CIDR blocks (203.0.113.0/24, not private space), so its
+    traffic from that block counted as entering from the destination side."""
+    blocks = {"account_id": "111122223333", "vpc_id": "vpc-1", "vpc_cidr_blocks": ["203.0.113.0/24"]}
+    previous = frame(spark, "nat_gateways", [address("nat-1", "eni-1", "203.0.113.5", state="available", **blocks)])
+    current = frame(spark, "nat_gateways", [address("nat-1", "eni-1", "203.0.113.5", state="deleted", vpc_id="vpc-1")])
+
+    assertDataFrameEqual(
+        keep_unreturned(current, previous),
+        frame(spark, "nat_gateways", [address("nat-1", "eni-1", "203.0.113.5", state="deleted", **blocks)]),
+    )
+
+
 def test_inventory_files_csv_and_json_read_into_the_table_columns(spark, tmp_path):
     csv = tmp_path / "nat.csv"
     csv.write_text(
