@@ -39,12 +39,11 @@ from flowlake.lake import read_pinned, table_path
 from flowlake.run import run_pipeline
 from flowlake.security import add_security_arguments, config_of
 from flowlake.validate import DQ_RESULTS, add_validation_arguments, checked_thresholds, validate_and_alert
-from flowlake.window import Window, job_arguments, parse_utc, timestamp_literal
+from flowlake.window import HOUR, Window, hour_of, job_arguments, parse_utc, timestamp_literal
 
 DEFAULT_LOOKBACK_HOURS = 2
 # After an outage, the hours since the last successful run are ingested too, this many at most.
 DEFAULT_MAX_CATCH_UP_HOURS = 168
-HOUR = timedelta(hours=1)
 
 
 def catch_up_start(window: Window, catch_up_from: datetime | None, max_catch_up_hours: int) -> datetime:
@@ -67,7 +66,7 @@ def ingest_window(
 def catch_up_hours(window: Window, catch_up_from: datetime | None, max_catch_up_hours: int) -> list[datetime]:
     """The hours ingest_window catches up before the window, from the hour catch_up_from falls in (one given by
     hand need not be on the hour): none for a run that follows a successful one."""
-    start = catch_up_start(window, catch_up_from, max_catch_up_hours).replace(minute=0, second=0, microsecond=0)
+    start = hour_of(catch_up_start(window, catch_up_from, max_catch_up_hours))
     return [start + n * HOUR for n in range((window.start - start) // HOUR)]
 
 

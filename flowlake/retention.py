@@ -349,9 +349,9 @@ def run_erase(
         rows = delta.toDF().where(_holding(columns, arrays, as_literals["published"])).count()
         if rows:
             with table_writer(spark, table_path(lake, table)):
-                values = F.col("erased.published")
-                merged = delta.alias("kept").merge(erased.alias("erased"), _holding(columns, arrays, values))
-                merged.whenMatchedUpdate(set=_without(columns, arrays, values)).execute()
+                published_erased = F.col("erased.published")
+                merged = delta.alias("kept").merge(erased.alias("erased"), _holding(columns, arrays, published_erased))
+                merged.whenMatchedUpdate(set=_without(columns, arrays, published_erased)).execute()
             changed.append(table)
         report["tables"][table] = {"rows_updated": rows}
     report["hours_touched"] = hours

@@ -17,7 +17,7 @@ import argparse
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
@@ -27,21 +27,15 @@ from flowlake.aggregates.nat_gateway_hourly import DEFAULT_PRICE_PER_GB
 from flowlake.ingest import build_parser as add_ingest_arguments
 from flowlake.ingest import run_ingest
 from flowlake.security import SecurityConfig, add_security_arguments, config_of
-from flowlake.window import Window, job_arguments, parse_utc
+from flowlake.window import HOUR, Window, hour_of, job_arguments, parse_utc
 
 log = logging.getLogger("flowlake.run")
-
-HOUR = timedelta(hours=1)
-
-
-def _hour_of(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)
 
 
 def aggregate_windows(window: Window, hours_touched: list[str]) -> list[Window]:
     """Whole-hour windows covering the window's hours and the touched ones, adjacent hours merged."""
-    hours = {_hour_of(parse_utc(hour)) for hour in hours_touched}
-    hour = _hour_of(window.start)
+    hours = {hour_of(parse_utc(hour)) for hour in hours_touched}
+    hour = hour_of(window.start)
     while hour < window.end:
         hours.add(hour)
         hour += HOUR
@@ -71,7 +65,7 @@ def aggregate_hours(
     and settings: an hour re-aggregated from another inventory gets other NAT figures, or none."""
     if not hours_touched:
         return []
-    first = _hour_of(parse_utc(hours_touched[0]))
+    first = hour_of(parse_utc(hours_touched[0]))
     return [
         run_aggregate(spark, lake, hours, nat_inventory, nat_price_per_gb=nat_price_per_gb, security=security)
         for hours in aggregate_windows(Window(first, first + HOUR), hours_touched)

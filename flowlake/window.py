@@ -37,6 +37,12 @@ def timestamp_literal(moment: datetime) -> Column:
 
 
 ISO_INSTANT = "yyyy-MM-dd'T'HH:mm:ssXXX"
+HOUR = timedelta(hours=1)
+
+
+def hour_of(instant: datetime) -> datetime:
+    """The start of the hour the instant falls in."""
+    return instant.replace(minute=0, second=0, microsecond=0)
 
 
 def timestamps_as_text(df: DataFrame, pattern: str = ISO_INSTANT) -> DataFrame:
